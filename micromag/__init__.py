@@ -1,0 +1,12 @@
+"""micromag: finite-difference micromagnetics for MRAM devices."""
+from .constants import mu0  # noqa: F401
+from .grid import Grid  # noqa: F401
+from .materials import Material, Permalloy, CoFeB, CoFeB_perpendicular, Cobalt, Iron, YIG  # noqa: F401
+from .system import System  # noqa: F401
+
+__version__ = "0.1.0"
+from .geometry import (  # noqa: F401
+    Box, Ellipse, Cylinder, Polygon, Ellipsoid, Layer, HalfSpace, Universe, Empty,
+    union, intersection, difference, complement, rotation_matrix,
+)
+from .simulation import Simulation  # noqa: F401

@@ -1,0 +1,101 @@
+"""The regular finite-difference grid."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _check_positive_triple(name, value, kind):
+    try:
+        vals = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of three numbers, got {value!r}") from None
+    if len(vals) != 3:
+        raise ValueError(f"{name} must have three entries (x, y, z), got {len(vals)}")
+    out = []
+    for axis, v in zip("xyz", vals):
+        if kind is int:
+            if isinstance(v, bool) or int(v) != v or v < 1:
+                raise ValueError(f"{name}[{axis}] must be an integer >= 1, got {v!r}")
+            out.append(int(v))
+        else:
+            v = float(v)
+            if not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{name}[{axis}] must be a finite length > 0 in metres, got {v!r}")
+            if v > 1e-3:
+                raise ValueError(f"{name}[{axis}] = {v} m is larger than 1 mm; cell sizes are in metres (e.g. 5e-9)")
+            out.append(v)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A regular grid of ``nx × ny × nz`` cells of size ``dx × dy × dz`` (metres).
+
+    Cell (i, j, k) has its centre at ``((i + 0.5 - nx/2) dx, (j + 0.5 - ny/2) dy, (k + 0.5 - nz/2) dz)``:
+    the grid is centred on the origin, so shapes are placed relative to the middle of the sample.
+    Arrays on the grid are indexed ``[..., k, j, i]`` (z slowest, x fastest).
+
+    Parameters
+    ----------
+    n : (nx, ny, nz) cell counts.
+    cell : (dx, dy, dz) cell size in m.
+    pbc : (px, py, pz) number of periodic images on each side along each axis (0 = open boundary).
+    """
+
+    n: tuple
+    cell: tuple
+    pbc: tuple = (0, 0, 0)
+
+    def __post_init__(self):
+        object.__setattr__(self, "n", _check_positive_triple("n", self.n, int))
+        object.__setattr__(self, "cell", _check_positive_triple("cell", self.cell, float))
+        pbc = tuple(self.pbc)
+        if len(pbc) != 3 or any(int(p) != p or p < 0 for p in pbc):
+            raise ValueError(f"pbc must be three integers >= 0 (images per side), got {self.pbc!r}")
+        object.__setattr__(self, "pbc", tuple(int(p) for p in pbc))
+
+    @property
+    def nx(self):
+        return self.n[0]
+
+    @property
+    def ny(self):
+        return self.n[1]
+
+    @property
+    def nz(self):
+        return self.n[2]
+
+    @property
+    def shape(self):
+        """Array shape of one scalar field on this grid: (nz, ny, nx)."""
+        return (self.n[2], self.n[1], self.n[0])
+
+    @property
+    def ncells(self):
+        return self.n[0] * self.n[1] * self.n[2]
+
+    @property
+    def cell_volume(self):
+        """Volume of one cell in m³."""
+        return self.cell[0] * self.cell[1] * self.cell[2]
+
+    @property
+    def size(self):
+        """Extent (Lx, Ly, Lz) of the grid in m."""
+        return tuple(n * d for n, d in zip(self.n, self.cell))
+
+    def axis_coords(self, axis):
+        """Cell-centre coordinates (m) along axis 0 (x), 1 (y) or 2 (z)."""
+        n, d = self.n[axis], self.cell[axis]
+        return (np.arange(n) + 0.5 - n / 2) * d
+
+    def coords(self):
+        """Cell-centre coordinates as three broadcastable arrays ``x[1,1,nx]``, ``y[1,ny,1]``, ``z[nz,1,1]``."""
+        x = self.axis_coords(0)[None, None, :]
+        y = self.axis_coords(1)[None, :, None]
+        z = self.axis_coords(2)[:, None, None]
+        return x, y, z

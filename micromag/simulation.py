@@ -1,0 +1,323 @@
+"""The scripting API: a Simulation holds the system, the state, the terms and the integrator."""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .backends import select_backend
+from .integrators import Stepper, get_tableau, normalize
+from .llg import LLG
+from .progress import Progress
+from .system import System
+from .table import Table
+from .terms import build_terms
+
+
+def _positive(name, v, unit="s", allow_zero=False):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in {unit}, got {v!r}") from None
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0 {unit}, got {v!r}")
+    return v
+
+
+class Simulation:
+    """A micromagnetic simulation on a regular grid.
+
+    Parameters
+    ----------
+    grid : Grid
+    material : Material for the whole magnet (or the default for regions not in ``materials``).
+    geometry : shape or fill-fraction array (see :class:`~micromag.system.System`); None = full box.
+    regions, materials : region map / painted shapes and ``{region_id: Material}``.
+    batch : number B of independent copies integrated together (state shape (B, 3, nz, ny, nx)).
+    backend : 'auto' | 'cpu' | 'gpu'.
+    demag : include the demagnetizing field (default True).
+    integrator : 'rk45' (Dormand–Prince, default), 'rk23', 'rk4', 'heun', 'euler'.
+    tol : largest per-cell change error of m per step for adaptive integrators (default 1e-5, as MuMax3).
+    dt : initial step (adaptive) or fixed step (rk4, euler), s.
+    """
+
+    def __init__(self, grid, material=None, geometry=None, regions=None, materials=None, batch=1,
+                 backend="auto", demag=True, integrator="rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11):
+        self.backend = select_backend(backend)
+        if int(batch) != batch or batch < 1:
+            raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+        self.batch = int(batch)
+        self.system = System(grid, material=material, geometry=geometry, regions=regions, materials=materials)
+        self.grid = grid
+        self._shape = (self.batch, 3) + grid.shape
+        self._mask = self.system.magnetic.astype(float)
+        self._weight = (self.system.fill * self.system.magnetic) / float((self.system.fill * self.system.magnetic).sum())
+        self.terms = build_terms(self.system, demag=demag)
+        self.zeeman = self.terms["zeeman"]
+        self.llg = LLG(self.system, [t for t in self.terms.values()], self.batch)
+        self._m = np.zeros(self._shape)
+        self._t = np.zeros(self.batch)
+        self.tol = _positive("tol", tol, unit="")
+        self._dt0 = _positive("dt", dt)
+        self.dt_min = _positive("dt_min", dt_min)
+        self.dt_max = _positive("dt_max", dt_max)
+        self.integrator = integrator
+        self.m = (1.0, 0.0, 0.0)
+        self._tables = {}
+
+    # ------------------------------------------------------------------ state
+    @property
+    def integrator(self):
+        return self._tableau.name
+
+    @integrator.setter
+    def integrator(self, name):
+        self._tableau = get_tableau(name)
+        self._stepper = None
+
+    def _get_stepper(self):
+        if self._stepper is None or self._stepper.tol != self.tol:
+            self._stepper = Stepper(self.llg, self._tableau, self._shape, mask=self._mask, tol=self.tol,
+                                    dt=self._dt0, dt_min=self.dt_min, dt_max=self.dt_max)
+        return self._stepper
+
+    def _changed(self):
+        if self._stepper is not None:
+            self._stepper.invalidate()
+
+    @property
+    def m(self):
+        """Magnetization unit vectors, a copy of shape (B, 3, nz, ny, nx) (zero outside the magnet)."""
+        return self._m.copy()
+
+    @m.setter
+    def m(self, value):
+        g = self.grid
+        if callable(value):
+            x, y, z = g.coords()
+            comps = value(x, y, z)
+            arr = np.stack([np.broadcast_to(np.asarray(c, float), g.shape) for c in comps])
+        else:
+            arr = np.asarray(value, dtype=float)
+            if arr.shape == (3,):
+                arr = np.broadcast_to(arr[:, None, None, None], (3,) + g.shape)
+        if arr.shape == (3,) + g.shape:
+            arr = np.broadcast_to(arr, self._shape)
+        elif arr.shape == (self.batch, 3):
+            arr = np.broadcast_to(arr[:, :, None, None, None], self._shape)
+        if arr.shape != self._shape:
+            raise ValueError(f"m must be a 3-vector, a (B, 3) array, an array of shape {(3,) + g.shape} or "
+                             f"{self._shape}, or a function (x, y, z) -> (mx, my, mz); got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("m contains NaN or infinite values")
+        norm = np.sqrt((arr**2).sum(axis=1))
+        if np.any(norm[:, self.system.magnetic] < 1e-12):
+            raise ValueError("m has zero length in a magnetic cell: every cell of the magnet needs a direction")
+        self._m[...] = arr
+        normalize(self._m, self._mask, out=self._m)
+        self._changed()
+
+    @property
+    def t(self):
+        """Simulated time in s (a float, or an array of B times for a batch)."""
+        return float(self._t[0]) if self.batch == 1 else self._t.copy()
+
+    @t.setter
+    def t(self, value):
+        self._t[...] = value
+        self._changed()
+
+    @property
+    def B_ext(self):
+        return self.zeeman.B_ext
+
+    @B_ext.setter
+    def B_ext(self, value):
+        """Applied field in T: a 3-vector, a (B, 3) array, a spatial field, or a function of t (s)."""
+        self.zeeman.set(value)
+        self._changed()
+
+    @property
+    def dt(self):
+        """Current (next) time step in s."""
+        s = self._get_stepper()
+        return float(s.dt[0]) if self.batch == 1 else s.dt.copy()
+
+    @dt.setter
+    def dt(self, value):
+        self._dt0 = _positive("dt", value)
+        self._get_stepper().dt[...] = self._dt0
+
+    # ------------------------------------------------------------------ observables
+    def _avg(self, m):
+        return np.einsum("bcijk,ijk->bc", m, self._weight)
+
+    @property
+    def m_avg(self):
+        """Average magnetization over the magnet (fill-weighted): (3,) or (B, 3)."""
+        a = self._avg(self._m)
+        return a[0] if self.batch == 1 else a
+
+    def energies(self):
+        """Energy of each term in J: {name: float or (B,) array}."""
+        out = {}
+        for name, term in self.terms.items():
+            e = term.energy(self._m, self._t)
+            out[name] = float(e[0]) if self.batch == 1 else e
+        return out
+
+    def energy(self):
+        """Total energy in J (float, or (B,) for a batch)."""
+        return sum(self.energies().values())
+
+    def effective_field(self):
+        """B_eff in T, shape (B, 3, nz, ny, nx)."""
+        return self.llg.effective_field(self._m, self._t).copy()
+
+    def max_torque(self):
+        """Largest |m × B_eff| over the magnet, in T, per member."""
+        tq = self.llg.torque(self._m, self._t)
+        n = np.sqrt((tq**2).sum(axis=1)).reshape(self.batch, -1).max(axis=1)
+        return float(n[0]) if self.batch == 1 else n
+
+    # ------------------------------------------------------------------ time evolution
+    def step(self, n=1):
+        """Take n integrator steps (accepted or not)."""
+        st = self._get_stepper()
+        for _ in range(int(n)):
+            st.step(self._m, self._t)
+
+    def run(self, duration, out=None, every=None, progress=True):
+        """Integrate the LLG equation for ``duration`` seconds.
+
+        out : folder for ``table.txt`` (created if needed; a second run into the same folder by the same
+              Simulation appends, an existing table from elsewhere is an error).
+        every : table interval in s (rows at t0, t0 + every, ...; default: only start and end).
+        """
+        duration = _positive("duration", duration)
+        if every is not None:
+            every = _positive("every", every)
+        table = self._open_table(out) if out is not None else None
+        st = self._get_stepper()
+        self.llg.precession = True
+        t0 = self._t.copy()
+        t_end = t0 + duration
+        if every is None:
+            marks = [duration]
+        else:
+            nmarks = int(math.floor(duration / every * (1 + 1e-12)))
+            marks = [every * (i + 1) for i in range(nmarks)]
+            if duration - marks[-1] > 1e-9 * every:
+                marks.append(duration)
+        if table is not None and (self._tables[table] == 0):
+            self._write_row(table)
+        prog = Progress("run", duration, enabled=progress)
+        for mark in marks:
+            target = np.minimum(t0 + mark, t_end)
+            while np.any(self._t < target):
+                st.step(self._m, self._t, t_end=target)
+                prog.update(float(np.min(self._t - t0)),
+                            f"t = {np.min(self._t):.4g} s  dt = {np.min(st.dt):.3g} s  steps {st.nsteps}")
+            if table is not None:
+                self._write_row(table)
+        prog.done(f"{st.nsteps} steps, {st.nevals} field evaluations")
+        return self
+
+    def relax(self, tol_torque=1e-5, max_time=50e-9, progress=True):
+        """Relax to a local energy minimum with the precession-free LLG, dm/dt = −γ m × (m × B_eff).
+
+        Integrates with RK23 the way MuMax3 relaxes: first while the energy falls; then, since an
+        adaptive step at the edge of stability leaves a noise floor of torque ~ tol/(γ dt), the step
+        tolerance is divided by √2 each time the mean torque stops falling, down to 1e-9. Stops early
+        when the largest |m × B_eff| is below ``tol_torque`` (T) in every member, or after ``max_time``
+        s of relaxation time. Returns the final largest torque in T.
+        """
+        tol_torque = _positive("tol_torque", tol_torque, unit="T")
+        max_time = _positive("max_time", max_time)
+        st = Stepper(self.llg, "rk23", self._shape, mask=self._mask, tol=1e-4, dt=self._dt0,
+                     dt_min=self.dt_min, dt_max=1e-10)
+        t = np.zeros(self.batch)
+        t_end = np.full(self.batch, max_time)
+        prog = Progress("relax", 1.0, enabled=progress)
+
+        def steps(n=3):
+            for _ in range(n):
+                st.step(self._m, t, t_end=t_end)
+            return bool(np.all(t >= max_time))
+
+        def torques():
+            tq = np.sqrt((self.llg.torque(self._m, t) ** 2).sum(axis=1)).reshape(self.batch, -1)
+            return float(tq.max()), float((tq**2).mean())
+
+        self.llg.precession = False
+        try:
+            done = steps()
+            E0 = float(np.sum(self.energy()))
+            done = done or steps()
+            E1 = float(np.sum(self.energy()))
+            while E1 < E0 and not done:
+                done = steps()
+                E0, E1 = E1, float(np.sum(self.energy()))
+            tq_max, T1 = torques()
+            while st.tol > 1e-9 and tq_max >= tol_torque and not done:
+                st.tol /= math.sqrt(2)
+                T0 = np.inf
+                while T1 < T0 and tq_max >= tol_torque and not done:
+                    done = steps()
+                    T0 = T1
+                    tq_max, T1 = torques()
+                prog.update(min(1.0, math.log(max(tq_max, tol_torque)) / math.log(tol_torque)) if tol_torque < 1 else 1.0,
+                            f"max torque {tq_max:.3g} T (target {tol_torque:g} T), step tolerance {st.tol:.2g}")
+        finally:
+            self.llg.precession = True
+        self._changed()
+        prog.done(f"max torque {tq_max:.3g} T after {st.nevals} field evaluations")
+        return tq_max
+
+    def minimize(self, tol_torque=1e-5, max_iter=100000, progress=True):
+        """Minimize the energy by steepest descent with Barzilai–Borwein steps (no dynamics).
+
+        Update (a norm-preserving Cayley step, as in Exl et al., J. Appl. Phys. 115, 17D118 (2014)):
+        m ← [(4 − τ²|m×B|²) m + 4τ (B − (m·B) m)] / (4 + τ²|m×B|²), τ in 1/T alternating the two BB
+        formulas per member. Stops when max |m × B_eff| < ``tol_torque`` (T). Returns the final max torque.
+        """
+        from .minimize import minimize_bb
+
+        tol_torque = _positive("tol_torque", tol_torque, unit="T")
+        tq = minimize_bb(self.llg, self._m, self._t, self._mask, tol_torque, int(max_iter), progress)
+        self._changed()
+        return tq
+
+    # ------------------------------------------------------------------ output
+    def _open_table(self, out):
+        out = os.fspath(out)
+        os.makedirs(out, exist_ok=True)
+        names = [f"table.txt"] if self.batch == 1 else [f"table_{b:04d}.txt" for b in range(self.batch)]
+        key = os.path.abspath(out)
+        if key not in self._table_files:
+            for n in names:
+                if os.path.exists(os.path.join(out, n)):
+                    raise FileExistsError(f"{os.path.join(out, n)} exists; choose another out= folder or remove it")
+            cols = [("t", "s"), ("mx", ""), ("my", ""), ("mz", ""), ("E_total", "J")]
+            cols += [(f"E_{name}", "J") for name in self.terms]
+            cols += [("B_extx", "T"), ("B_exty", "T"), ("B_extz", "T")]
+            self._table_files[key] = [Table(os.path.join(out, n), cols) for n in names]
+            self._tables[key] = 0
+        return key
+
+    @property
+    def _table_files(self):
+        if not hasattr(self, "_tf"):
+            self._tf = {}
+        return self._tf
+
+    def _write_row(self, key):
+        mavg = self._avg(self._m)
+        es = {name: term.energy(self._m, self._t) for name, term in self.terms.items()}
+        etot = sum(es.values())
+        bext = self.zeeman.average(self._t)
+        for b, tab in enumerate(self._table_files[key]):
+            row = [self._t[b], *mavg[b], etot[b], *(es[n][b] for n in self.terms), *bext[b]]
+            tab.write(row)
+        self._tables[key] += 1

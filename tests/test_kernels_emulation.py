@@ -1,0 +1,218 @@
+"""The CUDA kernels run on the CPU through the host emulation (g++ + micromag/emulation/cuda_emu.h) and
+must agree with the NumPy backend: to ~1e-12 in double, ~1e-5 (relative to the field scale) in float.
+
+The whole CuPy backend (micromag.backends.cuda) runs here on the emulated device: same kernel text, NumPy
+arrays and numpy.fft instead of CuPy and cuFFT."""
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _kernel_systems import random_m, random_system  # noqa: E402
+
+import gpu_kernels as gk  # noqa: E402
+from micromag.backends.cuda import CudaLLG, CudaStepper, emulated_device, pack_system  # noqa: E402
+from micromag.emulation import EmuModule, parse_kernels  # noqa: E402
+from micromag.integrators import Stepper  # noqa: E402
+from micromag.llg import LLG  # noqa: E402
+from micromag.terms.anisotropy import CubicAnisotropy, UniaxialAnisotropy  # noqa: E402
+from micromag.terms.dmi import InterfacialDMI  # noqa: E402
+from micromag.terms.exchange import Exchange  # noqa: E402
+from micromag.terms.zeeman import Zeeman  # noqa: E402
+
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None, reason="needs g++")
+
+TOL = {np.float64: 1e-12, np.float32: 1e-5}
+GRIDS = {
+    "3d": dict(n=(6, 5, 3), cell=(2e-9, 3e-9, 2.5e-9)),
+    "2d": dict(n=(7, 6, 1), cell=(3e-9, 2e-9, 1e-9)),
+    "1d-y1": dict(n=(8, 1, 2), cell=(2e-9, 2e-9, 2e-9)),
+}
+DEV = emulated_device()
+B_EXT = np.array([[0.01, -0.2, 0.05], [0.3, 0.0, -0.1]])
+
+
+def rel_err(got, ref):
+    got = np.asarray(got, dtype=float)
+    scale = np.max(np.abs(ref))
+    assert scale > 0
+    return np.max(np.abs(got - ref)) / scale
+
+
+def make_term(name, system):
+    if name == "exchange":
+        return Exchange(system)
+    if name == "anisotropy_uniaxial":
+        return UniaxialAnisotropy(system)
+    if name == "anisotropy_cubic":
+        return CubicAnisotropy(system)
+    if name == "dmi":
+        return InterfacialDMI(system)
+    if name == "zeeman":
+        return Zeeman(system, B_ext=B_EXT)
+    raise KeyError(name)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("grid", sorted(GRIDS))
+@pytest.mark.parametrize("name", ["exchange", "anisotropy_uniaxial", "anisotropy_cubic", "dmi", "zeeman"])
+def test_term_field_matches_numpy(name, grid, dtype):
+    system = random_system(**GRIDS[grid], seed=3)
+    m = random_m(system, batch=2)
+    term = make_term(name, system)
+    ref = term.field(m)
+    llg = CudaLLG(system, {name: term}, batch=2, dtype=dtype, device=DEV)
+    got = llg.effective_field(np.ascontiguousarray(m, dtype=dtype))
+    assert got.dtype == dtype
+    assert rel_err(got, ref) < TOL[dtype]
+    # empty cells: no field at all
+    assert np.all(got[:, :, ~system.magnetic] == 0)
+
+
+def test_exchange_region_scale_matches_numpy():
+    system = random_system(seed=5)
+    m = random_m(system)
+    scale = {(0, 2): 0.25, (0, 1): 0.0}
+    ref = Exchange(system, region_scale=scale).field(m)
+    llg = CudaLLG(system, ["exchange"], batch=2, dtype=np.float64, device=DEV, region_scale=scale)
+    assert rel_err(llg.effective_field(m), ref) < 1e-12
+
+
+def numpy_llg(system, names, batch, demag=None):
+    terms = ([demag] if demag is not None else []) + [make_term(n, system) for n in names]
+    return LLG(system, terms, batch)
+
+
+ALL_LOCAL = ["exchange", "anisotropy_uniaxial", "anisotropy_cubic", "dmi", "zeeman"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("grid", sorted(GRIDS))
+@pytest.mark.parametrize("precession", [True, False])
+def test_full_rhs_matches_numpy_llg(grid, dtype, precession):
+    system = random_system(**GRIDS[grid], seed=7)
+    m = random_m(system, batch=2, seed=2)
+    ref_llg = numpy_llg(system, ALL_LOCAL, 2)
+    ref_llg.precession = precession
+    t = np.zeros(2)
+    ref = ref_llg(m, t, np.zeros_like(m))
+    terms = {n: make_term(n, system) for n in ALL_LOCAL}
+    llg = CudaLLG(system, terms, batch=2, dtype=dtype, device=DEV)
+    llg.precession = precession
+    out = np.zeros(m.shape, dtype=dtype)
+    llg(np.ascontiguousarray(m, dtype=dtype), t, out)
+    assert rel_err(out, ref) < TOL[dtype]
+    assert np.all(out[:, :, ~system.magnetic] == 0)
+    # B_eff too
+    Bref = ref_llg.effective_field(m, t)
+    assert rel_err(llg.effective_field(np.ascontiguousarray(m, dtype=dtype), t), Bref) < TOL[dtype]
+
+
+def test_callable_zeeman_per_member_time():
+    system = random_system(seed=11)
+    m = random_m(system)
+    f = lambda t: (0.0, 1e9 * t, -0.1)  # noqa: E731
+    t = np.array([1e-10, 3e-10])
+    ref = Zeeman(system, B_ext=f).field(m, t)
+    llg = CudaLLG(system, {"zeeman": Zeeman(system, B_ext=f)}, batch=2, dtype=np.float64, device=DEV)
+    assert rel_err(llg.effective_field(m, t), ref) < 1e-12
+
+
+def test_spatial_zeeman():
+    system = random_system(seed=12)
+    m = random_m(system)
+    rng = np.random.default_rng(0)
+    Bmap = rng.normal(size=(3,) + system.grid.shape) * 0.1
+    ref = Zeeman(system, B_ext=Bmap).field(m)
+    llg = CudaLLG(system, {"zeeman": Zeeman(system, B_ext=Bmap)}, batch=2, dtype=np.float64, device=DEV)
+    assert rel_err(llg.effective_field(m), ref) < 1e-12
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("grid", ["3d", "2d"])
+def test_demag_and_full_rhs_with_demag(grid, dtype):
+    from micromag.terms.demag import Demag
+
+    system = random_system(**GRIDS[grid], seed=9)
+    m = random_m(system, batch=2, seed=4)
+    demag = Demag(system, cache_dir=False)
+    ref = demag.field(m)
+    llg = CudaLLG(system, {"demag": demag}, batch=2, dtype=dtype, device=DEV)
+    assert rel_err(llg.effective_field(np.ascontiguousarray(m, dtype=dtype)), ref) < TOL[dtype]
+    ref_llg = numpy_llg(system, ALL_LOCAL, 2, demag=demag)
+    t = np.zeros(2)
+    ref = ref_llg(m, t, np.zeros_like(m))
+    terms = {"demag": demag, **{n: make_term(n, system) for n in ALL_LOCAL}}
+    llg = CudaLLG(system, terms, batch=2, dtype=dtype, device=DEV)
+    out = np.zeros(m.shape, dtype=dtype)
+    llg(np.ascontiguousarray(m, dtype=dtype), t, out)
+    assert rel_err(out, ref) < TOL[dtype]
+
+
+@pytest.mark.parametrize("tableau", ["rk45", "rk23", "heun", "rk4", "euler"])
+def test_stepper_matches_numpy_stepper(tableau):
+    system = random_system(n=(5, 4, 2), seed=13)
+    m0 = random_m(system, batch=2, seed=6)
+    names = ["exchange", "anisotropy_uniaxial", "dmi", "zeeman"]
+    ref_f = numpy_llg(system, names, 2)
+    kw = dict(tol=1e-4, dt=[2e-14, 5e-14], dt_min=1e-18, dt_max=1e-12)
+    ref = Stepper(ref_f, tableau, m0.shape, mask=system.magnetic, **kw)
+    llg = CudaLLG(system, {n: make_term(n, system) for n in names}, batch=2, dtype=np.float64, device=DEV)
+    st = CudaStepper(llg, tableau, **kw)
+    m_ref, t_ref = m0.copy(), np.zeros(2)
+    m, t = m0.copy(), np.zeros(2)
+    t_end = np.array([1e-12, 2e-13])
+    for _ in range(8):
+        if not np.any(t_ref < t_end):
+            break  # the NumPy stepper returns early without evaluating; the device one would not know
+        acc_ref = ref.step(m_ref, t_ref, t_end)
+        acc = st.step(m, t, t_end)
+        np.testing.assert_array_equal(acc.astype(bool), acc_ref)
+        np.testing.assert_allclose(t, t_ref, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(st.dt, ref.dt, rtol=1e-9, atol=0)
+        assert np.max(np.abs(m - m_ref)) < 1e-11
+    assert st.nevals == ref.nevals
+    assert np.all(m[:, :, ~system.magnetic] == 0)
+
+
+def test_rk_combine_float32():
+    mod = EmuModule(gk.assemble("rk_stage.cu", gk.defines_for("float32")))
+    rng = np.random.default_rng(0)
+    shape = (3, 3, 2, 3, 5)
+    m = rng.normal(size=shape).astype(np.float32)
+    ks = [rng.normal(size=shape).astype(np.float32) * 1e11 for _ in range(7)]
+    a = np.array([0.1, 0.0, -0.3, 0.7, 0, 0, 0])
+    dt = np.array([1e-13, 2e-13, 0.0])
+    y = np.zeros_like(m)
+    ncell = 2 * 3 * 5
+    mod.launch("rk_combine", (2, 3), (16,), (m, *ks, a, 4, dt, y, ncell))
+    ref = m + sum((dt * a[j])[:, None, None, None, None] * ks[j].astype(float) for j in range(4))
+    assert np.max(np.abs(y - ref)) < 1e-5 * np.max(np.abs(ref))
+
+
+def test_pack_system_and_columns():
+    system = random_system()
+    region, params = pack_system(system)
+    assert np.array_equal(region >= 0, system.magnetic)
+    assert params.shape == (len(system.materials), gk.NPARAM)
+    src = gk.assemble("llg_rhs.cu", gk.defines_for("float32", ["exchange"]))
+    for i, c in enumerate(gk.PARAM_COLUMNS):
+        assert f"#define MM_P_{c} {i}\n" in src
+
+
+def test_emulation_rejects_unsupported_cuda():
+    src = gk.assemble("common.cuh", {}) + 'extern "C" __global__ void k(real* a) { __shared__ real s[4]; a[0] = s[0]; }\n'
+    with pytest.raises(RuntimeError, match="emulation build failed"):
+        EmuModule(src)
+
+
+def test_emulation_checks_arguments():
+    mod = EmuModule(gk.assemble("rk_stage.cu", gk.defines_for("float64")))
+    assert set(parse_kernels(mod.source)) == set(gk.KERNELS["rk_stage.cu"])
+    with pytest.raises(TypeError):
+        mod.launch("rk_prepare", (1,), (1,), (np.zeros(1, np.float32),) * 3 + (0, np.zeros(1), np.zeros(1, np.int32), 1))
+    with pytest.raises(TypeError):
+        mod.launch("rk_prepare", (1,), (1,), ())
