@@ -77,6 +77,7 @@ class Demag(Term):
         self._buffers = {}
         # pocketfft's threads cost ~0.1 ms per call: worth it only for big transforms
         self._workers = _WORKERS if 3 * pz * py * self._pxh >= _THREADED_MIN else 1
+        self._bufs(1)  # work arrays for B = 1 now; other batch sizes get theirs on first use
 
     # ------------------------------------------------------------------------------------------ transforms
     def _forward(self, a, workers=None):
