@@ -254,10 +254,13 @@ def _crossover(cell):
     Measured against 50-digit mpmath values (cells 1:1:1, 5:5:3, 1:2:3, 5:5:1, 4:4:1, 4:1:1), relative to
     V / (4π R³): the long-double exact form errs by about 7.6e-19 R⁶ / V², the order-12 series by about
     4.4 R^-14. The crossover is where the two meet, R = (4.4 V² / 7.6e-19)^(1/20): 8.7 for a cube, 6.6 for
-    a 4:1:1 cell; the error there is 3e-13 (cube) to 1e-11 (4:1:1). Never below 4 (slow convergence).
+    a 4:1:1 cell; the error there is 3e-13 (cube) to 1e-11 (4:1:1). The rounding constant scales with the
+    platform's long double (plain float64 on some machines moves the crossover in to ~6 with ~1e-10 error).
+    Kept within [4, 16]: below 4 the series converges slowly, beyond 16 it is exact to float64 anyway.
     """
     vol = cell[0] * cell[1] * cell[2]
-    return max(4.0, (4.4 * vol**2 / 7.6e-19) ** (1.0 / 20.0))
+    k_exact = 7.6e-19 * float(np.finfo(_LD).eps) / 1.0842021724855044e-19
+    return min(16.0, max(4.0, (4.4 * vol**2 / k_exact) ** (1.0 / 20.0)))
 
 
 def _open_octant(m, cell, rc=None):

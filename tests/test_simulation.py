@@ -1,0 +1,130 @@
+"""The scripting API: state handling, regions, batches, tables, bad input."""
+import numpy as np
+import pytest
+
+import micromag as mm
+from micromag.table import read_table
+
+
+def small(batch=1, **kw):
+    grid = mm.Grid(n=(8, 4, 2), cell=(4e-9, 4e-9, 3e-9))
+    return mm.Simulation(grid, material=mm.Permalloy(alpha=0.1), batch=batch, **kw)
+
+
+def test_m_setters_normalize_and_mask():
+    grid = mm.Grid(n=(16, 16, 1), cell=(5e-9, 5e-9, 5e-9))
+    sim = mm.Simulation(grid, material=mm.Permalloy(), geometry=mm.Ellipse((60e-9, 40e-9)))
+    sim.m = (2, 0, 0)
+    m = sim.m
+    assert m.shape == (1, 3, 1, 16, 16)
+    n = np.linalg.norm(m, axis=1)[0]
+    assert np.allclose(n[sim.system.magnetic], 1) and np.all(n[~sim.system.magnetic] == 0)
+    sim.m = lambda x, y, z: (-y, x, 1e-9 + 0 * x)  # vortex
+    assert abs(sim.m_avg[0]) < 1e-12 and abs(sim.m_avg[1]) < 1e-12
+    with pytest.raises(ValueError, match="shape"):
+        sim.m = np.ones((3, 2, 2, 2))
+    with pytest.raises(ValueError, match="zero length"):
+        sim.m = (0, 0, 0)
+    with pytest.raises(ValueError, match="NaN"):
+        sim.m = (np.nan, 0, 0)
+
+
+def test_bad_arguments_fail_before_work():
+    grid = mm.Grid(n=(4, 4, 1), cell=(5e-9,) * 3)
+    with pytest.raises(ValueError, match="backend"):
+        mm.Simulation(grid, material=mm.Permalloy(), backend="tpu")
+    with pytest.raises(ValueError, match="integrator"):
+        mm.Simulation(grid, material=mm.Permalloy(), integrator="rk9")
+    with pytest.raises(ValueError, match="batch"):
+        mm.Simulation(grid, material=mm.Permalloy(), batch=0)
+    with pytest.raises(ValueError, match="no material"):
+        mm.Simulation(grid)
+    with pytest.raises(ValueError, match="no magnetic cell"):
+        mm.Simulation(grid, material=mm.Permalloy(), geometry=np.zeros(grid.shape))
+    sim = mm.Simulation(grid, material=mm.Permalloy())
+    with pytest.raises(ValueError, match="duration"):
+        sim.run(-1e-9)
+    with pytest.raises(ValueError, match="every"):
+        sim.run(1e-9, every=0)
+    with pytest.raises(ValueError, match="B_ext"):
+        sim.B_ext = (1, 2)
+
+
+def test_many_regions_harmonic_exchange_and_tables():
+    """300 regions (beyond 8-bit ids) with their own materials."""
+    grid = mm.Grid(n=(300, 1, 1), cell=(2e-9, 2e-9, 2e-9))
+    regions = np.arange(300, dtype=np.int32).reshape(grid.shape)
+    mats = {r: mm.Permalloy(A=1e-11 * (1 + r % 3)) for r in range(300)}
+    sim = mm.Simulation(grid, regions=regions, materials=mats, demag=False)
+    A = sim.system.table("A")
+    assert A.shape == (300,) and A[4] == pytest.approx(2e-11)
+    sim.m = lambda x, y, z: (np.cos(x / 50e-9), np.sin(x / 50e-9), 0 * x)
+    sim.minimize(progress=False)
+    assert np.linalg.norm(sim.m_avg) > 0.9999  # no anisotropy, no demag: the spiral unwinds
+
+
+def test_batch_members_equal_single_runs():
+    """B members with different fields take their own steps and equal the same runs done one by one."""
+    fields = np.array([[0, 0, 0.1], [0.05, 0, 0.0], [0, -0.2, 0.02]])
+    sim = small(batch=3)
+    sim.m = (1, 0.2, 0.1)
+    sim.B_ext = fields
+    sim.run(50e-12, progress=False)
+    for b in range(3):
+        one = small()
+        one.m = (1, 0.2, 0.1)
+        one.B_ext = fields[b]
+        one.run(50e-12, progress=False)
+        np.testing.assert_allclose(sim.m[b], one.m[0], rtol=0, atol=1e-12)
+        assert sim.t[b] == pytest.approx(one.t)
+    # members chose different step sizes
+    assert len(set(np.round(np.log(sim._get_stepper().dt), 6))) > 1
+
+
+def test_time_dependent_field_and_table(tmp_path):
+    sim = small()
+    sim.m = (0, 0, 1)
+    f = lambda t: (0.0, 0.0, -0.1 * min(t / 20e-12, 1.0))  # noqa: E731  ramp to -100 mT
+    sim.B_ext = f
+    sim.run(40e-12, out=tmp_path / "o", every=10e-12, progress=False)
+    sim.run(20e-12, out=tmp_path / "o", every=10e-12, progress=False)  # appends
+    names, data = read_table(tmp_path / "o" / "table.txt")
+    assert data.shape[0] == 7
+    np.testing.assert_allclose(data[:, 0], np.arange(7) * 10e-12, atol=1e-22)
+    np.testing.assert_allclose(data[:, names.index("B_extz")], [-0.1 * min(t / 20e-12, 1) for t in data[:, 0]])
+    with open(tmp_path / "o" / "table.txt") as fh:
+        assert fh.readline().startswith("# t (s)\tmx ()\tmy ()\tmz ()")
+    other = small()
+    with pytest.raises(FileExistsError):
+        other.run(1e-12, out=tmp_path / "o", progress=False)
+
+
+def test_energy_decreases_under_damping_and_relax_minimize_agree():
+    grid = mm.Grid(n=(20, 10, 1), cell=(5e-9, 5e-9, 3e-9))
+    sim = mm.Simulation(grid, material=mm.Permalloy(alpha=0.5), geometry=mm.Ellipse((100e-9, 50e-9)))
+    sim.m = (1, 1, 0.3)
+    E = [sim.energy()]
+    for _ in range(5):
+        sim.run(20e-12, progress=False)
+        E.append(sim.energy())
+    assert all(b < a for a, b in zip(E, E[1:]))
+    a = mm.Simulation(grid, material=mm.Permalloy(), geometry=mm.Ellipse((100e-9, 50e-9)))
+    b = mm.Simulation(grid, material=mm.Permalloy(), geometry=mm.Ellipse((100e-9, 50e-9)))
+    a.m = b.m = (1, 0.3, 0)
+    assert a.relax(tol_torque=1e-6, progress=False) < 1e-6
+    assert b.minimize(tol_torque=1e-6, progress=False) < 1e-6
+    np.testing.assert_allclose(a.m_avg, b.m_avg, atol=1e-6)
+    assert a.energy() == pytest.approx(b.energy(), rel=1e-9)
+
+
+def test_gpu_backend_request_is_a_clear_error_without_gpu():
+    grid = mm.Grid(n=(4, 4, 1), cell=(5e-9,) * 3)
+    try:
+        import cupy  # noqa: F401
+
+        pytest.skip("CuPy present: the GPU path is covered by tests marked gpu")
+    except Exception:
+        pass
+    with pytest.raises(RuntimeError, match="gpu"):
+        mm.Simulation(grid, material=mm.Permalloy(), backend="gpu")
+    assert mm.Simulation(grid, material=mm.Permalloy(), backend="auto").backend == "cpu"
