@@ -11,33 +11,33 @@ Exl et al., J. Appl. Phys. 115, 17D118 (2014). Every batch member has its own τ
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .integrators import normalize
 from .progress import Progress
 
 
 def _dot(a, b):
     n = a.shape[0]
-    return np.einsum("ij,ij->i", a.reshape(n, -1), b.reshape(n, -1))
+    return (a.reshape(n, -1) * b.reshape(n, -1)).sum(axis=1)
 
 
-def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4):
-    """Minimize in place. Returns the final largest |m × B| in T."""
+def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4, xp=np):
+    """Minimize m in place (arrays of the array module ``xp``). Returns the final largest |m × B| in T."""
     B = m.shape[0]
-    tau = np.full(B, tau0)
+    tau = xp.full(B, tau0, dtype=m.dtype)
     d_old = None
     m_old = None
     prog = Progress("minimize", 1.0, enabled=progress)
     tq = np.inf
     for it in range(max_iter):
         Beff = llg.effective_field(m, t)
-        mb = np.einsum("bc...,bc...->b...", m, Beff)[:, None]
+        mb = (m * Beff).sum(axis=1, keepdims=True)
         d = Beff - mb * m  # −m×(m×B)
         d *= mask
-        tsq = np.einsum("bc...,bc...->b...", d, d)  # |m×B|² (= |d|² for |m| = 1)
-        tq_member = np.sqrt(tsq.reshape(B, -1).max(axis=1))
-        tq = float(tq_member.max())
+        tsq = (d * d).sum(axis=1)  # |m×B|² (= |d|² for |m| = 1)
+        tq = math.sqrt(float(tsq.max()))  # one scalar back from the device per iteration
         if tq < tol_torque:
             break
         if d_old is not None:
@@ -45,11 +45,11 @@ def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4)
             y = d_old - d
             sy = _dot(s, y)
             if it % 2 == 0:
-                new = _dot(s, s) / np.where(sy != 0, sy, np.inf)
+                new = _dot(s, s) / xp.where(sy != 0, sy, xp.inf)
             else:
-                new = sy / np.maximum(_dot(y, y), 1e-300)
-            ok = np.isfinite(new) & (new > 0)
-            tau = np.where(ok, new, tau)
+                new = sy / xp.maximum(_dot(y, y), 1e-300)
+            ok = xp.isfinite(new) & (new > 0)
+            tau = xp.where(ok, new, tau).astype(m.dtype)
         m_old = m.copy()
         d_old = d
         tau_b = tau.reshape((B,) + (1,) * (m.ndim - 1))
@@ -57,8 +57,10 @@ def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4)
         m *= (4 - tt)
         m += 4 * tau_b * d
         m /= (4 + tt)
-        normalize(m, mask, out=m)  # the update keeps |m| = 1 only up to round-off, which would build up
-        if it % 50 == 0:
-            prog.update(min(1.0, np.log(max(tq, tol_torque)) / np.log(tol_torque)) if tol_torque < 1 else 1.0,
+        # the update keeps |m| = 1 only up to round-off, which would build up
+        m /= xp.maximum(xp.sqrt((m * m).sum(axis=1, keepdims=True)), 1e-30)
+        m *= mask
+        if prog.due():
+            prog.update(min(1.0, math.log(max(tq, tol_torque)) / math.log(tol_torque)) if tol_torque < 1 else 1.0,
                         f"iteration {it}, max torque {tq:.3g} T")
     return tq

@@ -11,6 +11,10 @@ class Progress:
         self.stream = stream or sys.stderr
         self.t0 = self._last = time.perf_counter()
 
+    def due(self):
+        """Whether the next update would print (lets callers skip computing the line)."""
+        return self.enabled and time.perf_counter() - self._last >= self.interval
+
     def update(self, done, extra=""):
         if not self.enabled:
             return

@@ -40,10 +40,13 @@ class Simulation:
     integrator : 'rk45' (Dormand–Prince, default), 'rk23', 'rk4', 'heun', 'euler'.
     tol : largest per-cell change error of m per step for adaptive integrators (default 1e-5, as MuMax3).
     dt : initial step (adaptive) or fixed step (rk4, euler), s.
+    dt_min, dt_max : bounds of the adaptive step, s.
+    dtype : float32 or float64; default float64 on the CPU and in emulation, float32 on the GPU.
     """
 
     def __init__(self, grid, material=None, geometry=None, regions=None, materials=None, batch=1,
-                 backend="auto", demag=True, integrator="rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11):
+                 backend="auto", demag=True, integrator="rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11,
+                 dtype=None):
         self.backend = select_backend(backend)
         if int(batch) != batch or batch < 1:
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
@@ -55,9 +58,26 @@ class Simulation:
         self._weight = (self.system.fill * self.system.magnetic) / float((self.system.fill * self.system.magnetic).sum())
         self.terms = build_terms(self.system, demag=demag)
         self.zeeman = self.terms["zeeman"]
-        self.llg = LLG(self.system, [t for t in self.terms.values()], self.batch)
-        self._m = np.zeros(self._shape)
-        self._t = np.zeros(self.batch)
+        if self.backend == "cpu":
+            if dtype not in (None, np.float64, "float64"):
+                raise ValueError(f"dtype on the CPU backend must be float64, got {dtype!r}")
+            self.dtype = np.dtype(np.float64)
+            self.xp = np
+            self.llg = LLG(self.system, list(self.terms.values()), self.batch)
+        else:
+            from .backends.cuda import CudaLLG, cupy_device, emulated_device
+
+            default = np.float32 if self.backend == "gpu" else np.float64
+            self.dtype = np.dtype(default if dtype is None else dtype)
+            if self.dtype not in (np.float32, np.float64):
+                raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+            device = cupy_device() if self.backend == "gpu" else emulated_device()
+            self.xp = device.xp
+            self.llg = CudaLLG(self.system, self.terms, self.batch, dtype=self.dtype, device=device)
+        xp = self.xp
+        self._m = xp.zeros(self._shape, dtype=self.dtype)
+        self._t = xp.zeros(self.batch)
+        self._mask_dev = xp.asarray(self._mask.astype(self.dtype))
         self.tol = _positive("tol", tol, unit="")
         self._dt0 = _positive("dt", dt)
         self.dt_min = _positive("dt_min", dt_min)
@@ -76,11 +96,22 @@ class Simulation:
         self._tableau = get_tableau(name)
         self._stepper = None
 
+    def _new_stepper(self, tableau, tol, dt_max):
+        if self.backend == "cpu":
+            return Stepper(self.llg, tableau, self._shape, mask=self._mask, tol=tol, dt=self._dt0,
+                           dt_min=self.dt_min, dt_max=dt_max)
+        from .backends.cuda import CudaStepper
+
+        return CudaStepper(self.llg, tableau, tol=tol, dt=self._dt0, dt_min=self.dt_min, dt_max=dt_max)
+
     def _get_stepper(self):
         if self._stepper is None or self._stepper.tol != self.tol:
-            self._stepper = Stepper(self.llg, self._tableau, self._shape, mask=self._mask, tol=self.tol,
-                                    dt=self._dt0, dt_min=self.dt_min, dt_max=self.dt_max)
+            self._stepper = self._new_stepper(self._tableau, self.tol, self.dt_max)
         return self._stepper
+
+    def _host(self, a):
+        """A NumPy float64 copy of a state array."""
+        return np.asarray(a if self.xp is np else self.llg.device.asnumpy(a), dtype=float).copy()
 
     def _changed(self):
         if self._stepper is not None:
@@ -89,7 +120,7 @@ class Simulation:
     @property
     def m(self):
         """Magnetization unit vectors, a copy of shape (B, 3, nz, ny, nx) (zero outside the magnet)."""
-        return self._m.copy()
+        return self._host(self._m)
 
     @m.setter
     def m(self, value):
@@ -114,18 +145,20 @@ class Simulation:
         norm = np.sqrt((arr**2).sum(axis=1))
         if np.any(norm[:, self.system.magnetic] < 1e-12):
             raise ValueError("m has zero length in a magnetic cell: every cell of the magnet needs a direction")
-        self._m[...] = arr
-        normalize(self._m, self._mask, out=self._m)
+        m = np.array(arr, dtype=float)
+        normalize(m, self._mask, out=m)
+        self._m[...] = self.xp.asarray(m.astype(self.dtype))
         self._changed()
 
     @property
     def t(self):
         """Simulated time in s (a float, or an array of B times for a batch)."""
-        return float(self._t[0]) if self.batch == 1 else self._t.copy()
+        t = self._host(self._t)
+        return float(t[0]) if self.batch == 1 else t
 
     @t.setter
     def t(self, value):
-        self._t[...] = value
+        self._t[...] = self.xp.asarray(np.broadcast_to(np.asarray(value, dtype=float), (self.batch,)))
         self._changed()
 
     @property
@@ -136,13 +169,15 @@ class Simulation:
     def B_ext(self, value):
         """Applied field in T: a 3-vector, a (B, 3) array, a spatial field, or a function of t (s)."""
         self.zeeman.set(value)
+        if self.backend != "cpu":
+            self.llg.set_B_ext(value)
         self._changed()
 
     @property
     def dt(self):
         """Current (next) time step in s."""
-        s = self._get_stepper()
-        return float(s.dt[0]) if self.batch == 1 else s.dt.copy()
+        dt = self._host(self._get_stepper().dt)
+        return float(dt[0]) if self.batch == 1 else dt
 
     @dt.setter
     def dt(self, value):
@@ -156,14 +191,15 @@ class Simulation:
     @property
     def m_avg(self):
         """Average magnetization over the magnet (fill-weighted): (3,) or (B, 3)."""
-        a = self._avg(self._m)
+        a = self._avg(self._host(self._m))
         return a[0] if self.batch == 1 else a
 
     def energies(self):
-        """Energy of each term in J: {name: float or (B,) array}."""
+        """Energy of each term in J: {name: float or (B,) array} (evaluated by the NumPy terms)."""
         out = {}
+        m, t = self._host(self._m), self._host(self._t)
         for name, term in self.terms.items():
-            e = term.energy(self._m, self._t)
+            e = term.energy(m, t)
             out[name] = float(e[0]) if self.batch == 1 else e
         return out
 
@@ -173,12 +209,19 @@ class Simulation:
 
     def effective_field(self):
         """B_eff in T, shape (B, 3, nz, ny, nx)."""
-        return self.llg.effective_field(self._m, self._t).copy()
+        return self._host(self.llg.effective_field(self._m, self._t))
+
+    def _torques(self, t=None):
+        """(max, mean square) of |m × B_eff| in T over all members, on the backend's arrays."""
+        xp = self.xp
+        B = self.llg.effective_field(self._m, self._t if t is None else t)
+        tq = xp.cross(self._m, B, axis=1)
+        n2 = (tq * tq).sum(axis=1).reshape(self.batch, -1)
+        return n2
 
     def max_torque(self):
         """Largest |m × B_eff| over the magnet, in T, per member."""
-        tq = self.llg.torque(self._m, self._t)
-        n = np.sqrt((tq**2).sum(axis=1)).reshape(self.batch, -1).max(axis=1)
+        n = np.sqrt(self._host(self._torques().max(axis=1)))
         return float(n[0]) if self.batch == 1 else n
 
     # ------------------------------------------------------------------ time evolution
@@ -201,7 +244,8 @@ class Simulation:
         table = self._open_table(out) if out is not None else None
         st = self._get_stepper()
         self.llg.precession = True
-        t0 = self._t.copy()
+        xp = self.xp
+        t0 = self._host(self._t)
         t_end = t0 + duration
         if every is None:
             marks = [duration]
@@ -215,10 +259,13 @@ class Simulation:
         prog = Progress("run", duration, enabled=progress)
         for mark in marks:
             target = np.minimum(t0 + mark, t_end)
-            while np.any(self._t < target):
-                st.step(self._m, self._t, t_end=target)
-                prog.update(float(np.min(self._t - t0)),
-                            f"t = {np.min(self._t):.4g} s  dt = {np.min(st.dt):.3g} s  steps {st.nsteps}")
+            target_dev = xp.asarray(target)
+            while bool((self._t < target_dev).any()):  # one scalar back from the device per step
+                st.step(self._m, self._t, t_end=target_dev)
+                if prog.due():
+                    tmin = float(self._t.min())
+                    prog.update(tmin - float(t0.min()), f"t = {tmin:.4g} s  dt = {float(st.dt.min()):.3g} s  "
+                                f"steps {st.nsteps}")
             if table is not None:
                 self._write_row(table)
         prog.done(f"{st.nsteps} steps, {st.nevals} field evaluations")
@@ -235,20 +282,20 @@ class Simulation:
         """
         tol_torque = _positive("tol_torque", tol_torque, unit="T")
         max_time = _positive("max_time", max_time)
-        st = Stepper(self.llg, "rk23", self._shape, mask=self._mask, tol=1e-4, dt=self._dt0,
-                     dt_min=self.dt_min, dt_max=1e-10)
-        t = np.zeros(self.batch)
-        t_end = np.full(self.batch, max_time)
+        xp = self.xp
+        st = self._new_stepper("rk23", 1e-4, 1e-10)
+        t = xp.zeros(self.batch)
+        t_end = xp.full(self.batch, max_time)
         prog = Progress("relax", 1.0, enabled=progress)
 
         def steps(n=3):
             for _ in range(n):
                 st.step(self._m, t, t_end=t_end)
-            return bool(np.all(t >= max_time))
+            return bool((t >= max_time).all())
 
         def torques():
-            tq = np.sqrt((self.llg.torque(self._m, t) ** 2).sum(axis=1)).reshape(self.batch, -1)
-            return float(tq.max()), float((tq**2).mean())
+            n2 = self._torques(t)
+            return math.sqrt(float(n2.max())), float(n2.mean())
 
         self.llg.precession = False
         try:
@@ -275,7 +322,7 @@ class Simulation:
         prog.done(f"max torque {tq_max:.3g} T after {st.nevals} field evaluations")
         return tq_max
 
-    def minimize(self, tol_torque=1e-5, max_iter=100000, progress=True):
+    def minimize(self, tol_torque=1e-6, max_iter=100000, progress=True):
         """Minimize the energy by steepest descent with Barzilai–Borwein steps (no dynamics).
 
         Update (a norm-preserving Cayley step, as in Exl et al., J. Appl. Phys. 115, 17D118 (2014)):
@@ -285,7 +332,7 @@ class Simulation:
         from .minimize import minimize_bb
 
         tol_torque = _positive("tol_torque", tol_torque, unit="T")
-        tq = minimize_bb(self.llg, self._m, self._t, self._mask, tol_torque, int(max_iter), progress)
+        tq = minimize_bb(self.llg, self._m, self._t, self._mask_dev, tol_torque, int(max_iter), progress, xp=self.xp)
         self._changed()
         return tq
 
@@ -313,11 +360,12 @@ class Simulation:
         return self._tf
 
     def _write_row(self, key):
-        mavg = self._avg(self._m)
-        es = {name: term.energy(self._m, self._t) for name, term in self.terms.items()}
+        m, t = self._host(self._m), self._host(self._t)
+        mavg = self._avg(m)
+        es = {name: term.energy(m, t) for name, term in self.terms.items()}
         etot = sum(es.values())
-        bext = self.zeeman.average(self._t)
+        bext = self.zeeman.average(t)
         for b, tab in enumerate(self._table_files[key]):
-            row = [self._t[b], *mavg[b], etot[b], *(es[n][b] for n in self.terms), *bext[b]]
+            row = [t[b], *mavg[b], etot[b], *(es[n][b] for n in self.terms), *bext[b]]
             tab.write(row)
         self._tables[key] += 1
