@@ -403,6 +403,8 @@ def main(argv=None):
                     if "error" not in r:
                         o = ours_sp4[(nx, ny)]
                         r["ratio_total_vs_micromag"] = r["total_s"] / o["total_s"]
+                        if "minimize_s" in o:
+                            r["ratio_total_vs_micromag_minimize"] = r["total_s"] / (o["minimize_s"] + o["run_s"])
                         r["ratio_relax_vs_micromag"] = r["relax_s"] / o["relax_s"]
                         r["ratio_run_vs_micromag"] = r["run_s"] / o["run_s"]
                         print(f"  SP4 {nx}x{ny}x1: relax {r['relax_s']:.2f} s ({r['relax_evals']} RHS), run "
@@ -430,6 +432,13 @@ def main(argv=None):
         goals["sp4_128x32_relax_plus_run_vs_oommf"] = (s128["relax_s"] + s128["run_s"]) / (
             q["sp4_128x32_relax_s"] + q["sp4_128x32_run_s"])
         goals["ms_per_rhs_run_128x32"] = s128["ms_per_rhs_run"]
+        if "minimize_s" in s128:  # what examples/sp4.py does: minimize, then run
+            goals["sp4_128x32_minimize_plus_run_vs_oommf"] = (s128["minimize_s"] + s128["run_s"]) / (
+                q["sp4_128x32_relax_s"] + q["sp4_128x32_run_s"])
+            print(f"  goal  SP4 128x32 (minimize + run, as examples/sp4.py) no slower than OOMMF: "
+                  f"{s128['minimize_s'] + s128['run_s']:.2f} s vs {q['sp4_128x32_relax_s'] + q['sp4_128x32_run_s']:.1f} s "
+                  f"({goals['sp4_128x32_minimize_plus_run_vs_oommf']:.2f}x) -> "
+                  f"{'MET' if goals['sp4_128x32_minimize_plus_run_vs_oommf'] <= 1 else 'NOT MET'}")
         print(f"  goal  SP4 128x32 no slower than OOMMF: relax {s128['relax_s']:.2f} s vs {q['sp4_128x32_relax_s']} s "
               f"({goals['sp4_128x32_relax_vs_oommf']:.2f}x), run {s128['run_s']:.2f} s vs {q['sp4_128x32_run_s']} s "
               f"({goals['sp4_128x32_run_vs_oommf']:.2f}x)  -> "
@@ -439,7 +448,13 @@ def main(argv=None):
     if ps:
         worst = min(r["ratio_total_vs_micromag"] for r in ps)
         goals["sp4_speedup_vs_magnumnp_min"] = worst
-        print(f"  floor SP4 >= 2x faster than magnum.np side by side: {worst:.2f}x -> {'MET' if worst >= 2 else 'NOT MET'}")
+        print(f"  floor SP4 >= 2x faster than magnum.np side by side (our relax + run): {worst:.2f}x -> "
+              f"{'MET' if worst >= 2 else 'NOT MET'}")
+        if all("ratio_total_vs_micromag_minimize" in r for r in ps):
+            worst_m = min(r["ratio_total_vs_micromag_minimize"] for r in ps)
+            goals["sp4_speedup_vs_magnumnp_min_minimize"] = worst_m
+            print(f"  floor SP4 >= 2x faster than magnum.np side by side (our minimize + run): {worst_m:.2f}x -> "
+                  f"{'MET' if worst_m >= 2 else 'NOT MET'}")
     pr = next((r for r in peer.get("rhs", []) if r.get("n") == [512, 512, 1] and "error" not in r), None)
     if pr:
         goals["rhs_512x512_speedup_vs_magnumnp"] = pr["ratio_vs_micromag"]

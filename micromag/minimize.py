@@ -33,6 +33,7 @@ def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4,
     tq = np.inf
     for it in range(max_iter):
         Beff = llg.effective_field(m, t)
+        llg.nevals += 1  # one field evaluation, the cost unit of every solver
         mb = (m * Beff).sum(axis=1, keepdims=True)
         d = Beff - mb * m  # −m×(m×B)
         d *= mask
