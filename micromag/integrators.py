@@ -127,9 +127,11 @@ class Stepper:
     headroom : safety factor of the step-size update.
     """
 
-    def __init__(self, f, tableau, shape, mask=None, tol=1e-5, dt=1e-14, dt_min=1e-18, dt_max=1e-10, headroom=0.8):
+    def __init__(self, f, tableau, shape, mask=None, tol=1e-5, dt=1e-14, dt_min=1e-18, dt_max=1e-10, headroom=0.8,
+                 fixed=False):
         self.f = f
         self.tab = get_tableau(tableau)
+        self.fixed = bool(fixed) or not self.tab.adaptive  # fixed: no error control, dt stays as set
         self.shape = tuple(shape)
         B = self.shape[0]
         self.mask = None if mask is None else np.asarray(mask, dtype=float)
@@ -179,6 +181,8 @@ class Stepper:
         if not active.any():
             return active
         k = self.k
+        if hasattr(self.f, "begin_step"):
+            self.f.begin_step(t, dt)
         if not (tab.fsal and self.k0_valid):
             self._eval(m, t, k[0])
         for i in range(1, tab.stages):
@@ -189,7 +193,7 @@ class Stepper:
             mnew = self.y
         else:
             mnew = self._combine(m, dt, tab.b, k, self.y)
-        if tab.adaptive:
+        if not self.fixed:
             ev = self.err_vec
             ev.fill(0.0)
             for ej, kj in zip(tab.e, k):

@@ -6,6 +6,10 @@ with m the unit magnetization, B_eff the effective field in T (the sum of the te
 gyromagnetic ratio in rad/(s·T) and α the Gilbert damping, both per cell. With |m| = 1,
 m × (m × B) = m (m·B) − B, which is how it is evaluated (fewer operations). The precession-free form used
 by ``relax()`` drops the first term and sets the prefactor to −γ.
+
+Torques that are not fields (spin-transfer, spin-orbit) enter the Gilbert form as
+dm/dt = −γ m × B + α m × dm/dt + T; solved for dm/dt with |m| = 1 this adds (T + α m × T)/(1 + α²).
+Terms with a ``begin_step(t, dt)`` method (the thermal field) are told when a new step starts.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ class LLG:
 
     def __init__(self, system, terms, batch):
         self.system = system
-        self.terms = list(terms)
+        self.set_terms(terms)
         gamma = system.param("gamma")
         alpha = system.param("alpha")
         mag = system.magnetic
@@ -28,14 +32,28 @@ class LLG:
         self.B = np.zeros(shape)
         self._mdotB = np.zeros((batch,) + system.grid.shape)
         self._tmp = np.zeros((batch,) + system.grid.shape)
+        self.c_torque = np.where(mag, 1 / (1 + alpha**2), 0.0)[None]
+        self.alpha = alpha[None]
+        self._T = None
         self.precession = True
         self.nevals = 0
+
+    def set_terms(self, terms):
+        self.terms = list(terms)
+        self.field_terms = [t for t in self.terms if not getattr(t, "is_torque", False)]
+        self.torque_terms = [t for t in self.terms if getattr(t, "is_torque", False)]
+        self.step_hooks = [t for t in self.terms if hasattr(t, "begin_step")]
+
+    def begin_step(self, t, dt):
+        """Called by the stepper once per step (before its first stage) with member times and steps (s)."""
+        for term in self.step_hooks:
+            term.begin_step(t, dt)
 
     def effective_field(self, m, t, out=None):
         """B_eff in T, shape of m."""
         B = self.B if out is None else out
         B.fill(0.0)
-        for term in self.terms:
+        for term in self.field_terms:
             term.add_field(m, t, B)
         return B
 
@@ -63,6 +81,8 @@ class LLG:
                 tmp -= B[:, i]
                 tmp *= cd
                 o += tmp
+            if self.torque_terms:
+                self._add_torques(m, t, out)
         else:
             cr = self.c_relax
             for i in range(3):
@@ -71,6 +91,19 @@ class LLG:
                 o -= B[:, i]
                 o *= cr
         return out
+
+    def _add_torques(self, m, t, out):
+        if self._T is None:
+            self._T = np.zeros_like(out)
+        T = self._T
+        T.fill(0.0)
+        for term in self.torque_terms:
+            term.add_torque(m, t, T)
+        mxT = np.cross(m, T, axis=1)
+        mxT *= self.alpha[:, None]
+        mxT += T
+        mxT *= self.c_torque[:, None]
+        out += mxT
 
     def torque(self, m, t):
         """m × B_eff in T (the quantity a relaxed state drives to zero)."""

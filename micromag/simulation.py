@@ -85,6 +85,7 @@ class Simulation:
         self.integrator = integrator
         self.m = (1.0, 0.0, 0.0)
         self._tables = {}
+        self._seed = 0
 
     # ------------------------------------------------------------------ state
     @property
@@ -105,8 +106,14 @@ class Simulation:
         return CudaStepper(self.llg, tableau, tol=tol, dt=self._dt0, dt_min=self.dt_min, dt_max=dt_max)
 
     def _get_stepper(self):
-        if self._stepper is None or self._stepper.tol != self.tol:
-            self._stepper = self._new_stepper(self._tableau, self.tol, self.dt_max)
+        thermal = self._thermal_on()
+        if self._stepper is None or self._stepper.tol != self.tol or getattr(self._stepper, "thermal", False) != thermal:
+            if thermal:  # stochastic Heun: fixed step, no FSAL, the noise held over the step
+                self._stepper = Stepper(self.llg, "heun", self._shape, mask=self._mask, tol=self.tol, dt=self._dt0,
+                                        dt_min=self._dt0, dt_max=self._dt0, fixed=True)
+            else:
+                self._stepper = self._new_stepper(self._tableau, self.tol, self.dt_max)
+            self._stepper.thermal = thermal
         return self._stepper
 
     def _host(self, a):
@@ -182,7 +189,64 @@ class Simulation:
     @dt.setter
     def dt(self, value):
         self._dt0 = _positive("dt", value)
-        self._get_stepper().dt[...] = self._dt0
+        self._stepper = None
+
+    # ------------------------------------------------------------------ terms
+    def add(self, term, name=None):
+        """Add a term built on ``sim.system`` (e.g. a spin-orbit torque); returns it.
+
+        Must happen before the first table row of an output folder (the table's columns are fixed then).
+        """
+        from .terms.base import Term
+
+        if not isinstance(term, Term):
+            raise TypeError(f"add() takes a micromag Term, got {type(term).__name__}")
+        if term.system is not self.system:
+            raise ValueError("the term was built for another system: build it with sim.system")
+        if self.backend != "cpu":
+            raise NotImplementedError(f"term {term.name!r} has no GPU kernel in this version; use backend='cpu'")
+        name = name or term.name
+        base, k = name, 2
+        while name in self.terms:
+            name, k = f"{base}{k}", k + 1
+        self.terms[name] = term
+        self.llg.set_terms(self.terms.values())
+        self._stepper = None
+        return term
+
+    @property
+    def temperature(self):
+        """Temperature in K (a number, one per member, or a drive of t); > 0 switches on Brown's thermal field
+        and the fixed-step stochastic Heun integrator with step ``sim.dt``."""
+        th = self.terms.get("thermal")
+        return None if th is None else th.temperature
+
+    @temperature.setter
+    def temperature(self, value):
+        from .terms.thermal import ThermalField
+
+        th = self.terms.get("thermal")
+        if th is None:
+            th = ThermalField(self.system, value, seed=self._seed, batch=self.batch)
+            self.add(th)
+        else:
+            th.set_temperature(value)
+        self._changed()
+
+    @property
+    def seed(self):
+        """Seed of the thermal noise; each member draws from its own stream (seed, member)."""
+        return self._seed
+
+    @seed.setter
+    def seed(self, value):
+        self._seed = int(value)
+        if "thermal" in self.terms:
+            self.terms["thermal"].reset_rng(self._seed)
+
+    def _thermal_on(self):
+        th = self.terms.get("thermal")
+        return th is not None and th.active(self._host(self._t))
 
     # ------------------------------------------------------------------ observables
     def _avg(self, m):
@@ -198,10 +262,15 @@ class Simulation:
         """Energy of each term in J: {name: float or (B,) array} (evaluated by the NumPy terms)."""
         out = {}
         m, t = self._host(self._m), self._host(self._t)
-        for name, term in self.terms.items():
+        for name, term in self._energy_terms().items():
             e = term.energy(m, t)
             out[name] = float(e[0]) if self.batch == 1 else e
         return out
+
+    def _energy_terms(self):
+        """Terms that store energy (not torques, not the random thermal field)."""
+        return {n: t for n, t in self.terms.items()
+                if getattr(t, "stores_energy", True) and not getattr(t, "is_torque", False)}
 
     def energy(self):
         """Total energy in J (float, or (B,) for a batch)."""
@@ -298,6 +367,9 @@ class Simulation:
             return math.sqrt(float(n2.max())), float(n2.mean())
 
         self.llg.precession = False
+        th = self.terms.get("thermal")
+        if th is not None:
+            th.enabled = False
         try:
             done = steps()
             E0 = float(np.sum(self.energy()))
@@ -318,6 +390,8 @@ class Simulation:
                             f"max torque {tq_max:.3g} T (target {tol_torque:g} T), step tolerance {st.tol:.2g}")
         finally:
             self.llg.precession = True
+            if th is not None:
+                th.enabled = True
         self._changed()
         prog.done(f"max torque {tq_max:.3g} T after {st.nevals} field evaluations")
         return tq_max
@@ -332,7 +406,15 @@ class Simulation:
         from .minimize import minimize_bb
 
         tol_torque = _positive("tol_torque", tol_torque, unit="T")
-        tq = minimize_bb(self.llg, self._m, self._t, self._mask_dev, tol_torque, int(max_iter), progress, xp=self.xp)
+        th = self.terms.get("thermal")
+        if th is not None:
+            th.enabled = False
+        try:
+            tq = minimize_bb(self.llg, self._m, self._t, self._mask_dev, tol_torque, int(max_iter), progress,
+                             xp=self.xp)
+        finally:
+            if th is not None:
+                th.enabled = True
         self._changed()
         return tq
 
@@ -347,7 +429,7 @@ class Simulation:
                 if os.path.exists(os.path.join(out, n)):
                     raise FileExistsError(f"{os.path.join(out, n)} exists; choose another out= folder or remove it")
             cols = [("t", "s"), ("mx", ""), ("my", ""), ("mz", ""), ("E_total", "J")]
-            cols += [(f"E_{name}", "J") for name in self.terms]
+            cols += [(f"E_{name}", "J") for name in self._energy_terms()]
             cols += [("B_extx", "T"), ("B_exty", "T"), ("B_extz", "T")]
             self._table_files[key] = [Table(os.path.join(out, n), cols) for n in names]
             self._tables[key] = 0
@@ -362,10 +444,10 @@ class Simulation:
     def _write_row(self, key):
         m, t = self._host(self._m), self._host(self._t)
         mavg = self._avg(m)
-        es = {name: term.energy(m, t) for name, term in self.terms.items()}
+        es = {name: term.energy(m, t) for name, term in self._energy_terms().items()}
         etot = sum(es.values())
         bext = self.zeeman.average(t)
         for b, tab in enumerate(self._table_files[key]):
-            row = [t[b], *mavg[b], etot[b], *(es[n][b] for n in self.terms), *bext[b]]
+            row = [t[b], *mavg[b], etot[b], *(es[n][b] for n in es), *bext[b]]
             tab.write(row)
         self._tables[key] += 1

@@ -47,3 +47,31 @@ def quadratic_energy_density(term, m, t):
     """e = -½ Ms_eff m·B for a field linear in m (exchange, demag, uniaxial anisotropy)."""
     B = term.field(m, t)
     return -0.5 * term.system.Ms_eff * np.einsum("bcijk,bcijk->bijk", m, B)
+
+
+class TorqueTerm(Term):
+    """Base class of a torque that is not the gradient of an energy (spin-transfer and spin-orbit torques).
+
+    ``add_torque(m, t, T)`` adds the torque in Gilbert form, T in 1/s, into ``T``: the LLG equation is
+    dm/dt = −γ m × B_eff + α m × dm/dt + T, which :class:`~micromag.llg.LLG` turns into Landau–Lifshitz
+    form as dm/dt += (T + α m × T)/(1 + α²). Torques are off during ``relax()`` and ``minimize()``.
+    Their energy density is zero (they do work, but store none).
+    """
+
+    is_torque = True
+
+    def add_field(self, m, t, B):  # a torque adds no effective field
+        return None
+
+    def add_torque(self, m, t, T):
+        raise NotImplementedError
+
+    def torque(self, m, t=None):
+        """This term's Gilbert-form torque alone (1/s), a new array shaped like ``m``."""
+        t = np.zeros(m.shape[0]) if t is None else np.broadcast_to(np.asarray(t, float), (m.shape[0],))
+        T = np.zeros_like(m)
+        self.add_torque(m, t, T)
+        return T
+
+    def energy_density(self, m, t):
+        return np.zeros((m.shape[0],) + m.shape[2:])
