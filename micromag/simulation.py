@@ -86,6 +86,7 @@ class Simulation:
         self.m = (1.0, 0.0, 0.0)
         self._tables = {}
         self._seed = 0
+        self._extra_columns = []
 
     # ------------------------------------------------------------------ state
     @property
@@ -213,6 +214,23 @@ class Simulation:
         self.llg.set_terms(self.terms.values())
         self._stepper = None
         return term
+
+    def table_add(self, name, unit, func):
+        """Add a table column (MuMax3's TableAdd): ``func(m, t)`` gets the host state (B, 3, nz, ny, nx) and
+        times (B,) in s and returns one value per member. Anything with ``table_columns()`` and
+        ``table_values(m, t)`` (an MTJ readout, say) may be passed as ``name`` instead, with unit and func None.
+        """
+        if hasattr(name, "table_columns") and unit is None and func is None:
+            obj = name
+            cols = obj.table_columns()
+            for k, (n, u) in enumerate(cols):
+                self.table_add(n, u, lambda m, t, k=k, obj=obj: np.asarray(obj.table_values(m, t))[:, k])
+            return
+        if not callable(func):
+            raise TypeError("table_add needs a callable func(m, t) -> one value per member")
+        if self._tables:
+            raise RuntimeError("add table columns before the first table row is written")
+        self._extra_columns.append((str(name), str(unit), func))
 
     @property
     def temperature(self):
@@ -431,6 +449,7 @@ class Simulation:
             cols = [("t", "s"), ("mx", ""), ("my", ""), ("mz", ""), ("E_total", "J")]
             cols += [(f"E_{name}", "J") for name in self._energy_terms()]
             cols += [("B_extx", "T"), ("B_exty", "T"), ("B_extz", "T")]
+            cols += [(n, u) for n, u, _ in self._extra_columns]
             self._table_files[key] = [Table(os.path.join(out, n), cols) for n in names]
             self._tables[key] = 0
         return key
@@ -447,7 +466,11 @@ class Simulation:
         es = {name: term.energy(m, t) for name, term in self._energy_terms().items()}
         etot = sum(es.values())
         bext = self.zeeman.average(t)
+        extra = []
+        for name, _, fn in self._extra_columns:
+            v = np.broadcast_to(np.asarray(fn(m, t), dtype=float), (self.batch,))
+            extra.append(v)
         for b, tab in enumerate(self._table_files[key]):
-            row = [t[b], *mavg[b], etot[b], *(es[n][b] for n in es), *bext[b]]
+            row = [t[b], *mavg[b], etot[b], *(es[n][b] for n in es), *bext[b], *(x[b] for x in extra)]
             tab.write(row)
         self._tables[key] += 1

@@ -128,3 +128,25 @@ def test_gpu_backend_request_is_a_clear_error_without_gpu():
     with pytest.raises(RuntimeError, match="gpu"):
         mm.Simulation(grid, material=mm.Permalloy(), backend="gpu")
     assert mm.Simulation(grid, material=mm.Permalloy(), backend="auto").backend == "cpu"
+
+
+def test_table_add_columns(tmp_path):
+    sim = small(batch=2)
+    sim.m = np.array([[1.0, 0, 0], [0, 0, 1.0]])
+
+    class Probe:
+        def table_columns(self):
+            return [("mz_max", ""), ("twice_t", "s")]
+
+        def table_values(self, m, t):
+            return np.stack([m[:, 2].reshape(2, -1).max(axis=1), 2 * t], axis=1)
+
+    sim.table_add("mx_first_cell", "", lambda m, t: m[:, 0, 0, 0, 0])
+    sim.table_add(Probe(), None, None)
+    sim.run(2e-12, out=tmp_path, every=1e-12, progress=False)
+    names, data = read_table(tmp_path / "table_0001.txt")
+    assert names[-3:] == ["mx_first_cell", "mz_max", "twice_t"]
+    np.testing.assert_allclose(data[:, -1], 2 * data[:, 0])
+    assert data[0, names.index("mz_max")] == pytest.approx(1.0)
+    with pytest.raises(RuntimeError, match="before the first"):
+        sim.table_add("late", "", lambda m, t: t)
