@@ -62,22 +62,12 @@ class Simulation:
             if dtype not in (None, np.float64, "float64"):
                 raise ValueError(f"dtype on the CPU backend must be float64, got {dtype!r}")
             self.dtype = np.dtype(np.float64)
-            self.xp = np
-            self.llg = LLG(self.system, list(self.terms.values()), self.batch)
         else:
-            from .backends.cuda import CudaLLG, cupy_device, emulated_device
-
             default = np.float32 if self.backend == "gpu" else np.float64
             self.dtype = np.dtype(default if dtype is None else dtype)
             if self.dtype not in (np.float32, np.float64):
                 raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-            device = cupy_device() if self.backend == "gpu" else emulated_device()
-            self.xp = device.xp
-            self.llg = CudaLLG(self.system, self.terms, self.batch, dtype=self.dtype, device=device)
-        xp = self.xp
-        self._m = xp.zeros(self._shape, dtype=self.dtype)
-        self._t = xp.zeros(self.batch)
-        self._mask_dev = xp.asarray(self._mask.astype(self.dtype))
+        self._build_engine()
         self.tol = _positive("tol", tol, unit="")
         self._dt0 = _positive("dt", dt)
         self.dt_min = _positive("dt_min", dt_min)
@@ -87,6 +77,117 @@ class Simulation:
         self._tables = {}
         self._seed = 0
         self._extra_columns = []
+
+    def _build_engine(self, m=None, t=None):
+        """The backend's LLG right-hand side and the state arrays (again after unpickling)."""
+        if self.backend == "cpu":
+            self.xp = np
+            self.llg = LLG(self.system, list(self.terms.values()), self.batch)
+        else:
+            from .backends.cuda import CudaLLG, cupy_device, emulated_device
+
+            device = cupy_device() if self.backend == "gpu" else emulated_device()
+            self.xp = device.xp
+            self.llg = CudaLLG(self.system, self.terms, self.batch, dtype=self.dtype, device=device)
+            if self.zeeman.B_ext is not None:
+                self.llg.set_B_ext(self.zeeman.B_ext)
+        xp = self.xp
+        self._m = xp.zeros(self._shape, dtype=self.dtype) if m is None else xp.asarray(m.astype(self.dtype))
+        self._t = xp.zeros(self.batch) if t is None else xp.asarray(t)
+        self._mask_dev = xp.asarray(self._mask.astype(self.dtype))
+        self._stepper = None
+
+    # ------------------------------------------------------------------ checkpoints
+    _ENGINE = ("llg", "_stepper", "xp", "_m", "_t", "_mask_dev", "_tf", "_tables")
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in self._ENGINE}
+        state["_m_host"], state["_t_host"] = self._host(self._m).astype(self.dtype), self._host(self._t)
+        return state
+
+    def __setstate__(self, state):
+        m, t = state.pop("_m_host"), state.pop("_t_host")
+        self.__dict__.update(state)
+        self._tables, self._tf = {}, {}
+        self._build_engine(m, t)
+
+    def save_checkpoint(self, path):
+        """Write everything needed to continue this run (m, t, the step size and the integrator's cached
+        first stage, drives, RNG states) to ``path`` atomically. If the simulation holds something that cannot
+        be pickled (a lambda drive, say), only the state is saved: restore it with
+        :meth:`restore_checkpoint` on a Simulation built again by the same script."""
+        import pickle
+
+        st = self._stepper
+        state = {
+            "format": "micromag-checkpoint-1",
+            "m": self._host(self._m).astype(self.dtype), "t": self._host(self._t),
+            "dt": None if st is None else self._host(st.dt),
+            "k0": self._host(st.k[0]) if st is not None and st.k0_valid else None,
+            "thermal": self.terms["thermal"].state() if "thermal" in self.terms else None,
+        }
+        try:
+            state["recipe"] = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # lambdas, open files, ...
+            state["recipe"], state["recipe_error"] = None, f"{type(exc).__name__}: {exc}"
+        path = os.fspath(path)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "wb") as f:
+            pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return path
+
+    @staticmethod
+    def _read_checkpoint(path):
+        import pickle
+
+        try:
+            with open(path, "rb") as f:
+                state = pickle.load(f)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"checkpoint {path} does not exist") from None
+        except Exception as exc:
+            raise ValueError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc})") from None
+        if not isinstance(state, dict) or state.get("format") != "micromag-checkpoint-1":
+            raise ValueError(f"{path} is not a micromag checkpoint")
+        return state
+
+    @classmethod
+    def load_checkpoint(cls, path):
+        """A Simulation rebuilt from a checkpoint written by :meth:`save_checkpoint`, ready to continue."""
+        import pickle
+
+        state = cls._read_checkpoint(path)
+        if state["recipe"] is None:
+            raise ValueError(f"checkpoint {path} holds only the state ({state.get('recipe_error')}): build the "
+                             "Simulation with your script and call sim.restore_checkpoint(path)")
+        sim = pickle.loads(state["recipe"])
+        sim._restore_state(state, path)
+        return sim
+
+    def restore_checkpoint(self, path):
+        """Load the state saved by :meth:`save_checkpoint` into this (identically built) Simulation."""
+        self._restore_state(self._read_checkpoint(path), path)
+        return self
+
+    def _restore_state(self, state, path):
+        if state["m"].shape != self._shape:
+            raise ValueError(f"checkpoint {path} holds m of shape {state['m'].shape}, this simulation needs {self._shape}")
+        xp = self.xp
+        self._m[...] = xp.asarray(state["m"].astype(self.dtype))
+        self._t[...] = xp.asarray(state["t"])
+        if state["thermal"] is not None and "thermal" in self.terms:
+            for r, s in zip(self.terms["thermal"].rngs, state["thermal"]):
+                r.bit_generator.state = s
+        self._stepper = None
+        if state["dt"] is not None:
+            st = self._get_stepper()
+            st.dt[...] = xp.asarray(state["dt"])
+            if state["k0"] is not None and st.tab.fsal:
+                st.k[0][...] = xp.asarray(state["k0"].astype(self.dtype))
+                st.k0_valid = True
 
     # ------------------------------------------------------------------ state
     @property
