@@ -29,12 +29,13 @@ sim.minimize(tol_torque=1e-7)  # or sim.relax(): precession-free LLG, same state
 print(f"relaxed s-state: <m> = ({sim.m_avg[0]:.5f}, {sim.m_avg[1]:.5f}, {sim.m_avg[2]:.5f})   "
       f"(MuMax3 at 128×32: 0.96697, 0.12527, 0)   {time.perf_counter() - t0:.1f} s")
 
-if os.path.isdir(args.out):
-    shutil.rmtree(args.out)  # this example owns its output folder
+out_dir = os.path.join(os.environ.get("MICROMAG_OUT", ""), args.out)  # where `micromag run --out` puts it
+if os.path.isdir(out_dir):
+    shutil.rmtree(out_dir)  # this example owns its output folder
 t1 = time.perf_counter()
 sim.B_ext = (-24.6e-3, 4.3e-3, 0.0)  # T
 sim.run(1e-9, out=args.out, every=10e-12)
 m = sim.m_avg
 print(f"<m>(1 ns) = ({m[0]:.5f}, {m[1]:.5f}, {m[2]:.5f})   (MuMax3 at 128×32: -0.98461, 0.12604, 0.04327)   "
       f"{time.perf_counter() - t1:.1f} s")
-print(f"table written to {os.path.join(args.out, 'table.txt')}")
+print(f"table written to {os.path.join(out_dir, 'table.txt')}")

@@ -31,7 +31,7 @@ PARAM_SOURCES = (
 KERNELS = {
     "llg_rhs.cu": ("llg_rhs",),
     "rk_stage.cu": ("rk_combine", "rk_error", "rk_prepare", "rk_control", "rk_commit"),
-    "demag_multiply.cu": ("demag_multiply",),
+    "demag_multiply.cu": ("demag_multiply", "demag_source", "demag_multiply_planes"),
 }
 
 # Term switches of llg_rhs.cu: term name (as in micromag.terms.REGISTRY) -> define.
@@ -44,9 +44,10 @@ TERM_DEFINES = {
     "zeeman": "MM_HAS_ZEEMAN",
 }
 # Further switches: MM_WRITE_FIELD (llg_rhs also writes B_eff), MM_EXCHANGE_SCALE (per-region-pair exchange
-# factors), MM_ZEEMAN_SPATIAL[_BATCH] (a spatial applied field), MM_DEMAG_THIN (demag_multiply: Nxz = Nyz = 0).
+# factors), MM_ZEEMAN_SPATIAL[_BATCH] (a spatial applied field), MM_DEMAG_THIN (demag_multiply: Nxz = Nyz = 0),
+# MM_DEMAG_PLANES (llg_rhs reads bdemag in the demag FFT's padded row layout).
 OPTION_DEFINES = ("MM_WRITE_FIELD", "MM_EXCHANGE_SCALE", "MM_ZEEMAN_SPATIAL", "MM_ZEEMAN_SPATIAL_BATCH",
-                  "MM_DEMAG_THIN")
+                  "MM_DEMAG_THIN", "MM_DEMAG_PLANES")
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$', re.M)
 

@@ -7,6 +7,9 @@
 //   precession == 0:  dm/dt = -gamma (m (m.B) - B)                         (precession-free relax)
 // Cells with region < 0 are not magnetic: dm/dt = 0 there and B_eff = the demag field only.
 // With MM_WRITE_FIELD, B_eff is also written to bout (for energies / torque).
+// With MM_DEMAG_PLANES, bdemag is read in the layout the padding-aware demag FFT writes it (no crop pass):
+// (nz, ny, nb*3, dpx) with the x rows padded to dpx reals, element (z, y, b*3 + comp, x). Otherwise
+// (and always for m, dmdt, bout) the state layout (B, 3, nz, ny, nx); nb and dpx are then not read.
 #include "common.cuh"
 #if defined(MM_HAS_EXCHANGE)
 #include "exchange.cuh"
@@ -29,7 +32,7 @@ extern "C" __global__ void llg_rhs(const real* __restrict__ m, const real* __res
                                    const real* __restrict__ xscale, const real* __restrict__ bext,
                                    const real* __restrict__ bext_map, real* __restrict__ dmdt,
                                    real* __restrict__ bout, int nx, int ny, int nz, int nreg, real dx, real dy,
-                                   real dz, int precession) {
+                                   real dz, int precession, int nb, int dpx) {
     GridInfo g;
     g.nx = nx;
     g.ny = ny;
@@ -44,7 +47,10 @@ extern "C" __global__ void llg_rhs(const real* __restrict__ m, const real* __res
     for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < ncell;
          c += (long long)gridDim.x * blockDim.x) {
         const int r0 = region[c];
-#ifdef MM_HAS_DEMAG
+#if defined(MM_HAS_DEMAG) && defined(MM_DEMAG_PLANES)
+        const long long drow = ((c / nx) * (3LL * nb) + 3LL * b) * dpx + (c % nx);
+        vec3 B = mk3(bdemag[drow], bdemag[drow + dpx], bdemag[drow + 2 * dpx]);
+#elif defined(MM_HAS_DEMAG)
         vec3 B = load3(bdemag, b, c, ncell);
 #else
         vec3 B = mk3(0, 0, 0);

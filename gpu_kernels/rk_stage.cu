@@ -132,19 +132,21 @@ extern "C" __global__ void rk_control(const real* __restrict__ err, const double
     if (acc) t[b] += dt;
 }
 
-// Commit, per cell and member: m = normalize(accept[b] ? y : m), zero where region < 0; with fsal != 0 and
-// an accepted member also k0 = klast (the FSAL stage becomes the first stage of the next step).
+// Commit, per cell and member: for an accepted member m = normalize(y), zero where region < 0, and with
+// fsal != 0 also k0 = klast (the FSAL stage becomes the first stage of the next step). A member not
+// accepted (rejected step, or finished: t >= t_end) is not touched at all, so its m stays bit-identical.
 extern "C" __global__ void rk_commit(real* m, const real* __restrict__ y, const int* __restrict__ accept,
                                      const int* __restrict__ region, int fsal, const real* klast, real* k0,
                                      long long ncell) {
     const int b = blockIdx.y;
     const int acc = accept[b];
+    if (!acc) return;  // rejected or finished (dt_used = 0): m stays bit for bit, and nothing is moved
     for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < ncell;
          c += (long long)gridDim.x * blockDim.x) {
-        vec3 v = acc ? load3(y, b, c, ncell) : load3(m, b, c, ncell);
+        vec3 v = load3(y, b, c, ncell);
         const real n = MM_SQRT(dot3(v, v));
         const real s = (region[c] >= 0 && n > 0) ? (real)1 / n : (real)0;
         store3(m, b, c, ncell, scale3(s, v));
-        if (fsal && acc) store3(k0, b, c, ncell, load3(klast, b, c, ncell));
+        if (fsal) store3(k0, b, c, ncell, load3(klast, b, c, ncell));
     }
 }

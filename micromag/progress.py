@@ -11,6 +11,9 @@ class Progress:
         self.stream = stream or sys.stderr
         self.t0 = self._last = time.perf_counter()
 
+    def elapsed(self):
+        return time.perf_counter() - self.t0
+
     def due(self):
         """Whether the next update would print (lets callers skip computing the line)."""
         return self.enabled and time.perf_counter() - self._last >= self.interval

@@ -452,8 +452,9 @@ class Simulation:
                 st.step(self._m, self._t, t_end=target_dev)
                 if prog.due():
                     tmin = float(self._t.min())
+                    rate = st.nsteps / max(prog.elapsed(), 1e-9)
                     prog.update(tmin - float(t0.min()), f"t = {tmin:.4g} s  dt = {float(st.dt.min()):.3g} s  "
-                                f"steps {st.nsteps}")
+                                f"steps {st.nsteps} ({rate:.0f}/s)")
             if table is not None:
                 self._write_row(table)
         prog.done(f"{st.nsteps} steps, {st.nevals} field evaluations")
@@ -540,6 +541,8 @@ class Simulation:
     # ------------------------------------------------------------------ output
     def _open_table(self, out):
         out = os.fspath(out)
+        if not os.path.isabs(out) and os.environ.get("MICROMAG_OUT"):  # `micromag run --out DIR`
+            out = os.path.join(os.environ["MICROMAG_OUT"], out)
         os.makedirs(out, exist_ok=True)
         names = [f"table.txt"] if self.batch == 1 else [f"table_{b:04d}.txt" for b in range(self.batch)]
         key = os.path.abspath(out)

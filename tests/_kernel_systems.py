@@ -29,11 +29,11 @@ def random_material(rng, A=None, Ms=None):
     )
 
 
-def random_system(n=(6, 5, 3), cell=(2e-9, 3e-9, 2.5e-9), seed=0, nreg=3, empty=0.15):
+def random_system(n=(6, 5, 3), cell=(2e-9, 3e-9, 2.5e-9), seed=0, nreg=3, empty=0.15, pbc=(0, 0, 0)):
     """Regions 0..nreg-1 with random materials (region 1 has A = 0), region nreg non-magnetic (Ms = 0),
     random fill fractions with about ``empty`` of the cells empty."""
     rng = np.random.default_rng(seed)
-    grid = mm.Grid(n=n, cell=cell)
+    grid = mm.Grid(n=n, cell=cell, pbc=pbc)
     mats = {r: random_material(rng, A=0.0 if r == 1 else None) for r in range(nreg)}
     mats[nreg] = mm.Material(Ms=0.0)
     region = rng.integers(0, nreg + 1, size=grid.shape, endpoint=False)

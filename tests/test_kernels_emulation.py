@@ -152,6 +152,45 @@ def test_demag_and_full_rhs_with_demag(grid, dtype):
     assert rel_err(out, ref) < TOL[dtype]
 
 
+DEMAG_CASES = {
+    "film": dict(n=(7, 6, 1)),
+    "3d": dict(n=(5, 4, 3)),
+    "x1": dict(n=(1, 6, 2)),
+    "y1": dict(n=(6, 1, 3)),
+    "y1z1": dict(n=(9, 1, 1)),
+    "pbc-xy-film": dict(n=(6, 4, 1), pbc=(2, 1, 0)),
+    "pbc-z": dict(n=(4, 3, 4), pbc=(0, 0, 2)),
+    "pbc-y-3d": dict(n=(5, 4, 2), pbc=(0, 3, 0)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", sorted(DEMAG_CASES))
+def test_padding_aware_demag_matches_cpu(case, dtype):
+    """The padding-aware demag (strided batched 1D transforms, transposed FFT layout, field read by the RHS
+    kernel straight out of the padded rows) against the CPU Demag, batch of 3."""
+    from micromag.terms.demag import Demag
+
+    system = random_system(**DEMAG_CASES[case], cell=(2e-9, 3e-9, 2.5e-9), seed=17)
+    m = random_m(system, batch=3, seed=8)
+    demag = Demag(system, cache_dir=False)
+    ref = demag.field(m)
+    llg = CudaLLG(system, {"demag": demag}, batch=3, dtype=dtype, device=DEV)
+    mm_ = np.ascontiguousarray(m, dtype=dtype)
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    for _ in range(2):  # twice: the second call must not see anything the first left in the buffers
+        out = np.full(m.shape, np.nan, dtype=dtype)
+        llg.demag_field(mm_, out)
+        assert rel_err(out, ref) < tol
+    # the field as the RHS kernel reads it (padded planes) gives the same B_eff
+    assert rel_err(llg.effective_field(mm_), ref) < tol
+    # members are independent: member 1 alone
+    llg1 = CudaLLG(system, {"demag": demag}, batch=1, dtype=dtype, device=DEV)
+    one = np.full(m[1:2].shape, np.nan, dtype=dtype)
+    llg1.demag_field(np.ascontiguousarray(mm_[1:2]), one)
+    assert rel_err(one, ref[1:2]) < tol
+
+
 @pytest.mark.parametrize("tableau", ["rk45", "rk23", "heun", "rk4", "euler"])
 def test_stepper_matches_numpy_stepper(tableau):
     system = random_system(n=(5, 4, 2), seed=13)
@@ -216,3 +255,88 @@ def test_emulation_checks_arguments():
         mod.launch("rk_prepare", (1,), (1,), (np.zeros(1, np.float32),) * 3 + (0, np.zeros(1), np.zeros(1, np.int32), 1))
     with pytest.raises(TypeError):
         mod.launch("rk_prepare", (1,), (1,), ())
+
+
+def _batch_llg(system, bext, demag, dtype=np.float64):
+    terms = {"demag": demag, "exchange": Exchange(system), "anisotropy_uniaxial": UniaxialAnisotropy(system),
+             "zeeman": Zeeman(system, B_ext=bext)}
+    return CudaLLG(system, terms, batch=len(bext), dtype=dtype, device=DEV)
+
+
+def _run_to(st, m, t, t_end, max_steps=400):
+    n = 0
+    while np.any(t < t_end):
+        st.step(m, t, t_end)
+        n += 1
+        assert n < max_steps
+    return n
+
+
+def test_finished_member_is_bit_identical():
+    """A member at its end time keeps m and t bit for bit while the others go on stepping."""
+    from micromag.terms.demag import Demag
+
+    system = random_system(n=(5, 4, 2), seed=31)
+    bext = np.array([[0.0, 0.0, 0.5], [0.2, -0.1, 0.0], [0.0, 0.3, 0.1]])
+    st = CudaStepper(_batch_llg(system, bext, Demag(system, cache_dir=False)), "rk45", tol=1e-4, dt=1e-14,
+                     dt_max=1e-12)
+    m, t = random_m(system, batch=3, seed=3), np.zeros(3)
+    t_end = np.array([2e-13, 1e-12, 6e-13])
+    while t[0] < t_end[0]:
+        st.step(m, t, t_end)
+    assert t[0] == t_end[0]
+    m0, t0 = m[0].copy(), t.copy()
+    n = _run_to(st, m, t, t_end)
+    assert n > 3 and np.all(t == t_end)
+    assert m[0].tobytes() == m0.tobytes() and t[0] == t0[0]
+    # and once everybody is done, further steps change nothing at all
+    mm, tt, dt = m.copy(), t.copy(), st.dt.copy()
+    for _ in range(3):
+        acc = st.step(m, t, t_end)
+        assert not acc.any()
+    assert m.tobytes() == mm.tobytes() and t.tobytes() == tt.tobytes() and st.dt.tobytes() == dt.tobytes()
+
+
+@pytest.mark.parametrize("tableau", ["rk45", "rk23"])
+def test_batch_equals_members_one_by_one(tableau):
+    """Members with different fields, initial states and end times: the batch (one FFT over all B*3
+    components, per-member step sizes, finished members masked) equals each member run alone."""
+    from micromag.terms.demag import Demag
+
+    system = random_system(n=(6, 5, 1), seed=32)
+    demag = Demag(system, cache_dir=False)
+    bext = np.array([[0.0, 0.0, 0.5], [0.2, -0.1, 0.0], [0.0, 0.3, 0.1]])
+    t_end = np.array([3e-13, 1e-12, 6e-13])
+    m0 = random_m(system, batch=3, seed=5)
+    kw = dict(tol=1e-5, dt=1e-14, dt_max=1e-12)
+    st = CudaStepper(_batch_llg(system, bext, demag), tableau, **kw)
+    m, t = m0.copy(), np.zeros(3)
+    _run_to(st, m, t, t_end)
+    for b in range(3):
+        st1 = CudaStepper(_batch_llg(system, bext[b:b + 1], demag), tableau, **kw)
+        m1, t1 = m0[b:b + 1].copy(), np.zeros(1)
+        _run_to(st1, m1, t1, t_end[b:b + 1])
+        assert t1[0] == t[b]
+        assert np.max(np.abs(m1[0] - m[b])) < 1e-12
+
+
+def test_graph_setting_in_emulation():
+    """No CUDA graphs on the emulated device: "auto" is off, True falls back to the same eager step and
+    says why in graph_error; the result is identical to graph=False."""
+    system = random_system(n=(5, 4, 1), seed=33)
+    names = ["exchange", "zeeman"]
+    res = []
+    for graph in (False, "auto", True):
+        llg = CudaLLG(system, {n: make_term(n, system) for n in names}, batch=2, dtype=np.float64, device=DEV)
+        st = CudaStepper(llg, "rk45", tol=1e-4, dt=1e-14, graph=graph)
+        assert not st.graph_enabled()
+        m, t = random_m(system, seed=2), np.zeros(2)
+        for _ in range(4):
+            st.step(m, t, np.array([1e-12, 5e-13]))
+        assert st.graph_launches == 0
+        assert (st.graph_error is not None) == (graph is True)
+        res.append((m, t))
+    for m, t in res[1:]:
+        assert m.tobytes() == res[0][0].tobytes() and t.tobytes() == res[0][1].tobytes()
+    with pytest.raises(ValueError):
+        CudaStepper(llg, "rk45", graph="yes")

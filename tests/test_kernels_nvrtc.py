@@ -40,12 +40,14 @@ OPTION_SETS = [
     ["MM_WRITE_FIELD", "MM_EXCHANGE_SCALE"],
     ["MM_ZEEMAN_SPATIAL"],
     ["MM_WRITE_FIELD", "MM_ZEEMAN_SPATIAL", "MM_ZEEMAN_SPATIAL_BATCH", "MM_EXCHANGE_SCALE"],
+    ["MM_DEMAG_PLANES"],
+    ["MM_DEMAG_PLANES", "MM_WRITE_FIELD", "MM_ZEEMAN_SPATIAL"],
 ]
 
 
 @pytest.mark.parametrize("arch", CHECK_ARCHS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("opts", OPTION_SETS, ids=["scale", "spatial", "all"])
+@pytest.mark.parametrize("opts", OPTION_SETS, ids=["scale", "spatial", "all", "planes", "planes-field"])
 def test_llg_rhs_options(arch, dtype, opts):
     _compile("llg_rhs.cu", gk.defines_for(dtype, TERMS, opts), arch)
 

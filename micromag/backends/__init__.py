@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import os
 import sys
 
 BACKENDS = ("auto", "cpu", "gpu", "emulate")
@@ -28,6 +29,8 @@ def _gpu_status():
 def select_backend(name="auto", quiet=False):
     """Return 'cpu', 'gpu' or 'emulate' for ``name`` in {'auto', 'cpu', 'gpu', 'emulate'}."""
     name = str(name).lower()
+    if name == "auto" and os.environ.get("MICROMAG_BACKEND"):  # `micromag run --backend`
+        name = os.environ["MICROMAG_BACKEND"].lower()
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
     if name in ("cpu", "emulate"):

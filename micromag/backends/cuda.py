@@ -12,9 +12,19 @@ Entry points
 ``CudaLLG(system, terms, batch, dtype=np.float32, device=None)``
     ``llg(m, t, out)`` writes dm/dt (same contract as :class:`micromag.llg.LLG`, arrays of ``device.xp``);
     ``llg.effective_field(m, t)``, ``llg.precession`` (False: precession-free relax), ``llg.set_B_ext(...)``.
-``CudaStepper(llg, tableau, tol=..., dt=..., ...)``
+``CudaStepper(llg, tableau, tol=..., dt=..., ..., graph="auto")``
     ``stepper.step(m, t, t_end=None)`` advances every member with its own dt (device arrays ``dt``, ``t``),
-    returns the device int array of accepted members; the step-size decision stays on the device.
+    returns the device int array of accepted members; the step-size decision stays on the device; finished
+    members (t >= t_end) keep m and t bit for bit. ``graph``: replay whole steps from a CUDA graph
+    (small grids; see :class:`CudaStepper`), ``stepper.graph_error`` says why when it could not.
+Demag (``CudaLLG.demag_field``) is padding-aware: Ms·fill·m written once into x-padded rows in an FFT
+layout (z, y, member·component, x); real-to-complex along x over the rows that hold data only, complex
+transforms along the padded y and z, one multiply kernel with the real Newell spectra (the inverse
+normalization folded in), the inverse y and x only over what is kept, the last one written straight into
+the buffer the fused RHS kernel reads (``MM_DEMAG_PLANES``). Each stage is one batched strided 1D cuFFT
+plan over all B·3 components (:class:`_StridedFFT`), cached per layout; every intermediate is allocated
+once. See gpu_kernels/README.md for the byte count.
+
 ``pack_system(system)``
     the region map (int32, -1 = not magnetic) and per-region parameter table the kernels read.
 """
@@ -160,6 +170,62 @@ def gpu_available():
         return False
 
 
+# ---------------------------------------------------------------------------------------------- 1D FFTs
+class _StridedFFT:
+    """Batched 1D transforms in cuFFT's advanced layout on flat buffers: transform ``j`` of ``batch`` reads
+    element ``i`` at ``src[soff + j*sdist + i*sstride]`` and writes ``dst[doff + j*ddist + i*dstride]``.
+    Kinds ``r2c``, ``c2c`` (forward or inverse) and ``c2r``; inverses are unnormalized (as cuFFT).
+
+    On the GPU every distinct layout gets one ``cupy.cuda.cufft.PlanNd`` (work area allocated with it),
+    created on first use and kept, so that nothing is planned or allocated during CUDA-graph capture. On the
+    emulated device the same layouts run through numpy.fft on ``as_strided`` views (CI checks the offsets)."""
+
+    def __init__(self, device, real):
+        self.device = device
+        self.real = np.dtype(real)
+        self.cplx = np.dtype(np.complex64 if self.real == np.float32 else np.complex128)
+        self.plans = {}
+
+    def __call__(self, kind, n, batch, src, soff, sstride, sdist, dst, doff, dstride, ddist, inverse=False):
+        nin = n // 2 + 1 if kind == "c2r" else n
+        nout = n // 2 + 1 if kind == "r2c" else n
+        if self.device.emulated:
+            return self._numpy(kind, n, nin, nout, batch, src, soff, sstride, sdist, dst, doff, dstride, ddist,
+                               inverse)
+        key = (kind, n, batch, sstride, sdist, dstride, ddist)
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = self._plan(kind, n, nin, nout, batch, sstride, sdist, dstride, ddist)
+        from cupy.cuda import cufft
+
+        plan.fft(src[soff:], dst[doff:], cufft.CUFFT_INVERSE if inverse else cufft.CUFFT_FORWARD)
+
+    def _plan(self, kind, n, nin, nout, batch, sstride, sdist, dstride, ddist):
+        from cupy.cuda import cufft
+
+        single = self.real == np.float32
+        ftype = {"r2c": cufft.CUFFT_R2C if single else cufft.CUFFT_D2Z,
+                 "c2r": cufft.CUFFT_C2R if single else cufft.CUFFT_Z2D,
+                 "c2c": cufft.CUFFT_C2C if single else cufft.CUFFT_Z2Z}[kind]
+        return cufft.PlanNd([n], [nin], sstride, sdist, [nout], dstride, ddist, ftype, batch, "C", -1, None)
+
+    @staticmethod
+    def _numpy(kind, n, nin, nout, batch, src, soff, sstride, sdist, dst, doff, dstride, ddist, inverse):
+        from numpy.lib.stride_tricks import as_strided
+
+        si, di = src.itemsize, dst.itemsize
+        a = as_strided(src[soff:], shape=(batch, nin), strides=(sdist * si, sstride * si), writeable=False)
+        if kind == "r2c":
+            r = np.fft.rfft(a, axis=1)
+        elif kind == "c2r":
+            r = np.fft.irfft(a, n=n, axis=1, norm="forward")
+        elif inverse:
+            r = np.fft.ifft(a, axis=1, norm="forward")
+        else:
+            r = np.fft.fft(a, axis=1)
+        as_strided(dst[doff:], shape=(batch, nout), strides=(ddist * di, dstride * di))[...] = r
+
+
 # ---------------------------------------------------------------------------------------------- RHS
 class CudaLLG:
     """The fused LLG right-hand side on a device (see the module docstring).
@@ -205,13 +271,17 @@ class CudaLLG:
         self._demag = None
         if "demag" in terms:
             self._setup_demag(terms["demag"])
-        self.bdemag = xp.zeros(self.shape, dtype=self.dtype) if self._demag is not None else None
+        # the demag field in the padded row layout of the FFTs (nz, ny, B*3, px), flat (MM_DEMAG_PLANES)
+        self.bdemag = (xp.zeros(int(np.prod(self.grid.shape[:2])) * 3 * self.batch * self._demag["pad"][0],
+                                dtype=self.dtype) if self._demag is not None else None)
         self.B = xp.zeros(self.shape, dtype=self.dtype)
         self._modules = {}
 
     # -------------------------------------------------------------------------------- compilation
     def defines(self, write_field=False):
         opts = list(self._options)
+        if "demag" in self.term_names:
+            opts.append("MM_DEMAG_PLANES")
         if write_field:
             opts.append("MM_WRITE_FIELD")
         if self._bext_map is not None:
@@ -264,7 +334,7 @@ class CudaLLG:
         a = np.asarray(value, dtype=float)
         g3 = (3,) + self.grid.shape
         if a.shape == (3,):
-            self._bext = xp.asarray(np.broadcast_to(a, (self.batch, 3)).astype(self.dtype))
+            self._bext = xp.asarray(np.ascontiguousarray(np.broadcast_to(a, (self.batch, 3)), dtype=self.dtype))
         elif a.shape == (self.batch, 3):
             self._bext = xp.asarray(a.astype(self.dtype))
         elif a.shape == g3 or a.shape == (self.batch,) + g3:
@@ -285,51 +355,98 @@ class CudaLLG:
 
     # -------------------------------------------------------------------------------- demag
     def _setup_demag(self, term):
+        """Buffers, spectra and kernels of the padding-aware demag (see :meth:`demag_field`)."""
         if term is None:
             from ..terms.demag import Demag
 
             term = Demag(self.system)
         xp = self.device.xp
+        nz, ny, nx = self.grid.shape
+        px, py, pz = term._pad
+        pxh = px // 2 + 1
+        BC = 3 * self.batch
+        K = BC * pxh  # complex values per (kz, ky) plane row-set
         spec = term._spec  # real spectra, -mu0 folded in, (Pz, Py, Px//2+1)
         shape = next(iter(spec.values())).shape
+        assert shape == (pz, py, pxh), (shape, (pz, py, pxh))
+        norm = 1.0 / (px * py * pz)  # the unnormalized inverse transforms' factor, folded into the spectra
         comps = {}
         for name in ("xx", "yy", "zz", "xy", "xz", "yz"):
             s = spec.get(name)
-            comps[name] = xp.asarray(np.ascontiguousarray(s if s is not None else np.zeros(shape), dtype=self.dtype))
+            s = np.zeros(shape) if s is None else s * norm
+            comps[name] = xp.asarray(np.ascontiguousarray(s, dtype=self.dtype).reshape(-1))
         thin = "xz" not in spec and "yz" not in spec
-        px, py, pz = term._pad
-        self._demag = dict(spec=comps, thin=thin, pad=(px, py, pz), nspec=int(np.prod(shape)),
-                           ms=xp.asarray(np.ascontiguousarray(term._ms, dtype=self.dtype)),
-                           src=xp.zeros((self.batch, 3) + self.grid.shape[:2] + (px,), dtype=self.dtype))
+        cplx = np.complex64 if self.dtype == np.float32 else np.complex128
+        full = pz * py * K
+        d = dict(spec=comps, thin=thin, pad=(px, py, pz), pxh=pxh, K=K, BC=BC,
+                 ms=xp.asarray(np.ascontiguousarray(term._ms, dtype=self.dtype).reshape(-1)),
+                 # the source rows (nz, ny, BC, px): padding x >= nx is zero forever (never written)
+                 src=xp.zeros(nz * ny * BC * px, dtype=self.dtype),
+                 # x transform output (pz, py, BC, pxh): only [z < nz, y < ny] is ever written
+                 X=xp.zeros(full, dtype=cplx))
+        # after the y transform: [z < nz] written, the rest zero forever (a separate buffer only when z
+        # is transformed afterwards); the z transform then fills S. Stages with no transform alias.
+        d["Y"] = xp.zeros(full, dtype=cplx) if (py > 1 and pz > 1) else None
+        d["S"] = xp.zeros(full, dtype=cplx) if (py > 1 or pz > 1) else d["X"]
+        if d["Y"] is None:
+            d["Y"] = d["S"] if py > 1 else d["X"]
+        d["fft"] = _StridedFFT(self.device, self.dtype)
         defs = gk.defines_for(self.dtype, (), ["MM_DEMAG_THIN"] if thin else [])
-        self._demag["module"] = self.device.module(gk.assemble("demag_multiply.cu", defs))
+        d["module"] = self.device.module(gk.assemble("demag_multiply.cu", defs))
+        self._demag = d
 
-    def demag_field(self, m, out):
-        """B_demag (T) of m into ``out`` (real FFT on the device, one fused kernel multiply)."""
-        xp, d = self.device.xp, self._demag
+    def _demag_planes(self, m):
+        """The demag pipeline; returns the field in the padded row layout (nz, ny, BC, px), flat."""
+        d, dev = self._demag, self.device
         nz, ny, nx = self.grid.shape
         px, py, pz = d["pad"]
-        cplx = np.complex64 if self.dtype == np.float32 else np.complex128
-        src = d["src"]
-        xp.multiply(m, d["ms"], out=src[..., :nx])
-        M = xp.fft.rfft(src, axis=-1)
+        pxh, K, BC = d["pxh"], d["K"], d["BC"]
+        nb = self.batch
+        fft, mod, src, X, Y, S, out = d["fft"], d["module"], d["src"], d["X"], d["Y"], d["S"], self.bdemag
+        # 1. Ms*fill*m into the x-padded source rows (transposed to the FFT layout), one pass
+        mod("demag_source", dev.grid(self.ncell, nb), (dev.block,), m, d["ms"], src, nx, ny, nz, nb, px)
+        # 2. real-to-complex along x over the nz*ny*BC rows that hold data only
+        rows = ny * BC
+        if py == ny:  # no y padding: the rows of every z plane are contiguous in X too
+            fft("r2c", px, nz * rows, src, 0, 1, px, X, 0, 1, pxh)
+        else:
+            for z in range(nz):
+                fft("r2c", px, rows, src, z * rows * px, 1, px, X, z * py * K, 1, pxh)
+        # 3. along y (padded) over the nz planes that hold data, out of place so X keeps its zero rows
         if py > 1:
-            M = xp.fft.fft(M, n=py, axis=-2)
+            for z in range(nz):
+                fft("c2c", py, K, X, z * py * K, K, 1, Y, z * py * K, K, 1)
+        # 4. along z (padded) over everything
         if pz > 1:
-            M = xp.fft.fft(M, n=pz, axis=-3)
-        M = xp.ascontiguousarray(M, dtype=cplx)
-        flat = M.view(self.dtype)
-        s = d["spec"]
-        nb = m.shape[0]
-        d["module"]("demag_multiply", self.device.grid(d["nspec"], nb), (self.device.block,), flat, s["xx"], s["yy"],
-                    s["zz"], s["xy"], s["xz"], s["yz"], flat, d["nspec"])
-        h = M
+            fft("c2c", pz, py * K, Y, 0, py * K, 1, S, 0, py * K, 1)
+        # 5. H = K M, one pass over the spectra (read the 3 components and the real kernel once)
+        sv = S.view(self.dtype)
+        sp = d["spec"]
+        mod("demag_multiply_planes", dev.grid(pz * py * pxh, nb), (dev.block,), sv, sp["xx"], sp["yy"], sp["zz"],
+            sp["xy"], sp["xz"], sp["yz"], pz * py, pxh, nb)
+        # 6. inverse: z over everything, y only over the kept planes, x only over the kept rows,
+        #    complex-to-real straight into the field buffer the RHS kernel reads (no crop pass)
         if pz > 1:
-            h = xp.fft.ifft(h, axis=-3)[:, :, :nz]
+            fft("c2c", pz, py * K, S, 0, py * K, 1, S, 0, py * K, 1, inverse=True)
         if py > 1:
-            h = xp.fft.ifft(h, axis=-2)[:, :, :, :ny]
-        h = xp.fft.irfft(h, n=px, axis=-1)[..., :nx]
-        out[...] = h
+            for z in range(nz):
+                fft("c2c", py, K, S, z * py * K, K, 1, S, z * py * K, K, 1, inverse=True)
+        if py == ny:
+            fft("c2r", px, nz * rows, S, 0, 1, pxh, out, 0, 1, px)
+        else:
+            for z in range(nz):
+                fft("c2r", px, rows, S, z * py * K, 1, pxh, out, z * rows * px, 1, px)
+        return out
+
+    def demag_field(self, m, out):
+        """B_demag (T) of m. ``out`` is ``self.bdemag`` (the padded row layout the RHS kernel reads:
+        nothing is copied) or an array of m's shape (the field is cropped into it)."""
+        h = self._demag_planes(m)
+        if out is h:
+            return out
+        nz, ny, nx = self.grid.shape
+        px = self._demag["pad"][0]
+        out[...] = h.reshape(nz, ny, self.batch, 3, px)[..., :nx].transpose(2, 3, 0, 1, 4)
         return out
 
     # -------------------------------------------------------------------------------- evaluation
@@ -337,13 +454,14 @@ class CudaLLG:
         if m.shape != self.shape or m.dtype != self.dtype:
             raise ValueError(f"m must be {self.shape} {self.dtype}, got {m.shape} {m.dtype}")
         if self._demag is not None:
-            self.demag_field(m, self.bdemag)
+            self._demag_planes(m)
         nz, ny, nx = self.grid.shape
+        dpx = self._demag["pad"][0] if self._demag is not None else 0
         dx, dy, dz = self.grid.cell
         mod = self._module(bout is not None)
         mod("llg_rhs", self.device.grid(self.ncell, self.batch), (self.device.block,), m, self.bdemag, self.region,
             self.params, self.xscale, self._bext_at(t), self._bext_map, out, bout, nx, ny, nz, self.nreg, dx, dy, dz,
-            1 if self.precession else 0)
+            1 if self.precession else 0, self.batch, dpx)
 
     def __call__(self, m, t, out):
         """Write dm/dt (1/s) of m (B, 3, nz, ny, nx) at times t (B,) into out."""
@@ -367,9 +485,22 @@ class CudaStepper:
     :class:`micromag.integrators.Stepper`; same tableaux, controller and renormalization).
 
     ``dt`` (next step per member) and the step's results live on the device; ``step`` never synchronizes
-    except for callable applied fields."""
+    except for callable applied fields. Members with t >= t_end are masked on the device (dt_used = 0, not
+    accepted): their m and t stay bit-identical while the others step.
 
-    def __init__(self, llg, tableau="rk45", tol=1e-5, dt=1e-14, dt_min=1e-18, dt_max=1e-10, headroom=0.8):
+    ``graph``: ``True``, ``False`` or ``"auto"`` (default). With graphs on, a whole step (every stage RHS
+    with its FFTs, the combine / error / control / commit kernels) is captured once into a CUDA graph on a
+    private stream and replayed with one launch per step; ``t_end`` is copied into a device buffer before
+    the launch, so one graph serves every step. A graph is kept per (m, t, stepper and RHS settings); the
+    first step with new settings runs eagerly (it creates the cuFFT plans and compiles the kernels), the
+    next identical one is captured. "auto" = on for the real GPU when ncells*B <= 2**18 (launch-bound
+    sizes) and the applied field is not a Python callable; off on the emulated device. If capture fails
+    the stepper silently stays eager and says why in ``graph_error``."""
+
+    GRAPH_AUTO_MAX = 1 << 18
+
+    def __init__(self, llg, tableau="rk45", tol=1e-5, dt=1e-14, dt_min=1e-18, dt_max=1e-10, headroom=0.8,
+                 graph="auto"):
         self.f = llg
         self.device = llg.device
         xp = self.device.xp
@@ -387,6 +518,8 @@ class CudaStepper:
         self.active = xp.zeros(B, dtype=np.int32)
         self.accept = xp.zeros(B, dtype=np.int32)
         self.t_end = xp.zeros(B)
+        # stage times t + c_i dt_used in fixed buffers (nothing is allocated inside a step)
+        self._tstage = [xp.zeros(B) for _ in range(self.tab.stages)]
         self.k0_valid = False
         self.nsteps = 0
         self.nevals = 0
@@ -401,6 +534,14 @@ class CudaStepper:
         self._b = coef(tab.b)
         self._e = coef(tab.e) if tab.adaptive else None
         self.mod = self.device.module(gk.assemble("rk_stage.cu", gk.defines_for(llg.dtype)))
+        if graph not in (True, False, "auto"):
+            raise ValueError(f"graph must be True, False or 'auto', got {graph!r}")
+        self.graph = graph
+        self.graph_error = None
+        self.graph_launches = 0
+        self._graphs = {}
+        self._last_eager_key = None
+        self._stream = None
 
     def invalidate(self):
         self.k0_valid = False
@@ -409,27 +550,45 @@ class CudaStepper:
         ks = list(self.k[:n]) + [self.k[0]] * (MAX_STAGES - n)
         return ks
 
-    def step(self, m, t, t_end=None):
-        """One step for every member, in place on m (state) and t (device float64 (B,)); returns the device
-        int32 array of members that advanced. Members with t >= t_end stay put."""
-        xp, dev, tab, mod = self.device.xp, self.device, self.tab, self.mod
+    # -------------------------------------------------------------------------------- graph policy
+    def graph_enabled(self):
+        """Whether this step would use a CUDA graph (the ``graph`` setting resolved; see the class doc)."""
+        f = self.f
+        if self.graph is False or self.device.emulated or f._bext_func is not None:
+            return False
+        if self.graph == "auto":
+            return f.ncell * f.batch <= self.GRAPH_AUTO_MAX
+        return True
+
+    def _graph_key(self, m, t, has_end, need_k0):
+        f = self.f
+        ptr = lambda a: None if a is None else int(a.data.ptr)  # noqa: E731
+        return (ptr(m), ptr(t), bool(has_end), bool(need_k0), self.tol, self.dt_min, self.dt_max, self.headroom,
+                bool(f.precession), tuple(f.term_names), ptr(f._bext), ptr(f._bext_map), f._bext_map_batch)
+
+    # -------------------------------------------------------------------------------- one step
+    def _step_body(self, m, t, has_end, need_k0):
+        """Every launch of one step, on the current stream, reading and writing fixed buffers only (the same
+        code runs eagerly and under graph capture); returns the number of RHS evaluations."""
+        dev, tab, mod = self.device, self.tab, self.mod
+        xp = dev.xp
         B = self.shape[0]
         ncell = self.f.ncell
-        has_end = t_end is not None
-        if has_end:
-            te = t_end if isinstance(t_end, xp.ndarray) else np.broadcast_to(np.asarray(t_end, dtype=float), (B,))
-            self.t_end[...] = xp.asarray(te, dtype=np.float64)
+        nev = 0
         g1 = (max(1, -(-B // dev.block)),)
         mod("rk_prepare", g1, (dev.block,), self.dt, t, self.t_end, int(has_end), self.dt_used, self.active, B)
         k = self.k
-        if not (tab.fsal and self.k0_valid):
+        if need_k0:
             self.f(m, t, k[0])
-            self.nevals += 1
+            nev += 1
         g3 = dev.grid(3 * ncell, B)
         for i in range(1, tab.stages):
             mod("rk_combine", g3, (dev.block,), m, *self._ks(i), self._a[i], i, self.dt_used, self.y, ncell)
-            self.f(self.y, t + tab.c[i] * self.dt_used, k[i])
-            self.nevals += 1
+            ts = self._tstage[i]
+            xp.multiply(self.dt_used, tab.c[i], out=ts)
+            xp.add(t, ts, out=ts)
+            self.f(self.y, ts, k[i])
+            nev += 1
         gc = dev.grid(ncell, B)
         if tab.adaptive:
             self.err.fill(0)
@@ -442,7 +601,72 @@ class CudaStepper:
             1 if tab.adaptive else 0, self.tol, self.dt_min, self.dt_max, self.headroom, tab.err_order, B)
         mod("rk_commit", gc, (dev.block,), m, self.y, self.accept, self.f.region, 1 if tab.fsal else 0, k[-1], k[0],
             ncell)
-        self.k0_valid = bool(tab.fsal)
+        return nev
+
+    def _capture(self, m, t, has_end, need_k0):
+        """The step captured into a CUDA graph on the private stream (nothing runs yet), or None."""
+        import cupy
+
+        if self._stream is None:
+            self._stream = cupy.cuda.Stream(non_blocking=True)
+        stream = self._stream
+        nevals0 = self.f.nevals
+        graph = None
+        try:
+            with stream:
+                stream.begin_capture()
+                try:
+                    nev = self._step_body(m, t, has_end, need_k0)
+                finally:
+                    g = stream.end_capture()
+            graph = (g, nev)
+        except Exception as exc:  # old CuPy, a non-capturable cuFFT, ...: stay eager
+            self.graph_error = f"{type(exc).__name__}: {exc}"
+            self.graph = False
+        finally:
+            self.f.nevals = nevals0  # the capture evaluated nothing
+        return graph
+
+    def step(self, m, t, t_end=None):
+        """One step for every member, in place on m (state) and t (device float64 (B,)); returns the device
+        int32 array of members that advanced. Members with t >= t_end stay put (m and t bit-identical)."""
+        xp = self.device.xp
+        B = self.shape[0]
+        has_end = t_end is not None
+        need_k0 = not (self.tab.fsal and self.k0_valid)
+        use_graph = self.graph_enabled()
+        if self.graph is True and not use_graph and self.graph_error is None:
+            self.graph_error = ("emulated device: no CUDA graphs" if self.device.emulated
+                                else "callable applied field: evaluated on the host every stage")
+        if has_end:
+            te = t_end if isinstance(t_end, xp.ndarray) else np.broadcast_to(np.asarray(t_end, dtype=float), (B,))
+            self.t_end[...] = xp.asarray(te, dtype=np.float64)
+        done = False
+        if use_graph:
+            key = self._graph_key(m, t, has_end, need_k0)
+            entry = self._graphs.get(key)
+            if entry is None and key == self._last_eager_key:
+                entry = self._capture(m, t, has_end, need_k0)
+                if entry is not None:
+                    self._graphs[key] = entry
+            if entry is not None:
+                g, nev = entry
+                import cupy
+
+                # order the replay after the caller's stream (t_end copy, m / t writes) and back
+                cur = cupy.cuda.get_current_stream()
+                self._stream.wait_event(cur.record())
+                g.launch(self._stream)
+                cur.wait_event(self._stream.record())
+                self.f.nevals += nev
+                self.nevals += nev
+                self.graph_launches += 1
+                done = True
+            else:
+                self._last_eager_key = key
+        if not done:
+            self.nevals += self._step_body(m, t, has_end, need_k0)
+        self.k0_valid = bool(self.tab.fsal)
         self.nsteps += 1
         return self.accept
 
