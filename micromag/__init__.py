@@ -10,3 +10,6 @@ from .geometry import (  # noqa: F401
     union, intersection, difference, complement, rotation_matrix,
 )
 from .simulation import Simulation  # noqa: F401
+from .io.ovf import OvfError, load_ovf, read_ovf, write_ovf  # noqa: F401
+from . import drives  # noqa: F401
+from .drives import DC, Pulse, Sequence  # noqa: F401

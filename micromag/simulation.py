@@ -98,7 +98,7 @@ class Simulation:
         self._stepper = None
 
     # ------------------------------------------------------------------ checkpoints
-    _ENGINE = ("llg", "_stepper", "xp", "_m", "_t", "_mask_dev", "_tf", "_tables")
+    _ENGINE = ("llg", "_stepper", "xp", "_m", "_t", "_mask_dev", "_tf", "_tables", "_series")
 
     def __getstate__(self):
         state = {k: v for k, v in self.__dict__.items() if k not in self._ENGINE}
@@ -255,7 +255,10 @@ class Simulation:
         if np.any(norm[:, self.system.magnetic] < 1e-12):
             raise ValueError("m has zero length in a magnetic cell: every cell of the magnet needs a direction")
         m = np.array(arr, dtype=float)
-        normalize(m, self._mask, out=m)
+        if np.abs(norm[:, self.system.magnetic] - 1).max() > 4e-16:  # unit vectors (a restored state) stay bitwise
+            normalize(m, self._mask, out=m)
+        else:
+            m *= self._mask
         self._m[...] = self.xp.asarray(m.astype(self.dtype))
         self._changed()
 
@@ -419,33 +422,61 @@ class Simulation:
         for _ in range(int(n)):
             st.step(self._m, self._t)
 
-    def run(self, duration, out=None, every=None, progress=True):
-        """Integrate the LLG equation for ``duration`` seconds.
+    def run(self, duration, out=None, every=None, progress=True, snapshot_every=None, snapshot_members=None,
+            snapshot_extra=(), stop=None):
+        """Integrate the LLG equation for ``duration`` seconds (a number, or one per batch member).
 
-        out : folder for ``table.txt`` (created if needed; a second run into the same folder by the same
-              Simulation appends, an existing table from elsewhere is an error).
+        out : folder for ``table.txt`` (``table_0000.txt``, ... for a batch) and snapshots (created if needed;
+              a second run into the same folder by the same Simulation appends; an existing table or
+              series from elsewhere is an error, never overwritten).
         every : table interval in s (rows at t0, t0 + every, ...; default: only start and end).
+        snapshot_every : interval in s of ParaView snapshots (``m_000000.vti``, ... and ``m.pvd``, rewritten
+              atomically after every frame); ``snapshot_members`` picks batch members (default all);
+              ``snapshot_extra=("B_eff", "energy")`` adds the effective field and energy densities.
+        stop : ``stop(sim) -> bool per member``, checked at every table/snapshot time: members for which it
+              is true end there (their time stops advancing).
         """
-        duration = _positive("duration", duration)
+        B = self.batch
+        dur = np.broadcast_to(np.asarray(duration, dtype=float), (B,)).copy()
+        for d in dur:
+            _positive("duration", d)
         if every is not None:
             every = _positive("every", every)
+        if snapshot_every is not None:
+            snapshot_every = _positive("snapshot_every", snapshot_every)
+            if out is None:
+                raise ValueError("snapshot_every needs out= (the folder of the ParaView series)")
         table = self._open_table(out) if out is not None else None
+        series = self._open_series(out, snapshot_members) if snapshot_every is not None else None
         st = self._get_stepper()
         self.llg.precession = True
         xp = self.xp
         t0 = self._host(self._t)
-        t_end = t0 + duration
-        if every is None:
-            marks = [duration]
-        else:
-            nmarks = int(math.floor(duration / every * (1 + 1e-12)))
-            marks = [every * (i + 1) for i in range(nmarks)]
-            if duration - marks[-1] > 1e-9 * every:
-                marks.append(duration)
-        if table is not None and (self._tables[table] == 0):
+        t_end = t0 + dur
+        longest = float(dur.max())
+
+        def ticks(step):
+            if step is None:
+                return []
+            n = int(math.floor(longest / step * (1 + 1e-12)))
+            return [step * (i + 1) for i in range(n)]
+
+        # (time, is a table time, is a snapshot time); times closer than 1e-9 of the finest interval merge
+        raw = sorted([(x, True, False) for x in ticks(every)] + [(x, False, True) for x in ticks(snapshot_every)]
+                     + [(float(d), every is None, False) for d in dur])
+        eps = 1e-9 * min(x for x in (every, snapshot_every, longest) if x)
+        marks = []
+        for x, is_tab, is_snap in raw:
+            if marks and x - marks[-1][0] <= eps:
+                marks[-1] = (marks[-1][0], marks[-1][1] or is_tab, marks[-1][2] or is_snap)
+            else:
+                marks.append((x, is_tab, is_snap))
+        if table is not None and self._tables[table] == 0:
             self._write_row(table)
-        prog = Progress("run", duration, enabled=progress)
-        for mark in marks:
+        if series is not None and not series[0].entries:
+            self._write_snapshots(series, snapshot_extra)
+        prog = Progress("run", longest, enabled=progress)
+        for mark, is_tab, is_snap in marks:
             target = np.minimum(t0 + mark, t_end)
             target_dev = xp.asarray(target)
             while bool((self._t < target_dev).any()):  # one scalar back from the device per step
@@ -455,10 +486,48 @@ class Simulation:
                     rate = st.nsteps / max(prog.elapsed(), 1e-9)
                     prog.update(tmin - float(t0.min()), f"t = {tmin:.4g} s  dt = {float(st.dt.min()):.3g} s  "
                                 f"steps {st.nsteps} ({rate:.0f}/s)")
-            if table is not None:
+            if stop is not None:
+                done = np.broadcast_to(np.asarray(stop(self), dtype=bool), (B,))
+                t_end = np.where(done, np.minimum(t_end, self._host(self._t)), t_end)
+            last = bool(np.all(self._host(self._t) >= t_end))
+            if table is not None and (is_tab or last):
                 self._write_row(table)
+            if series is not None and (is_snap or last):
+                self._write_snapshots(series, snapshot_extra)
+            if last:
+                break
         prog.done(f"{st.nsteps} steps, {st.nevals} field evaluations")
         return self
+
+    def _open_series(self, out, members):
+        from .io.vtk import open_series
+
+        out = self._out_dir(out)
+        key = os.path.abspath(out)
+        if not hasattr(self, "_series"):
+            self._series = {}
+        if key not in self._series:  # first run into this folder: an existing series there is an error
+            os.makedirs(out, exist_ok=True)
+            self._series[key] = open_series(self, out, members=members)
+        return self._series[key]
+
+    def _write_snapshots(self, series, extra):
+        from .io.vtk import write_snapshots
+
+        write_snapshots(series, self, extra=tuple(extra))
+
+    def _out_dir(self, out):
+        out = os.fspath(out)
+        if not os.path.isabs(out) and os.environ.get("MICROMAG_OUT"):  # `micromag run --out DIR`
+            out = os.path.join(os.environ["MICROMAG_OUT"], out)
+        return out
+
+    def save_ovf(self, path, fmt="binary4", member=0):
+        """Write m of one member to an OVF 2.0 file (binary4, binary8 or text), atomically."""
+        from .io.ovf import write_ovf
+
+        write_ovf(path, self.m[member], grid=self.grid, fmt=fmt, desc=f"Total simulation time: {self.t if self.batch == 1 else self.t[member]} s")
+        return path
 
     def relax(self, tol_torque=1e-5, max_time=50e-9, progress=True):
         """Relax to a local energy minimum with the precession-free LLG, dm/dt = −γ m × (m × B_eff).
@@ -540,9 +609,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ output
     def _open_table(self, out):
-        out = os.fspath(out)
-        if not os.path.isabs(out) and os.environ.get("MICROMAG_OUT"):  # `micromag run --out DIR`
-            out = os.path.join(os.environ["MICROMAG_OUT"], out)
+        out = self._out_dir(out)
         os.makedirs(out, exist_ok=True)
         names = [f"table.txt"] if self.batch == 1 else [f"table_{b:04d}.txt" for b in range(self.batch)]
         key = os.path.abspath(out)

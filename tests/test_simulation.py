@@ -188,3 +188,21 @@ def test_checkpoint_resume_is_bitwise_on_cpu(tmp_path):
     with pytest.raises(ValueError, match="not a micromag checkpoint"):
         (tmp_path / "bad.pkl").write_bytes(b"\x80\x05N.")
         mm.Simulation.load_checkpoint(tmp_path / "bad.pkl")
+
+
+def test_snapshots_series_and_ovf_round_trip(tmp_path):
+    from micromag.io.vtk import read_pvd, read_vti
+
+    sim = small()
+    sim.m = (1, 0.5, 0.2)
+    sim.run(30e-12, out=tmp_path / "r", every=10e-12, snapshot_every=15e-12, progress=False)
+    frames = read_pvd(tmp_path / "r" / "m.pvd")
+    assert [round(t * 1e12, 6) for t, _ in frames] == [0.0, 15.0, 30.0]
+    last = read_vti(tmp_path / "r" / frames[-1][1])
+    np.testing.assert_allclose(last["cell_data"]["m"], sim.m[0], atol=1e-6)  # float32 frames
+    with pytest.raises(FileExistsError):
+        small().run(1e-12, out=tmp_path / "r", snapshot_every=1e-12, progress=False)
+    sim.save_ovf(tmp_path / "m.ovf", fmt="binary8")
+    other = small()
+    other.m = mm.load_ovf(tmp_path / "m.ovf", grid=other.grid)
+    np.testing.assert_array_equal(other.m, sim.m)
