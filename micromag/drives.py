@@ -127,7 +127,13 @@ def as_drive(value):
 
 def drive_values(drive, t, batch):
     """Evaluate a drive at member times t (B,): returns (B,) floats, checking per-member lengths."""
-    v = np.asarray(drive(np.asarray(t, dtype=float)), dtype=float)
+    try:
+        v = np.asarray(drive(np.asarray(t, dtype=float)), dtype=float)
+    except ValueError as exc:
+        if "broadcast" in str(exc):
+            raise ValueError(f"a drive has a different number of values than the batch has members ({batch}): "
+                             f"{exc}") from None
+        raise
     if v.ndim == 0:
         v = np.full(batch, float(v))
     if v.shape != (batch,):

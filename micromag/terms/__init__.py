@@ -78,7 +78,9 @@ def build_terms(system, **options):
 def __getattr__(name):
     # the term classes, imported on first use (the demag kernel pulls in scipy.fft)
     where = {"Exchange": "exchange", "Demag": "demag", "UniaxialAnisotropy": "anisotropy",
-             "CubicAnisotropy": "anisotropy", "InterfacialDMI": "dmi", "Zeeman": "zeeman"}
+             "CubicAnisotropy": "anisotropy", "InterfacialDMI": "dmi", "Zeeman": "zeeman",
+             "ThermalField": "thermal", "SpinOrbitTorque": "sot", "OerstedField": "oersted",
+             "SlonczewskiSTT": "stt", "ZhangLiSTT": "zhangli", "VCMA": "vcma"}
     if name in where:
         import importlib
 

@@ -1,0 +1,213 @@
+"""Slonczewski spin-transfer torque through a magnetic tunnel junction (current perpendicular to the film)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..constants import e as _e, hbar as _hbar
+from ..drives import as_drive, drive_values
+from .base import TorqueTerm
+from .exchange import _Scratch
+
+
+def _number(name, v, lo=None, lo_open=False, hi=None, unit=""):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {v!r}") from None
+    rng = f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{']' if hi is not None else ')'}"
+    bad = not math.isfinite(v)
+    if lo is not None:
+        bad = bad or (v <= lo if lo_open else v < lo)
+    if hi is not None:
+        bad = bad or v > hi
+    if bad:
+        raise ValueError(f"{name} = {v!r} is outside the allowed range {rng}{' ' + unit if unit else ''}")
+    return v
+
+
+def free_layer_thickness(system, t_F):
+    """t_F in m: the given value (validated, > 0) or the grid thickness nz·dz."""
+    if t_F is None:
+        return system.grid.nz * system.grid.cell[2]
+    return _number("t_F", t_F, lo=0.0, lo_open=True, unit="m")
+
+
+def member_values(name, drive, t, nb):
+    """drive_values with an error that names the parameter when its per-member length is wrong."""
+    try:
+        return drive_values(drive, t, nb)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc} (give one value, or one per batch member: {nb})") from None
+
+
+def _unit_rows(a, axis, name):
+    n = np.sqrt((a * a).sum(axis=axis, keepdims=True))
+    if not np.all(np.isfinite(a)) or np.any(n < 1e-12):
+        raise ValueError(f"{name} must be finite vectors of non-zero length")
+    return a / n
+
+
+class SlonczewskiSTT(TorqueTerm):
+    r"""Slonczewski spin-transfer torque from a fixed (reference/polarizer) layer of direction p.
+
+    Parameters
+    ----------
+    system : System
+    J : current density through the junction, A/m² (perpendicular to the film): a number, one number per
+        batch member, a :mod:`~micromag.drives` drive (``Pulse``, ``DC``, ...) or a function of t (s); or an
+        object with ``current_density(m, t) -> (B,)`` (e.g. :class:`~micromag.readout.MTJ` with a bias
+        voltage: J = V G(m) / area follows the junction's resistance).
+    p : polarizer (fixed-layer) direction: a 3-vector, a (B, 3) array (one per member), a (3, nz, ny, nx)
+        per-cell array, or a function f(t) -> 3-vector (evaluated per member). Normalized.
+    P : spin polarization, in [0, 1].
+    Lambda : Slonczewski asymmetry parameter Λ, > 0 (Λ = 1: no angular asymmetry).
+    eps_prime : secondary (field-like) spin-transfer efficiency ε′, dimensionless, finite.
+    t_F : free-layer thickness in m (> 0); default the grid thickness nz·dz.
+    mask : optional (nz, ny, nx) weights in [0, 1] of the current flowing through each cell (e.g. the
+        junction footprint); default 1 in every magnetic cell.
+
+    Formula (MuMax3's, Vansteenkiste et al., AIP Adv. 4, 107133 (2014), written in Gilbert form)
+    --------------------------------------------------------------------------------------------
+        β  = ħ J / (e Ms t_F)                                   (Tesla; e > 0, Ms the material Ms)
+        ε  = P Λ² / ((Λ² + 1) + (Λ² − 1) (m·p))
+        T  = γ β [ ε m × (p × m) + ε′ p × m ]                   (1/s, Gilbert form)
+
+    The LLG (see :mod:`micromag.llg`) turns T into (T + α m × T)/(1 + α²); with |m| = 1,
+    m × (m × (p × m)) = m × p, so the Landau–Lifshitz torque is
+    γ/(1+α²) β [ (ε + α ε′) m × (p × m) + (ε′ − α ε) p × m ], MuMax3's Slonczewski torque.
+    The ε′ term equals the torque of an effective field β ε′ p (T): ε′ > 0 acts like a field along p.
+
+    Units: ħ/e in V·s, J/(Ms t_F) in A/m² / (A/m · m) = 1/m²  →  β in V·s/m² = T, and γβ in 1/s. β ε is the
+    angular momentum delivered per unit time, (ħ/2)(P J/e) for Λ = 1, over the free layer's Ms t_F / γ.
+
+    Sign: J > 0 means electrons flow from the fixed layer into the free layer (conventional current from
+    the free to the fixed layer); the damping-like term ε m × (p × m) = ε (p − (m·p) m) then pulls m
+    toward p, i.e. J > 0 favours the parallel state m ∥ p and J < 0 the antiparallel one.
+    """
+
+    name = "stt"
+
+    def __init__(self, system, J, p=(0.0, 0.0, 1.0), P=0.6, Lambda=1.0, eps_prime=0.0, t_F=None, mask=None):
+        super().__init__(system)
+        self.P = _number("P", P, lo=0.0, hi=1.0)
+        self.Lambda = _number("Lambda", Lambda, lo=0.0, lo_open=True)
+        self.eps_prime = _number("eps_prime", eps_prime)
+        self.t_F = free_layer_thickness(system, t_F)
+        g = self.grid
+        mag = system.magnetic
+        w = np.ones(g.shape)
+        if mask is not None:
+            w = np.asarray(mask, dtype=float)
+            if w.shape != g.shape:
+                raise ValueError(f"mask must have the grid shape (nz, ny, nx) = {g.shape}, got {w.shape}")
+            if not np.all(np.isfinite(w)) or w.min() < 0 or w.max() > 1:
+                raise ValueError("mask weights must lie in [0, 1]")
+        # γ ħ / (e Ms t_F) per cell, 1/s per (A/m²)
+        Ms = system.param("Ms")
+        gamma = system.param("gamma")
+        c = np.zeros(g.shape)
+        np.divide(gamma * _hbar * w, _e * Ms * self.t_F, out=c, where=mag)
+        self._c = c[None]  # (1, nz, ny, nx)
+        if hasattr(J, "current_density"):
+            self._J_obj, self.J = J, None
+        else:
+            self._J_obj, self.J = None, as_drive(J)
+        self._set_p(p)
+        L2 = self.Lambda**2
+        self._eps_const = self.P / 2.0 if L2 == 1.0 else None
+        self._e_num, self._e_a, self._e_b = self.P * L2, L2 + 1.0, L2 - 1.0
+        self._scratch = _Scratch()
+
+    # ------------------------------------------------------------------ polarizer
+    def _set_p(self, p):
+        g = self.grid
+        self._p_func = None
+        if callable(p):
+            self._p_func = p
+            self._p = None
+            return
+        try:
+            a = np.array(p, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"p must be a 3-vector, a (B, 3) array, a (3, nz, ny, nx) array or a function of t, got {p!r}") from None
+        if a.shape == (3,):
+            self._p = _unit_rows(a, 0, "p").reshape(1, 3, 1, 1, 1)
+        elif a.ndim == 2 and a.shape[1] == 3:
+            self._p = _unit_rows(a, 1, "p").reshape(a.shape[0], 3, 1, 1, 1)
+        elif a.shape == (3,) + g.shape:
+            a = np.where(self.system.magnetic, a, np.array([0.0, 0.0, 1.0])[:, None, None, None])
+            self._p = _unit_rows(a, 0, "p")[None]
+        else:
+            raise ValueError(f"p has shape {a.shape}; expected (3,), (B, 3) or (3, nz, ny, nx) = (3, {g.nz}, {g.ny}, {g.nx})")
+
+    def polarizer(self, t, nb):
+        """p as an array broadcastable to (B, 3, nz, ny, nx) for member times t."""
+        if self._p_func is None:
+            if self._p.shape[0] not in (1, nb):
+                raise ValueError(f"p was given for {self._p.shape[0]} members, the state has B = {nb}")
+            return self._p
+        out = np.empty((nb, 3, 1, 1, 1))
+        for b in range(nb):
+            v = np.asarray(self._p_func(float(t[b])), dtype=float)
+            if v.shape != (3,):
+                raise ValueError(f"p(t) must return a 3-vector, got shape {v.shape} at t = {float(t[b])} s")
+            out[b, :, 0, 0, 0] = _unit_rows(v, 0, "p(t)")
+        return out
+
+    def current_density(self, m, t):
+        """J (A/m²) per member, shape (B,)."""
+        nb = m.shape[0]
+        if self._J_obj is not None:
+            return np.broadcast_to(np.asarray(self._J_obj.current_density(m, t), dtype=float), (nb,))
+        return member_values("J", self.J, t, nb)
+
+    def beta(self, J, Ms=None):
+        """β = ħ J / (e Ms t_F) in T for current density J (A/m²); Ms defaults to the (uniform) material Ms."""
+        Ms = self.system.uniform("Ms") if Ms is None else Ms
+        return _hbar * np.asarray(J, dtype=float) / (_e * Ms * self.t_F)
+
+    def epsilon(self, mp):
+        """ε(m·p) = P Λ² / ((Λ² + 1) + (Λ² − 1) m·p)."""
+        return self._e_num / (self._e_a + self._e_b * np.asarray(mp, dtype=float))
+
+    # ------------------------------------------------------------------ torque
+    def add_torque(self, m, t, T):
+        """Add γβ[ε m×(p×m) + ε′ p×m] (1/s) into T."""
+        nb = m.shape[0]
+        J = self.current_density(m, t)
+        if not np.any(J):
+            return
+        p = self.polarizer(t, nb)
+        sc = self._scratch
+        shp = (nb,) + m.shape[2:]
+        pre = sc.get("pre", shp, m.dtype)  # γ β per cell, 1/s
+        np.multiply(self._c, J.reshape(nb, 1, 1, 1), out=pre)
+        mp = sc.get("mp", shp, m.dtype)
+        tmp = sc.get("tmp", shp, m.dtype)
+        np.multiply(m[:, 0], p[:, 0], out=mp)
+        np.multiply(m[:, 1], p[:, 1], out=tmp)
+        mp += tmp
+        np.multiply(m[:, 2], p[:, 2], out=tmp)
+        mp += tmp
+        a = sc.get("a", shp, m.dtype)  # γ β ε
+        if self._eps_const is not None:
+            np.multiply(pre, self._eps_const, out=a)
+        else:
+            np.multiply(mp, self._e_b, out=a)
+            a += self._e_a
+            np.divide(pre, a, out=a)
+            a *= self._e_num
+        for c in range(3):  # ε (p − (m·p) m)
+            np.multiply(m[:, c], mp, out=tmp)
+            np.subtract(p[:, c], tmp, out=tmp)
+            tmp *= a
+            T[:, c] += tmp
+        if self.eps_prime != 0.0:
+            pre *= self.eps_prime
+            for c, (j, k) in enumerate(((1, 2), (2, 0), (0, 1))):  # (p × m)_c = p_j m_k − p_k m_j
+                np.multiply(p[:, j], m[:, k], out=tmp)
+                np.subtract(tmp, p[:, k] * m[:, j], out=tmp)
+                tmp *= pre
+                T[:, c] += tmp
