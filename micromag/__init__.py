@@ -13,3 +13,8 @@ from .simulation import Simulation  # noqa: F401
 from .io.ovf import OvfError, load_ovf, read_ovf, write_ovf  # noqa: F401
 from . import drives  # noqa: F401
 from .drives import DC, Pulse, Sequence  # noqa: F401
+from .heavy_metal import HeavyMetal, BetaW, Pt, Ta, WriteLine  # noqa: F401
+from .readout import MTJ, SwitchDetector  # noqa: F401
+from .terms import (  # noqa: F401  the device terms, for sim.add(...)
+    SpinOrbitTorque, OerstedField, SlonczewskiSTT, ZhangLiSTT, VCMA,
+)
