@@ -47,11 +47,12 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .io.atomic import atomic_write
 
 VERSION = "newell-nwd93-ld-asym12-v1"
 """Bumped whenever the numbers the tensor code produces change; part of the cache key."""
@@ -453,19 +454,8 @@ def cached_newell_tensor(n, cell, pbc=(0, 0, 0), cache_dir=None):
         directory.mkdir(parents=True, exist_ok=True)
         # identically zero elements (Nxz, Nyz of a film) are not stored
         arrays = {name: a for name, a in t.items() if np.any(a)}
-        tmp = directory / f"{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        # os.open honours the umask (mkstemp would make the shared cache file private)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, key=np.array(key), stored=np.array(sorted(arrays), dtype=str), **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, lambda fh: np.savez(fh, key=np.array(key), stored=np.array(sorted(arrays), dtype=str),
+                                                **arrays))
     except OSError:
         return t, None, False  # read-only or missing home: work without the cache
     return t, path, False

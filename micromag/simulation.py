@@ -130,14 +130,9 @@ class Simulation:
             state["recipe"] = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # lambdas, open files, ...
             state["recipe"], state["recipe_error"] = None, f"{type(exc).__name__}: {exc}"
-        path = os.fspath(path)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "wb") as f:
-            pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return path
+        from .io.atomic import atomic_write
+
+        return atomic_write(path, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL))
 
     @staticmethod
     def _read_checkpoint(path):
@@ -611,7 +606,7 @@ class Simulation:
     def _open_table(self, out):
         out = self._out_dir(out)
         os.makedirs(out, exist_ok=True)
-        names = [f"table.txt"] if self.batch == 1 else [f"table_{b:04d}.txt" for b in range(self.batch)]
+        names = ["table.txt"] if self.batch == 1 else [f"table_{b:04d}.txt" for b in range(self.batch)]
         key = os.path.abspath(out)
         if key not in self._table_files:
             for n in names:

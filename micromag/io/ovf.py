@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import secrets
 from dataclasses import dataclass, field as dc_field
 
 import numpy as np
@@ -165,28 +164,7 @@ def _num(x):
     return repr(float(x))
 
 
-def _atomic_write(path, chunks):
-    """Write the byte chunks to ``path`` through a temporary file in the same folder and os.replace."""
-    path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: cannot write, the folder {folder} does not exist") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for c in chunks:
-                f.write(c)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+from .atomic import atomic_write as _atomic_write  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------- writing

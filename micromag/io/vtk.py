@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-import tempfile
 import xml.etree.ElementTree as ET
 import zlib
 from xml.sax.saxutils import quoteattr
@@ -46,24 +45,7 @@ BLOCK_SIZE = 1 << 16  # uncompressed bytes per zlib block
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _atomic_write(path, chunks):
-    """Write an iterable of bytes to ``path`` through a temporary file in the same folder + os.replace."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for c in chunks:
-                f.write(c)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+from .atomic import atomic_write as _atomic_write  # noqa: E402
 
 
 def _grid_geometry(grid, origin):

@@ -43,12 +43,6 @@ class Term:
         return e.reshape(e.shape[0], -1).sum(axis=1) * self.grid.cell_volume
 
 
-def quadratic_energy_density(term, m, t):
-    """e = -½ Ms_eff m·B for a field linear in m (exchange, demag, uniaxial anisotropy)."""
-    B = term.field(m, t)
-    return -0.5 * term.system.Ms_eff * np.einsum("bcijk,bcijk->bijk", m, B)
-
-
 class TorqueTerm(Term):
     """Base class of a torque that is not the gradient of an energy (spin-transfer and spin-orbit torques).
 
