@@ -18,3 +18,4 @@ from .readout import MTJ, SwitchDetector  # noqa: F401
 from .terms import (  # noqa: F401  the device terms, for sim.add(...)
     SpinOrbitTorque, OerstedField, SlonczewskiSTT, ZhangLiSTT, VCMA,
 )
+from .mesh import Geometry, MeshError, MeshShape, from_mesh, regions_from_mesh  # noqa: F401
