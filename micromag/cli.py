@@ -78,8 +78,13 @@ def _read_any(path):
     if ext == ".vti":
         from .io.vtk import read_vti
 
-        arr, cell = read_vti(path)
-        return arr, cell
+        d = read_vti(path)
+        data = d["cell_data"]
+        vectors = [v for v in data.values() if np.ndim(v) == 4 and np.shape(v)[0] == 3]
+        arr = data["m"] if "m" in data else (vectors[0] if vectors else None)
+        if arr is None:
+            raise ValueError(f"{path}: no vector cell data to convert")
+        return np.asarray(arr, dtype=float), tuple(float(c) for c in d["spacing"])
     if ext == ".npy":
         a = np.load(path)
         if a.ndim == 5:
