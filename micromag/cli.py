@@ -171,6 +171,9 @@ def build_parser():
     pl.add_argument("input")
     pl.add_argument("-o", "--output", default=None)
     pl.set_defaults(func=_cmd_plot)
+    from .sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     return p
 
 

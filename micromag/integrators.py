@@ -216,9 +216,9 @@ class Stepper:
             accept = active
         if accept.all():
             np.copyto(m, mnew)
-        else:
-            m[accept] = mnew[accept]
-        normalize(m, self.mask, out=m) if self.mask is not None else normalize(m, out=m)
+            normalize(m, self.mask, out=m)
+        elif accept.any():  # members that did not step keep their state bit for bit
+            m[accept] = normalize(mnew[accept], self.mask)
         t += np.where(accept, dt, 0.0)
         if tab.fsal:
             # k[-1] = f(mnew) before renormalization: within the step tolerance (MuMax3 does the same)

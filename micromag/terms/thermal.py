@@ -51,10 +51,18 @@ class ThermalField(Term):
                 raise ValueError(f"temperature has {T.shape[0]} values for a batch of {self.batch} members")
         self.temperature = as_drive(temperature)
 
-    def reset_rng(self, seed=None):
+    def reset_rng(self, seed=None, seeds=None):
+        """Restart the noise: member b draws from the stream (seed, b), or from (seeds[b], 0) when a list of
+        per-member seeds is given (so a member's noise follows it into any batch, e.g. a sweep's chunks)."""
         if seed is not None:
             self.seed = int(seed)
-        self.rngs = [np.random.Generator(np.random.PCG64([self.seed, b])) for b in range(self.batch)]
+        if seeds is not None:
+            seeds = [int(s) for s in seeds]
+            if len(seeds) != self.batch:
+                raise ValueError(f"seeds has {len(seeds)} entries for a batch of {self.batch} members")
+            self.rngs = [np.random.Generator(np.random.PCG64([s, 0])) for s in seeds]
+        else:
+            self.rngs = [np.random.Generator(np.random.PCG64([self.seed, b])) for b in range(self.batch)]
 
     def active(self, t=None):
         """Whether the thermal field is on: T > 0 for some member now, or T is a time-dependent drive."""
