@@ -19,3 +19,7 @@ from .terms import (  # noqa: F401  the device terms, for sim.add(...)
     SpinOrbitTorque, OerstedField, SlonczewskiSTT, ZhangLiSTT, VCMA,
 )
 from .mesh import Geometry, MeshError, MeshShape, from_mesh, regions_from_mesh  # noqa: F401
+from .batch import Batch, Threshold  # noqa: F401
+from .sweep import sweep  # noqa: F401  (the function; the module stays importable as micromag.sweep)
+from . import devices  # noqa: F401
+from .devices import SOTCell, MTJCell, STTCell, VCMACell, MTJSpec  # noqa: F401
