@@ -172,8 +172,10 @@ def build_parser():
     pl.add_argument("-o", "--output", default=None)
     pl.set_defaults(func=_cmd_plot)
     from .sweep import add_sweep_parser
+    from .validate import add_validate_parser
 
     add_sweep_parser(sub)
+    add_validate_parser(sub)
     return p
 
 

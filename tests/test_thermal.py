@@ -33,7 +33,7 @@ def sample_mz(sim, t_eq, t_run, every):
 
 @pytest.mark.parametrize("dt", [1e-13, 4e-13])
 def test_langevin_average_independent_of_time_step(dt):
-    """<m·b> = coth x − 1/x, x = Ms V B/(kB T): x = 3.09 here, L(x) = 0.6767. Statistical error from the
+    """<m·b> = coth x − 1/x, x = Ms V B/(kB T): x = 3.09 here, L(x) = 0.6806. Statistical error from the
     spread of 64 independent members (each averaged over 1.5 ns, correlation time ~ 1/(αγB) ≈ 6 ps):
     the test allows 4 standard errors plus 2e-3 for the Heun weak-order bias."""
     sim = macrospins(64, dt)

@@ -1,0 +1,5 @@
+import sys
+
+from . import _standalone
+
+sys.exit(_standalone())
