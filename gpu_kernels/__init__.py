@@ -27,11 +27,32 @@ PARAM_SOURCES = (
     ("Kc1", "KC1"), ("Kc2", "KC2"), ("anis_c1", "C1X"), ("anis_c2", "C2X"), ("D_ind", "DIND"),
 )
 
+# Per-member scalar drives evaluated on the host per RHS call (or once, when constant), one row per member of
+# the (B, MM_NDRIVE) array ``drv``; the kernels see the columns as MM_D_<NAME>.
+DRIVE_COLUMNS = (
+    "SOT_J",                            # SOT current density (A/m^2)
+    "OE_J",                             # Oersted drive (A/m^2)
+    "STT_J", "STT_PX", "STT_PY", "STT_PZ",  # Slonczewski current density (A/m^2), polarizer (per member)
+    "VCMA_DK",                          # VCMA anisotropy change Delta K = -xi V / (t_ox t_F) (J/m^3)
+    "ZL_JX", "ZL_JY", "ZL_JZ",          # Zhang-Li current density (A/m^2), uniform per member
+)
+NDRIVE = len(DRIVE_COLUMNS)
+
+# Term constants (one small real array ``tsc``); the kernels see them as MM_S_<NAME>.
+SCALAR_COLUMNS = (
+    "SOT_XI",                                   # field-like / damping-like ratio xi_FL
+    "STT_EPSP", "STT_ENUM", "STT_EA", "STT_EB",  # eps', and eps = ENUM / (EA + EB m.p)
+    "ZL_XI",                                    # Zhang-Li non-adiabaticity
+    "VCMA_UX", "VCMA_UY", "VCMA_UZ",            # VCMA axis
+)
+NSCALAR = len(SCALAR_COLUMNS)
+
 # Kernel source files and the kernels (extern "C" __global__ functions) each defines.
 KERNELS = {
     "llg_rhs.cu": ("llg_rhs",),
     "rk_stage.cu": ("rk_combine", "rk_error", "rk_prepare", "rk_control", "rk_commit"),
     "demag_multiply.cu": ("demag_multiply", "demag_source", "demag_multiply_planes"),
+    "thermal_noise.cu": ("thermal_noise", "thermal_advance"),
 }
 
 # Term switches of llg_rhs.cu: term name (as in micromag.terms.REGISTRY) -> define.
@@ -42,12 +63,22 @@ TERM_DEFINES = {
     "anisotropy_cubic": "MM_HAS_ANIS_C",
     "dmi": "MM_HAS_DMI",
     "zeeman": "MM_HAS_ZEEMAN",
+    "oersted": "MM_HAS_OERSTED",
+    "vcma": "MM_HAS_VCMA",
+    "thermal": "MM_HAS_THERMAL",
+    "sot": "MM_HAS_SOT",
+    "stt": "MM_HAS_STT",
+    "zhangli": "MM_HAS_ZHANGLI",
 }
+# The MRAM device terms (fields: oersted, vcma, thermal; Gilbert-form torques: sot, stt, zhangli).
+MRAM_TERMS = ("oersted", "vcma", "thermal", "sot", "stt", "zhangli")
 # Further switches: MM_WRITE_FIELD (llg_rhs also writes B_eff), MM_EXCHANGE_SCALE (per-region-pair exchange
 # factors), MM_ZEEMAN_SPATIAL[_BATCH] (a spatial applied field), MM_DEMAG_THIN (demag_multiply: Nxz = Nyz = 0),
-# MM_DEMAG_PLANES (llg_rhs reads bdemag in the demag FFT's padded row layout).
+# MM_DEMAG_PLANES (llg_rhs reads bdemag in the demag FFT's padded row layout), MM_STT_P_SPATIAL (a per-cell
+# STT polarizer), MM_ZHANGLI_SPATIAL[_BATCH] (a per-cell Zhang-Li current density).
 OPTION_DEFINES = ("MM_WRITE_FIELD", "MM_EXCHANGE_SCALE", "MM_ZEEMAN_SPATIAL", "MM_ZEEMAN_SPATIAL_BATCH",
-                  "MM_DEMAG_THIN", "MM_DEMAG_PLANES")
+                  "MM_DEMAG_THIN", "MM_DEMAG_PLANES", "MM_STT_P_SPATIAL", "MM_ZHANGLI_SPATIAL",
+                  "MM_ZHANGLI_SPATIAL_BATCH")
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$', re.M)
 
@@ -109,6 +140,12 @@ def assemble(name, defines=None) -> str:
     head.append(f"#define MM_NPARAM {NPARAM}")
     for i, col in enumerate(PARAM_COLUMNS):
         head.append(f"#define MM_P_{col} {i}")
+    head.append(f"#define MM_NDRIVE {NDRIVE}")
+    for i, col in enumerate(DRIVE_COLUMNS):
+        head.append(f"#define MM_D_{col} {i}")
+    head.append(f"#define MM_NSCALAR {NSCALAR}")
+    for i, col in enumerate(SCALAR_COLUMNS):
+        head.append(f"#define MM_S_{col} {i}")
     return "\n".join(head) + "\n" + _inline(name, {name}) + "\n"
 
 
@@ -116,5 +153,6 @@ def source_hash(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:20]
 
 
-__all__ = ["SOURCE_DIR", "PARAM_COLUMNS", "NPARAM", "PARAM_SOURCES", "KERNELS", "TERM_DEFINES", "OPTION_DEFINES",
-           "source_path", "defines_for", "assemble", "source_hash"]
+__all__ = ["SOURCE_DIR", "PARAM_COLUMNS", "NPARAM", "PARAM_SOURCES", "DRIVE_COLUMNS", "NDRIVE", "SCALAR_COLUMNS",
+           "NSCALAR", "KERNELS", "TERM_DEFINES", "MRAM_TERMS", "OPTION_DEFINES", "source_path", "defines_for",
+           "assemble", "source_hash"]

@@ -62,6 +62,7 @@ struct GridInfo {
     int nx, ny, nz;
     real idx2, idy2, idz2;  // 1/dx^2, 1/dy^2, 1/dz^2
     real idx, idy;          // 1/dx, 1/dy (DMI)
+    real ihx, ihy, ihz;     // 1/(2dx), 1/(2dy), 1/(2dz) (central differences: Zhang-Li)
 };
 
 // The six face neighbours of a cell, in the order -x, +x, -y, +y, -z, +z.

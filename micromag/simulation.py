@@ -25,6 +25,23 @@ def _positive(name, v, unit="s", allow_zero=False):
     return v
 
 
+class _FrozenTime:
+    """The LLG right-hand side with every drive held at fixed member times (for ``relax``, whose own clock
+    is a relaxation clock, not the simulation's time); everything else is the wrapped object's."""
+
+    def __init__(self, llg, t):
+        self._llg, self._t = llg, t
+
+    def __call__(self, m, t, out):
+        return self._llg(m, self._t, out)
+
+    def effective_field(self, m, t=None, out=None):
+        return self._llg.effective_field(m, self._t, out)
+
+    def __getattr__(self, name):
+        return getattr(self._llg, name)
+
+
 class Simulation:
     """A micromagnetic simulation on a regular grid.
 
@@ -125,6 +142,9 @@ class Simulation:
             "dt": None if st is None else self._host(st.dt),
             "k0": self._host(st.k[0]) if st is not None and st.k0_valid else None,
             "thermal": self.terms["thermal"].state() if "thermal" in self.terms else None,
+            # the GPU's thermal noise is keyed by per-member step counters (Philox), not the CPU's streams
+            "thermal_counter": (self._host(self.llg._th["counter"]).astype(np.int64)
+                                if self.backend != "cpu" and getattr(self.llg, "_th", None) else None),
         }
         try:
             state["recipe"] = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
@@ -176,6 +196,8 @@ class Simulation:
         if state["thermal"] is not None and "thermal" in self.terms:
             for r, s in zip(self.terms["thermal"].rngs, state["thermal"]):
                 r.bit_generator.state = s
+        if state.get("thermal_counter") is not None and getattr(self.llg, "_th", None):
+            self.llg._th["counter"][...] = xp.asarray(state["thermal_counter"])
         self._stepper = None
         if state["dt"] is not None:
             st = self._get_stepper()
@@ -207,7 +229,8 @@ class Simulation:
         if self._stepper is None or self._stepper.tol != self.tol or getattr(self._stepper, "thermal", False) != thermal:
             if thermal:  # stochastic Heun: fixed step, no FSAL, the noise held over the step
                 self._stepper = Stepper(self.llg, "heun", self._shape, mask=self._mask, tol=self.tol, dt=self._dt0,
-                                        dt_min=self._dt0, dt_max=self._dt0, fixed=True)
+                                        dt_min=self._dt0, dt_max=self._dt0, fixed=True) if self.backend == "cpu" else \
+                    self.llg.fixed_stepper("heun", self._dt0, self.tol)
             else:
                 self._stepper = self._new_stepper(self._tableau, self.tol, self.dt_max)
             self._stepper.thermal = thermal
@@ -304,7 +327,7 @@ class Simulation:
         if term.system is not self.system:
             raise ValueError("the term was built for another system: build it with sim.system")
         if self.backend != "cpu":
-            raise NotImplementedError(f"term {term.name!r} has no GPU kernel in this version; use backend='cpu'")
+            self.llg.check_term(term)  # NotImplementedError for a term without a GPU kernel
         name = name or term.name
         base, k = name, 2
         while name in self.terms:
@@ -536,7 +559,13 @@ class Simulation:
         tol_torque = _positive("tol_torque", tol_torque, unit="T")
         max_time = _positive("max_time", max_time)
         xp = self.xp
-        st = self._new_stepper("rk23", 1e-4, 1e-10)
+        # the drives stay at the simulation's present time; relaxation runs on a clock of its own
+        engine = self.llg
+        self.llg = _FrozenTime(engine, xp.asarray(self._t).copy())
+        try:
+            st = self._new_stepper("rk23", 1e-4, 1e-10)
+        finally:
+            self.llg = engine
         t = xp.zeros(self.batch)
         t_end = xp.full(self.batch, max_time)
         prog = Progress("relax", 1.0, enabled=progress)
@@ -547,7 +576,7 @@ class Simulation:
             return bool((t >= max_time).all())
 
         def torques():
-            n2 = self._torques(t)
+            n2 = self._torques()
             return math.sqrt(float(n2.max())), float(n2.mean())
 
         self.llg.precession = False

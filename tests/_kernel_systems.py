@@ -50,3 +50,49 @@ def random_m(system, batch=2, seed=1):
     m = rng.normal(size=(batch, 3) + system.grid.shape)
     m /= np.linalg.norm(m, axis=1, keepdims=True)
     return m * system.magnetic
+
+
+def mram_terms(system, names, batch=2):
+    """MRAM device terms on ``system`` with per-member drives (batch 2), by variant name: sot, sot_pattern
+    (a spatial current_field), oersted, stt, stt_spatial_p, stt_callable_p, zhangli (drives per member and a
+    function of t), zhangli_spatial ((3, nz, ny, nx) current), zhangli_batch ((B, 3, nz, ny, nx)), vcma."""
+    from micromag.heavy_metal import HeavyMetal, WriteLine
+    from micromag.terms.oersted import OerstedField
+    from micromag.terms.sot import SpinOrbitTorque
+    from micromag.terms.stt import SlonczewskiSTT
+    from micromag.terms.vcma import VCMA
+    from micromag.terms.zhangli import ZhangLiSTT
+
+    g = system.grid
+    rng = np.random.default_rng(42)
+    out = {}
+    for n in names:
+        if n == "sot":
+            t = SpinOrbitTorque(system, J=[1e11, -2e11], theta_sh=0.3, xi_FL=0.4, direction=(1.0, 0.5, 0.0))
+        elif n == "sot_pattern":
+            cf = rng.uniform(0.2, 1.0, size=(2, g.ny, g.nx)) * np.array([1.0, 0.3])[:, None, None]
+            t = SpinOrbitTorque(system, J=[5e10, -1e11], theta_sh=-0.2, xi_FL=-0.7, current_field=cf)
+        elif n == "oersted":
+            hm = HeavyMetal(theta_sh=0.1, resistivity=2e-7, thickness=3e-9)
+            t = OerstedField(system, WriteLine(heavy_metal=hm), J=[2e11, -1e11], gap=1e-9)
+        elif n == "stt":
+            t = SlonczewskiSTT(system, J=[1e11, -3e10], p=[(0.3, 0.2, 1.0), (0.0, -1.0, 0.2)], Lambda=1.5,
+                               eps_prime=0.2, P=0.5)
+        elif n == "stt_spatial_p":
+            p = rng.normal(size=(3,) + g.shape)
+            t = SlonczewskiSTT(system, J=[1e11, 2e11], p=p, Lambda=2.0, eps_prime=-0.3,
+                               mask=rng.uniform(0, 1, size=g.shape))
+        elif n == "stt_callable_p":
+            t = SlonczewskiSTT(system, J=7e10, p=lambda t: (np.cos(1e10 * t), np.sin(1e10 * t), 0.5))
+        elif n == "zhangli":
+            t = ZhangLiSTT(system, J=(1e12, [-2e11, 3e11], lambda t: 1e21 * t), P=0.7, xi=0.1)
+        elif n == "zhangli_spatial":
+            t = ZhangLiSTT(system, J=rng.normal(size=(3,) + g.shape) * 1e12, P=0.5, xi=0.0)
+        elif n == "zhangli_batch":
+            t = ZhangLiSTT(system, J=rng.normal(size=(batch, 3) + g.shape) * 1e12, P=0.6, xi=0.3)
+        elif n == "vcma":
+            t = VCMA(system, V=[0.5, -0.8], xi=5e-14, t_ox=1e-9, axis=(0.1, 0.2, 1.0))
+        else:
+            raise KeyError(n)
+        out[n] = t
+    return out

@@ -54,3 +54,22 @@ def test_emulated_float32_and_time_dependent_field(tmp_path):
     assert emu.m.dtype == np.float64  # the public copy is always float64
     np.testing.assert_allclose(emu.m_avg, cpu.m_avg, atol=2e-5)  # float32 state
     assert (tmp_path / "e" / "table.txt").exists()
+
+
+def test_emulated_thermal_checkpoint_resumes_the_same_noise(tmp_path):
+    def cell():
+        grid = mm.Grid(n=(1, 1, 1), cell=(2e-9, 2e-9, 2e-9))
+        sim = mm.Simulation(grid, material=mm.Material(Ms=8e5, alpha=0.5), demag=False, backend="emulate",
+                            batch=2, dt=1e-13)
+        sim.B_ext = (0, 0, 1.0)
+        sim.m = (0, 0, 1)
+        sim.temperature = 300.0
+        return sim
+
+    a = cell()
+    a.run(5e-12, progress=False)
+    a.save_checkpoint(tmp_path / "c.pkl")
+    a.run(5e-12, progress=False)
+    b = mm.Simulation.load_checkpoint(tmp_path / "c.pkl")
+    b.run(5e-12, progress=False)
+    np.testing.assert_array_equal(b.m, a.m)

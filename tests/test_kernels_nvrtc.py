@@ -16,7 +16,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"cuda.bindings / NVRTC not available: {exc}", allow_module_level=True)
 
 TERMS = list(gk.TERM_DEFINES)
-SUBSETS = [c for r in range(len(TERMS) + 1) for c in itertools.combinations(TERMS, r)]
+BASE_TERMS = [t for t in TERMS if t not in gk.MRAM_TERMS]
+SUBSETS = [c for r in range(len(BASE_TERMS) + 1) for c in itertools.combinations(BASE_TERMS, r)]
+MRAM_SUBSETS = [c for r in range(len(gk.MRAM_TERMS) + 1) for c in itertools.combinations(gk.MRAM_TERMS, r)]
 DTYPES = ["float32", "float64"]
 
 
@@ -27,13 +29,22 @@ def _compile(name, defines, arch):
     return binary
 
 
+# every base-term subset is compiled together with one subset of the MRAM device terms, paired by a
+# permutation (37 is prime to 64) so that every MRAM subset is compiled too, with base subsets of every size
+assert len(SUBSETS) == len(MRAM_SUBSETS) == 64
+PAIRED = [(SUBSETS[i], MRAM_SUBSETS[(37 * i) % 64]) for i in range(64)]
+
+
 @pytest.mark.parametrize("arch", CHECK_ARCHS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_llg_rhs_every_term_combination(arch, dtype):
-    for i, subset in enumerate(SUBSETS):
+    """Every subset of the base terms and every subset of the MRAM terms (sot, stt, zhangli, oersted, vcma,
+    thermal), in 64 compilations per arch and real type."""
+    assert {m for _, m in PAIRED} == set(MRAM_SUBSETS) and {b for b, _ in PAIRED} == set(SUBSETS)
+    for i, (base, mram) in enumerate(PAIRED):
         # alternate the field output so both variants are compiled across the subsets
         opts = ["MM_WRITE_FIELD"] if i % 2 else []
-        _compile("llg_rhs.cu", gk.defines_for(dtype, subset, opts), arch)
+        _compile("llg_rhs.cu", gk.defines_for(dtype, base + mram, opts), arch)
 
 
 OPTION_SETS = [
@@ -42,12 +53,15 @@ OPTION_SETS = [
     ["MM_WRITE_FIELD", "MM_ZEEMAN_SPATIAL", "MM_ZEEMAN_SPATIAL_BATCH", "MM_EXCHANGE_SCALE"],
     ["MM_DEMAG_PLANES"],
     ["MM_DEMAG_PLANES", "MM_WRITE_FIELD", "MM_ZEEMAN_SPATIAL"],
+    ["MM_STT_P_SPATIAL", "MM_ZHANGLI_SPATIAL"],
+    ["MM_STT_P_SPATIAL", "MM_ZHANGLI_SPATIAL", "MM_ZHANGLI_SPATIAL_BATCH", "MM_DEMAG_PLANES", "MM_WRITE_FIELD"],
 ]
 
 
 @pytest.mark.parametrize("arch", CHECK_ARCHS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("opts", OPTION_SETS, ids=["scale", "spatial", "all", "planes", "planes-field"])
+@pytest.mark.parametrize("opts", OPTION_SETS, ids=["scale", "spatial", "all", "planes", "planes-field", "mram-spatial",
+                                                   "mram-batch"])
 def test_llg_rhs_options(arch, dtype, opts):
     _compile("llg_rhs.cu", gk.defines_for(dtype, TERMS, opts), arch)
 
@@ -65,6 +79,12 @@ def test_demag_multiply(arch, dtype, thin):
     _compile("demag_multiply.cu", gk.defines_for(dtype, (), ["MM_DEMAG_THIN"] if thin else []), arch)
 
 
+@pytest.mark.parametrize("arch", CHECK_ARCHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_thermal_noise(arch, dtype):
+    _compile("thermal_noise.cu", gk.defines_for(dtype), arch)
+
+
 def test_every_shipped_kernel_source_is_checked():
     shipped = {p.name for p in gk.SOURCE_DIR.glob("*.cu")}
     assert shipped == set(gk.KERNELS)
@@ -73,7 +93,7 @@ def test_every_shipped_kernel_source_is_checked():
 def test_headers_compile_standalone():
     for h in sorted(gk.SOURCE_DIR.glob("*.cuh")):
         src = gk.assemble("common.cuh", {}) + gk.source_path(h.name).read_text().replace("#pragma once", "")
-        if h.name in ("exchange.cuh", "dmi.cuh", "anisotropy_uniaxial.cuh", "anisotropy_cubic.cuh", "zeeman.cuh"):
+        if h.name != "common.cuh":
             compile_with_log(src, "sm_80", RUNTIME_OPTIONS, h.name)
 
 

@@ -12,7 +12,7 @@ Entry points
 ``CudaLLG(system, terms, batch, dtype=np.float32, device=None)``
     ``llg(m, t, out)`` writes dm/dt (same contract as :class:`micromag.llg.LLG`, arrays of ``device.xp``);
     ``llg.effective_field(m, t)``, ``llg.precession`` (False: precession-free relax), ``llg.set_B_ext(...)``.
-``CudaStepper(llg, tableau, tol=..., dt=..., ..., graph="auto")``
+``CudaStepper(llg, tableau, tol=..., dt=..., ..., graph="auto", fixed=False)``
     ``stepper.step(m, t, t_end=None)`` advances every member with its own dt (device arrays ``dt``, ``t``),
     returns the device int array of accepted members; the step-size decision stays on the device; finished
     members (t >= t_end) keep m and t bit for bit. ``graph``: replay whole steps from a CUDA graph
@@ -40,6 +40,9 @@ from ..integrators import get_tableau
 from .nvrtc_check import RUNTIME_OPTIONS
 
 MAX_STAGES = 7
+
+# Term.name of the NumPy classes -> kernel term name (gpu_kernels.TERM_DEFINES) where they differ.
+_KERNEL_NAMES = {"uniaxial_anisotropy": "anisotropy_uniaxial", "cubic_anisotropy": "anisotropy_cubic"}
 
 
 # ---------------------------------------------------------------------------------------------- host tables
@@ -230,9 +233,13 @@ class _StridedFFT:
 class CudaLLG:
     """The fused LLG right-hand side on a device (see the module docstring).
 
-    ``terms``: dict {name: Term} as from :func:`micromag.terms.build_terms` (or an iterable of names);
-    known names: demag, exchange, anisotropy_uniaxial, anisotropy_cubic, dmi, zeeman. The Zeeman term's
-    setting (uniform, per member, spatial, callable) is taken over; change it with :meth:`set_B_ext`.
+    ``terms``: dict {name: Term} as from :func:`micromag.terms.build_terms` (or an iterable of names or Term
+    objects); known kinds: demag, exchange, anisotropy_uniaxial, anisotropy_cubic, dmi, zeeman and the MRAM
+    device terms oersted, vcma, thermal, sot, stt, zhangli (these need the term objects: their static patterns
+    are uploaded once, their drives are evaluated on the host per call into the (B, NDRIVE) array ``drv``).
+    The Zeeman term's setting (uniform, per member, spatial, callable) is taken over; change it with
+    :meth:`set_B_ext`. :meth:`set_terms` / :meth:`check_term` serve ``Simulation.add``; :meth:`begin_step`
+    draws the thermal field of a step (Philox on the device; not the CPU's numbers, same distribution).
     """
 
     def __init__(self, system, terms, batch, dtype=np.float32, device=None, region_scale=None):
@@ -242,12 +249,6 @@ class CudaLLG:
         self.dtype = np.dtype(dtype)
         self.device = device if device is not None else cupy_device()
         xp = self.device.xp
-        terms = dict(terms) if isinstance(terms, dict) else {n: None for n in terms}
-        unknown = set(terms) - set(gk.TERM_DEFINES)
-        if unknown:
-            raise ValueError(f"the GPU backend has no kernel for terms {sorted(unknown)}")
-        self.term_names = [n for n in gk.TERM_DEFINES if n in terms]
-        self.terms = terms
         region, params = pack_system(system)
         self.nreg = params.shape[0]
         self.region = xp.asarray(region.reshape(-1))
@@ -266,20 +267,284 @@ class CudaLLG:
         self._bext_func = None
         self._bext_map = None
         self._bext_map_batch = False
-        if "zeeman" in terms:
-            self._take_zeeman(terms["zeeman"])
         self._demag = None
-        if "demag" in terms:
-            self._setup_demag(terms["demag"])
-        # the demag field in the padded row layout of the FFTs (nz, ny, B*3, px), flat (MM_DEMAG_PLANES)
-        self.bdemag = (xp.zeros(int(np.prod(self.grid.shape[:2])) * 3 * self.batch * self._demag["pad"][0],
-                                dtype=self.dtype) if self._demag is not None else None)
+        self.bdemag = None
         self.B = xp.zeros(self.shape, dtype=self.dtype)
         self._modules = {}
+        # MRAM device terms: per-member drives (B, NDRIVE), term constants, static per-cell patterns
+        self._drv = xp.zeros((self.batch, gk.NDRIVE), dtype=self.dtype)
+        self._drv_host = np.zeros((self.batch, gk.NDRIVE))
+        self._tsc_host = np.zeros(gk.NSCALAR)
+        self._tsc = xp.zeros(gk.NSCALAR, dtype=self.dtype)
+        self._pat = {}  # name -> device array (sot_s, oe_b, stt_c, stt_p, zl_k, zl_j, th_coef)
+        self._mram_opts = []
+        self._th = None  # thermal buffers (see _setup_thermal)
+        self.term_names = []
+        self.terms = {}
+        self.set_terms(terms)
+
+    # -------------------------------------------------------------------------------- terms
+    @staticmethod
+    def kernel_name(term, key=None):
+        """The kernel term name (a key of gpu_kernels.TERM_DEFINES) of a Term object (or of ``key``)."""
+        if term is None or isinstance(term, str):
+            return key if term is None else term
+        n = getattr(term, "name", key)
+        return _KERNEL_NAMES.get(n, n)
+
+    def _resolve(self, terms):
+        if isinstance(terms, dict):
+            items = [(self.kernel_name(t, k), t) for k, t in terms.items()]
+        else:
+            items = [(self.kernel_name(t), None if isinstance(t, str) else t) for t in terms]
+        out = {}
+        for n, t in items:
+            if n not in gk.TERM_DEFINES:
+                raise ValueError(f"the GPU backend has no kernel for terms {[n]}")
+            if n in out:
+                raise NotImplementedError(f"the GPU backend has one kernel per term: a second {n!r} term is not "
+                                          "supported; use backend='cpu'")
+            if n in gk.MRAM_TERMS and t is None:
+                raise ValueError(f"the {n!r} kernel needs the term object (its patterns and drives), not a name")
+            out[n] = t
+        return out
+
+    def check_term(self, term):
+        """Raise NotImplementedError unless ``term`` can join this RHS (a kernel exists, one per kind)."""
+        n = self.kernel_name(term)
+        if n not in gk.TERM_DEFINES:
+            raise NotImplementedError(f"term {getattr(term, 'name', n)!r} has no GPU kernel in this version; "
+                                      "use backend='cpu'")
+        if n in self.terms and self.terms[n] is not term:
+            raise NotImplementedError(f"the GPU backend has one kernel per term: a second {n!r} term is not "
+                                      "supported; use backend='cpu'")
+
+    def set_terms(self, terms):
+        """Take over a new set of terms (dict {name: Term}, Term objects or names; as :meth:`LLG.set_terms`):
+        newly added ones are set up (patterns uploaded, kernels compiled on the next evaluation), removed ones
+        dropped; the applied field set with :meth:`set_B_ext` stays."""
+        new = self._resolve(terms)
+        xp = self.device.xp
+        for n, t in new.items():
+            if n in self.terms and self.terms[n] is t:
+                continue
+            if n == "zeeman":
+                self._take_zeeman(t)
+            elif n == "demag":
+                self._setup_demag(t)
+                # the demag field in the padded row layout of the FFTs (nz, ny, B*3, px), flat (MM_DEMAG_PLANES)
+                self.bdemag = xp.zeros(int(np.prod(self.grid.shape[:2])) * 3 * self.batch * self._demag["pad"][0],
+                                       dtype=self.dtype)
+        if "demag" not in new:
+            self._demag, self.bdemag = None, None
+        keep_zeeman = "zeeman" in self.term_names  # set_B_ext switched it on
+        self.terms = new
+        self.term_names = [n for n in gk.TERM_DEFINES if n in new or (n == "zeeman" and keep_zeeman)]
+        self._setup_mram()
+
+    def _setup_mram(self):
+        """Static patterns, term constants and drive columns of the MRAM device terms (see gpu_kernels)."""
+        xp, dt = self.device.xp, self.dtype
+        pat, opts, tsc = {}, [], np.zeros(gk.NSCALAR)
+        S = {c: i for i, c in enumerate(gk.SCALAR_COLUMNS)}
+
+        def flat(a):
+            return xp.asarray(np.ascontiguousarray(a, dtype=dt).reshape(-1))
+
+        sot = self.terms.get("sot")
+        if sot is not None:
+            pat["sot_s"] = flat(sot._s[0])
+            tsc[S["SOT_XI"]] = sot.xi_FL
+        oe = self.terms.get("oersted")
+        if oe is not None:
+            pat["oe_b"] = flat(oe.B_unit[0])
+        stt = self.terms.get("stt")
+        if stt is not None:
+            pat["stt_c"] = flat(stt._c[0])
+            if stt._p_func is None and stt._p.shape[2:] != (1, 1, 1):
+                pat["stt_p"] = flat(stt._p[0])
+                opts.append("MM_STT_P_SPATIAL")
+            tsc[S["STT_EPSP"]], tsc[S["STT_ENUM"]] = stt.eps_prime, stt._e_num
+            tsc[S["STT_EA"]], tsc[S["STT_EB"]] = stt._e_a, stt._e_b
+        zl = self.terms.get("zhangli")
+        if zl is not None:
+            pat["zl_k"] = flat(zl._k[0])
+            tsc[S["ZL_XI"]] = zl.xi
+            a = zl._J_array
+            if a is not None and a.shape[2:] != (1, 1, 1):
+                if a.shape[0] == 1:
+                    pat["zl_j"] = flat(a[0])
+                    opts.append("MM_ZHANGLI_SPATIAL")
+                else:
+                    if a.shape[0] != self.batch:
+                        raise ValueError(f"Zhang-Li J was given for {a.shape[0]} members, the batch has {self.batch}")
+                    pat["zl_j"] = flat(a)
+                    opts += ["MM_ZHANGLI_SPATIAL", "MM_ZHANGLI_SPATIAL_BATCH"]
+        vc = self.terms.get("vcma")
+        if vc is not None:
+            tsc[S["VCMA_UX"]:S["VCMA_UZ"] + 1] = vc.axis
+        th = self.terms.get("thermal")
+        if th is None:
+            self._th = None
+        elif self._th is None or self._th["term"] is not th:
+            B = self.batch
+            self._th = dict(term=th, coef=flat(th._coef), bth=xp.zeros(self.shape, dtype=dt),
+                            temp=xp.zeros(B), temp_host=np.zeros(B), counter=xp.zeros(B, dtype=np.int64),
+                            seed=int(th.seed), rngs=th.rngs, module=self.device.module(
+                                gk.assemble("thermal_noise.cu", gk.defines_for(dt))))
+        self._pat, self._mram_opts = pat, opts
+        self._tsc_host = tsc
+        self._tsc = xp.asarray(tsc.astype(dt))
+        self._drv_valid = False
+
+    # -------------------------------------------------------------------------------- drives
+    def _drive_terms(self):
+        return [self.terms[n] for n in ("sot", "oersted", "stt", "vcma", "zhangli") if n in self.terms]
+
+    def host_dynamic(self):
+        """Whether evaluations need the host every call (a drive that depends on t or m, a callable applied
+        field or polarizer, a time-dependent temperature): then no CUDA graphs, and one sync per call."""
+        from ..drives import DC
+
+        if self._bext_func is not None:
+            return True
+        for n, t in self.terms.items():
+            if n in ("sot", "oersted") and not isinstance(t.J, DC):
+                return True
+            if n == "stt" and (t._J_obj is not None or not isinstance(t.J, DC) or t._p_func is not None):
+                return True
+            if n == "vcma" and not isinstance(t.V, DC):
+                return True
+            if n == "zhangli" and t._J_drives is not None and not all(isinstance(d, DC) for d in t._J_drives):
+                return True
+            if n == "thermal" and not isinstance(t.temperature, DC):
+                return True
+        return False
+
+    def _drive_table(self, m, t):
+        """(B, NDRIVE) float64 per-member drive values at member times t (host arrays; m only for an STT
+        current that follows the junction's resistance)."""
+        B = self.batch
+        D = np.zeros((B, gk.NDRIVE))
+        col = {c: i for i, c in enumerate(gk.DRIVE_COLUMNS)}
+        from ..drives import drive_values
+
+        T = self.terms
+        if "sot" in T:
+            D[:, col["SOT_J"]] = drive_values(T["sot"].J, t, B)
+        if "oersted" in T:
+            D[:, col["OE_J"]] = drive_values(T["oersted"].J, t, B)
+        if "stt" in T:
+            stt = T["stt"]
+            if stt._J_obj is not None:
+                D[:, col["STT_J"]] = stt.current_density(np.asarray(self.device.asnumpy(m), dtype=float), t)
+            else:
+                D[:, col["STT_J"]] = stt.current_density(np.zeros((B, 3, 1, 1, 1)), t)
+            if "MM_STT_P_SPATIAL" not in self._mram_opts:
+                p = stt.polarizer(t, B)
+                D[:, col["STT_PX"]:col["STT_PZ"] + 1] = np.broadcast_to(p[:, :, 0, 0, 0], (B, 3))
+        if "vcma" in T:
+            D[:, col["VCMA_DK"]] = T["vcma"]._dK(t, B)
+        if "zhangli" in T:
+            zl = T["zhangli"]
+            if zl._J_drives is not None or zl._J_array.shape[2:] == (1, 1, 1):
+                D[:, col["ZL_JX"]:col["ZL_JZ"] + 1] = np.broadcast_to(zl.current(t, B)[:, :, 0, 0, 0], (B, 3))
+        return D
+
+    def _update_drives(self, m, t):
+        """Upload the drive table for this evaluation: every call when it depends on t or m, else only when
+        the (constant) values changed, so a captured CUDA graph keeps reading a fixed, current buffer."""
+        if not self._drive_terms():
+            return
+        if self.host_dynamic():
+            th = np.broadcast_to(np.asarray(self.device.asnumpy(t), dtype=float), (self.batch,))
+            D = self._drive_table(m, th)
+        else:
+            D = self._drive_table(m, np.zeros(self.batch))
+            if self._drv_valid and np.array_equal(D, self._drv_host):
+                return
+        self._drv_host = D
+        self._drv[...] = self.device.xp.asarray(D.astype(self.dtype))
+        self._drv_valid = not self.host_dynamic()
+
+    def refresh(self):
+        """Host-side update of constant drives and temperatures (the stepper calls it before replaying a
+        graph, whose launches do not run the host code)."""
+        if self._thermal_active():
+            self._check_seed()
+        if not self.host_dynamic():
+            self._update_drives(None, None)
+            if self._thermal_active():
+                self._update_temperature(None)
+
+    def graph_token(self):
+        """What a captured step depends on besides buffers (part of the stepper's graph key)."""
+        th = self._th
+        return (tuple(self._active_names()), tuple(self._mram_opts), None if th is None else th["seed"])
+
+    # -------------------------------------------------------------------------------- thermal
+    def _thermal_active(self):
+        th = self._th
+        return th is not None and bool(getattr(th["term"], "enabled", True))
+
+    def _active_names(self):
+        return [n for n in self.term_names if n != "thermal" or self._thermal_active()]
+
+    def _check_seed(self):
+        """ThermalField.reset_rng (``sim.seed = ...``) restarts the streams: the step counters go back to 0."""
+        th = self._th
+        term = th["term"]
+        if th["rngs"] is not term.rngs:
+            th["rngs"], th["seed"] = term.rngs, int(term.seed)
+            th["counter"].fill(0)
+
+    def _update_temperature(self, t):
+        from ..drives import DC, drive_values
+
+        th = self._th
+        term = th["term"]
+        if isinstance(term.temperature, DC):
+            T = drive_values(term.temperature, np.zeros(self.batch), self.batch)
+        else:
+            T = drive_values(term.temperature, np.asarray(self.device.asnumpy(t), dtype=float), self.batch)
+        if not np.array_equal(T, th["temp_host"]) or not th.get("temp_valid"):
+            th["temp_host"] = T
+            th["temp"][...] = self.device.xp.asarray(T)
+            th["temp_valid"] = True
+
+    def begin_step(self, t, dt):
+        """Called by the stepper once per step before its first stage with the member times and steps (s):
+        draws the step's thermal field on the device (kernel thermal_noise; members with dt = 0 keep theirs).
+        Nothing to do without an enabled thermal term."""
+        if not self._thermal_active():
+            return
+        xp, dev, th = self.device.xp, self.device, self._th
+        self._check_seed()
+        self._update_temperature(t)
+        if not (isinstance(dt, xp.ndarray) and dt.dtype == np.float64 and dt.shape == (self.batch,)):
+            host = dev.asnumpy(dt) if isinstance(dt, xp.ndarray) else dt
+            dt = xp.asarray(np.broadcast_to(np.asarray(host, dtype=float), (self.batch,)).copy())
+        mod = th["module"]
+        seed = th["seed"] & 0xFFFFFFFFFFFFFFFF
+        if seed >= 1 << 63:
+            seed -= 1 << 64
+        mod("thermal_noise", dev.grid(self.ncell, self.batch), (dev.block,), th["bth"], th["coef"], th["temp"], dt,
+            th["counter"], seed, self.ncell)
+        mod("thermal_advance", (max(1, -(-self.batch // dev.block)),), (dev.block,), th["counter"], dt, self.batch)
+
+    def fixed_stepper(self, tableau, dt, tol=1e-5):
+        """A fixed-step :class:`CudaStepper` on this RHS (the stochastic Heun of ``Simulation`` with a
+        thermal field: no error control, the noise drawn once per step by :meth:`begin_step`)."""
+        return CudaStepper(self, tableau, tol=tol, dt=dt, dt_min=dt, dt_max=dt, fixed=True)
+
+    @property
+    def thermal_field(self):
+        """The current step's thermal field buffer (B, 3, nz, ny, nx), or None."""
+        return None if self._th is None else self._th["bth"]
 
     # -------------------------------------------------------------------------------- compilation
     def defines(self, write_field=False):
-        opts = list(self._options)
+        opts = list(self._options) + list(self._mram_opts)
         if "demag" in self.term_names:
             opts.append("MM_DEMAG_PLANES")
         if write_field:
@@ -288,7 +553,7 @@ class CudaLLG:
             opts.append("MM_ZEEMAN_SPATIAL")
             if self._bext_map_batch:
                 opts.append("MM_ZEEMAN_SPATIAL_BATCH")
-        return gk.defines_for(self.dtype, self.term_names, opts)
+        return gk.defines_for(self.dtype, self._active_names(), opts)
 
     def source(self, write_field=False):
         return gk.assemble("llg_rhs.cu", self.defines(write_field))
@@ -343,7 +608,7 @@ class CudaLLG:
         else:
             raise ValueError(f"B_ext of shape {a.shape} does not fit batch {self.batch} on grid {self.grid.shape}")
         if "zeeman" not in self.term_names:
-            self.term_names.append("zeeman")
+            self.term_names = self.term_names + ["zeeman"]
             self.term_names = [n for n in gk.TERM_DEFINES if n in self.term_names]
 
     def _bext_at(self, t):
@@ -459,8 +724,13 @@ class CudaLLG:
         dpx = self._demag["pad"][0] if self._demag is not None else 0
         dx, dy, dz = self.grid.cell
         mod = self._module(bout is not None)
+        self._update_drives(m, t)
+        pat = self._pat
+        th = self._th
         mod("llg_rhs", self.device.grid(self.ncell, self.batch), (self.device.block,), m, self.bdemag, self.region,
-            self.params, self.xscale, self._bext_at(t), self._bext_map, out, bout, nx, ny, nz, self.nreg, dx, dy, dz,
+            self.params, self.xscale, self._bext_at(t), self._bext_map, self._drv, self._tsc, pat.get("sot_s"),
+            pat.get("oe_b"), pat.get("stt_c"), pat.get("stt_p"), pat.get("zl_k"), pat.get("zl_j"),
+            None if th is None else th["bth"], out, bout, nx, ny, nz, self.nreg, dx, dy, dz,
             1 if self.precession else 0, self.batch, dpx)
 
     def __call__(self, m, t, out):
@@ -495,16 +765,22 @@ class CudaStepper:
     first step with new settings runs eagerly (it creates the cuFFT plans and compiles the kernels), the
     next identical one is captured. "auto" = on for the real GPU when ncells*B <= 2**18 (launch-bound
     sizes) and the applied field is not a Python callable; off on the emulated device. If capture fails
-    the stepper silently stays eager and says why in ``graph_error``."""
+    the stepper silently stays eager and says why in ``graph_error``.
+
+    ``fixed=True``: no error control, every active member is accepted and dt stays as set (the stochastic
+    Heun of the thermal field, as ``Stepper(fixed=True)``). Before the first stage of every step the RHS's
+    ``begin_step(t, dt_used)`` is called with the device arrays (the thermal noise kernel)."""
 
     GRAPH_AUTO_MAX = 1 << 18
 
     def __init__(self, llg, tableau="rk45", tol=1e-5, dt=1e-14, dt_min=1e-18, dt_max=1e-10, headroom=0.8,
-                 graph="auto"):
+                 graph="auto", fixed=False):
         self.f = llg
         self.device = llg.device
         xp = self.device.xp
         self.tab = get_tableau(tableau)
+        # fixed: no error control, dt stays as set (the stochastic Heun of the thermal field), as Stepper(fixed=)
+        self.fixed = bool(fixed) or not self.tab.adaptive
         if self.tab.stages > MAX_STAGES:
             raise ValueError(f"at most {MAX_STAGES} stages")
         self.tol, self.dt_min, self.dt_max, self.headroom = float(tol), float(dt_min), float(dt_max), float(headroom)
@@ -554,7 +830,7 @@ class CudaStepper:
     def graph_enabled(self):
         """Whether this step would use a CUDA graph (the ``graph`` setting resolved; see the class doc)."""
         f = self.f
-        if self.graph is False or self.device.emulated or f._bext_func is not None:
+        if self.graph is False or self.device.emulated or f._bext_func is not None or f.host_dynamic():
             return False
         if self.graph == "auto":
             return f.ncell * f.batch <= self.GRAPH_AUTO_MAX
@@ -564,7 +840,8 @@ class CudaStepper:
         f = self.f
         ptr = lambda a: None if a is None else int(a.data.ptr)  # noqa: E731
         return (ptr(m), ptr(t), bool(has_end), bool(need_k0), self.tol, self.dt_min, self.dt_max, self.headroom,
-                bool(f.precession), tuple(f.term_names), ptr(f._bext), ptr(f._bext_map), f._bext_map_batch)
+                bool(f.precession), tuple(f.term_names), ptr(f._bext), ptr(f._bext_map), f._bext_map_batch,
+                self.fixed, f.graph_token())
 
     # -------------------------------------------------------------------------------- one step
     def _step_body(self, m, t, has_end, need_k0):
@@ -577,6 +854,8 @@ class CudaStepper:
         nev = 0
         g1 = (max(1, -(-B // dev.block)),)
         mod("rk_prepare", g1, (dev.block,), self.dt, t, self.t_end, int(has_end), self.dt_used, self.active, B)
+        if hasattr(self.f, "begin_step"):  # the step's thermal field, from the step actually taken (dt_used)
+            self.f.begin_step(t, self.dt_used)
         k = self.k
         if need_k0:
             self.f(m, t, k[0])
@@ -590,7 +869,8 @@ class CudaStepper:
             self.f(self.y, ts, k[i])
             nev += 1
         gc = dev.grid(ncell, B)
-        if tab.adaptive:
+        adaptive = tab.adaptive and not self.fixed
+        if adaptive:
             self.err.fill(0)
             mod("rk_error", gc, (dev.block,), m, *self._ks(tab.stages), self._e, self._b, tab.stages, self.dt_used,
                 0 if tab.fsal else 1, self.y, self.err, ncell)
@@ -598,7 +878,7 @@ class CudaStepper:
             mod("rk_combine", g3, (dev.block,), m, *self._ks(tab.stages), self._b, tab.stages, self.dt_used, self.y,
                 ncell)
         mod("rk_control", g1, (dev.block,), self.err, self.dt_used, self.active, self.dt, t, self.accept,
-            1 if tab.adaptive else 0, self.tol, self.dt_min, self.dt_max, self.headroom, tab.err_order, B)
+            1 if adaptive else 0, self.tol, self.dt_min, self.dt_max, self.headroom, tab.err_order, B)
         mod("rk_commit", gc, (dev.block,), m, self.y, self.accept, self.f.region, 1 if tab.fsal else 0, k[-1], k[0],
             ncell)
         return nev
@@ -637,10 +917,13 @@ class CudaStepper:
         use_graph = self.graph_enabled()
         if self.graph is True and not use_graph and self.graph_error is None:
             self.graph_error = ("emulated device: no CUDA graphs" if self.device.emulated
-                                else "callable applied field: evaluated on the host every stage")
+                                else "host-evaluated drive (a callable applied field, polarizer or temperature, "
+                                "or a time- or m-dependent current/voltage): evaluated on the host every stage")
         if has_end:
             te = t_end if isinstance(t_end, xp.ndarray) else np.broadcast_to(np.asarray(t_end, dtype=float), (B,))
             self.t_end[...] = xp.asarray(te, dtype=np.float64)
+        if hasattr(self.f, "refresh"):
+            self.f.refresh()  # constant drives / temperatures changed on the host (a graph replay would not see it)
         done = False
         if use_graph:
             key = self._graph_key(m, t, has_end, need_k0)
