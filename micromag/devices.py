@@ -315,20 +315,13 @@ class _Cell:
 
     def build(self, relax=False, **sim_options):
         """A :class:`~micromag.simulation.Simulation` of this cell (``sim_options`` go to its constructor:
-        integrator, tol, dt, ...). The device terms run on the NumPy backend; with ``backend='auto'`` and a GPU
-        whose backend cannot take them yet, the cell is built on the CPU.
+        integrator, tol, dt, ...), on the cell's backend (every device term has its GPU kernel).
 
         ``relax=True`` relaxes the initial state (precession-free, ``sim.relax``) with the write drives
         switched off (``relax`` runs on its own clock, at which a pulse could otherwise be on), then sets
         t = 0.
         """
-        backend = self.backend
-        try:
-            sim = self._build(backend, dict(sim_options))
-        except NotImplementedError:
-            if backend != "auto":
-                raise
-            sim = self._build("cpu", dict(sim_options))
+        sim = self._build(self.backend, dict(sim_options))
         if relax:
             from .drives import DC
 
