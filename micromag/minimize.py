@@ -23,8 +23,12 @@ def _dot(a, b):
     return (a.reshape(n, -1) * b.reshape(n, -1)).sum(axis=1)
 
 
-def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4, xp=np):
-    """Minimize m in place (arrays of the array module ``xp``). Returns the final largest |m × B| in T."""
+def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4, xp=np, max_angle=0.2):
+    """Minimize m in place (arrays of the array module ``xp``). Returns the final largest |m × B| in T.
+
+    The BB step is capped so that no cell turns by more than ``max_angle`` (rad) per iteration: past a
+    switching field the metastable minimum is gone, the BB estimate grows by orders of magnitude and an
+    uncapped step scrambles the state. The cap only acts far from equilibrium."""
     B = m.shape[0]
     tau = xp.full(B, tau0, dtype=m.dtype)
     d_old = None
@@ -51,6 +55,9 @@ def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4,
                 new = sy / xp.maximum(_dot(y, y), 1e-300)
             ok = xp.isfinite(new) & (new > 0)
             tau = xp.where(ok, new, tau).astype(m.dtype)
+        # cap the rotation: τ |d| <= max_angle in every cell
+        dmax = xp.sqrt(tsq.reshape(B, -1).max(axis=1))
+        tau = xp.minimum(tau, max_angle / xp.maximum(dmax, 1e-300)).astype(m.dtype)
         m_old = m.copy()
         d_old = d
         tau_b = tau.reshape((B,) + (1,) * (m.ndim - 1))

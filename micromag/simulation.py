@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -607,6 +608,10 @@ class Simulation:
                 th.enabled = True
         self._changed()
         prog.done(f"max torque {tq_max:.3g} T after {st.nevals} field evaluations")
+        if tq_max >= tol_torque:
+            warnings.warn(f"relax() stopped with max torque {tq_max:.3g} T, above tol_torque = {tol_torque:g} T "
+                          "(step tolerance exhausted or max_time reached): the state is not converged",
+                          RuntimeWarning, stacklevel=2)
         return tq_max
 
     def minimize(self, tol_torque=1e-6, max_iter=100000, progress=True):
@@ -629,6 +634,9 @@ class Simulation:
             if th is not None:
                 th.enabled = True
         self._changed()
+        if tq >= tol_torque:
+            warnings.warn(f"minimize() stopped after {int(max_iter)} iterations with max torque {tq:.3g} T, above "
+                          f"tol_torque = {tol_torque:g} T: the state is not converged", RuntimeWarning, stacklevel=2)
         return tq
 
     # ------------------------------------------------------------------ output

@@ -100,3 +100,10 @@ def test_headers_compile_standalone():
 def test_compile_error_carries_log():
     with pytest.raises(NvrtcError, match="undefined|identifier"):
         compile_with_log('extern "C" __global__ void k(float* a) { a[0] = nope; }', "sm_80")
+
+
+def test_compiling_leaves_python_bytes_constants_alone():
+    """NVRTC writes its log and binary into our buffers: they must be our own, never a shared bytes object
+    (writing into b" " * 1, CPython's cached b" ", once broke every later text parser in the process)."""
+    compile_with_log("__global__ void k() {}", "sm_80")
+    assert b" " == bytes([32]) and b"a b".split(b" ") == [b"a", b"b"]

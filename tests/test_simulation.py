@@ -111,9 +111,11 @@ def test_energy_decreases_under_damping_and_relax_minimize_agree():
     a = mm.Simulation(grid, material=mm.Permalloy(), geometry=mm.Ellipse((100e-9, 50e-9)))
     b = mm.Simulation(grid, material=mm.Permalloy(), geometry=mm.Ellipse((100e-9, 50e-9)))
     a.m = b.m = (1, 0.3, 0)
-    assert a.relax(tol_torque=1e-6, progress=False) < 1e-6
-    assert b.minimize(tol_torque=1e-6, progress=False) < 1e-6
-    np.testing.assert_allclose(a.m_avg, b.m_avg, atol=1e-6)
+    # both stop at a torque below 1e-7 T; the softest mode (in-plane rotation, stiffness ~ μ0 Ms ΔN ~ 0.1 T)
+    # then leaves at most ~1e-6 of <m> unrelaxed
+    assert a.relax(tol_torque=1e-7, progress=False) < 1e-7
+    assert b.minimize(tol_torque=1e-7, progress=False) < 1e-7
+    np.testing.assert_allclose(a.m_avg, b.m_avg, atol=2e-6)
     assert a.energy() == pytest.approx(b.energy(), rel=1e-9)
 
 
@@ -216,3 +218,20 @@ def test_relax_holds_drives_at_the_present_time():
     sim.B_ext = lambda t: (0.0, 0.0, -1.0 if t > 1e-9 else 0.0)  # a 1 T reversing field from 1 ns on
     sim.relax(progress=False)
     assert sim.m_avg[2] > 0.999 and sim.t == 0.0
+
+
+def test_minimize_past_the_switching_field_converges_and_unconverged_runs_warn():
+    """Past the switching field the metastable minimum is gone: the capped BB steps must still land in
+    the new minimum (an uncapped step once scrambled such states), and a minimizer stopped early says so."""
+    grid = mm.Grid(n=(10, 2, 1), cell=(2e-9, 2e-9, 1e-9))
+    sim = mm.Simulation(grid, material=mm.Permalloy())
+    sim.m = (1, 0.01, 0)
+    sim.B_ext = (-0.03, -0.03, 0.0)  # beyond the shape-anisotropy switching field of this needle
+    assert sim.minimize(tol_torque=1e-6, progress=False) < 1e-6
+    B = sim.effective_field()[0]
+    m = sim.m[0]
+    assert np.all((m * B).sum(axis=0) > 0)  # every cell along its field: a minimum, not a scrambled state
+    assert sim.m_avg[0] < -0.9
+    sim.m = (1, 0.01, 0)
+    with pytest.warns(RuntimeWarning, match="not converged"):
+        sim.minimize(tol_torque=1e-9, max_iter=3, progress=False)

@@ -78,3 +78,46 @@ def test_failing_case_gives_nonzero_exit(monkeypatch, capsys):
     add_validate_parser(p.add_subparsers(dest="command"))
     assert main(p.parse_args(["validate", "--only", "bloch_wall"])) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------------------------- SP2
+def test_sp2_single_cell_gives_the_uniform_limit():
+    """One cell is the Stoner–Wohlfarth particle in the prism's demag field: <m>·h = 0 at 0.057065 Ms."""
+    from micromag.validate import cases
+    from micromag.validate.registry import Perturb
+
+    sim, h, Ms = cases._sp2_loop(Perturb(None), 0.5, (1, 1), "cpu", None)
+    rem, hc, why = cases._sp2_hc(sim, h, Ms)
+    assert why == "" and abs(rem[0] - 1) < 1e-6
+    assert abs(-hc - 0.057065) < 1.2e-5
+
+
+def test_sp2_descent_converges_past_the_branch_end():
+    """At H = −0.0575 Ms the branch is gone (it ends at 0.057144 Ms); the unbounded BB step of
+    Simulation.minimize diverged here (torque ~40 T after 1e5 iterations). The capped descent must reach the
+    reversed state."""
+    import math
+    from micromag.constants import mu0
+    from micromag.validate import cases
+    from micromag.validate.registry import Perturb
+
+    sim, h, Ms = cases._sp2_loop(Perturb(None), 0.5, (10, 2), "cpu", None)
+    sim.B_ext = tuple(mu0 * -0.057 * Ms * h)
+    assert cases._sp2_descend(sim) < 1e-6
+    assert 0 < sim.m_avg @ h < 0.02  # still on the branch, just before <m>·h = 0
+    sim.B_ext = tuple(mu0 * -0.0575 * Ms * h)
+    tq = cases._sp2_descend(sim)
+    assert tq < 1e-6 and math.isfinite(tq)
+    assert sim.m_avg @ h < -0.7
+
+
+def test_sp2_unconverged_trial_fails_the_case(monkeypatch):
+    """An unconverged state's <m>·h is not evidence either way: the search must stop and the case fail."""
+    import math
+    from micromag.validate import cases
+
+    monkeypatch.setattr(cases, "_sp2_descend", lambda sim, tol_torque=1e-6, **kw: 40.0)
+    res = get_case("sp2").run(quick=True, backend="cpu")
+    assert res.status == "fail" and "converged" in res.note
+    row = [r for r in res.rows if r.quantity.startswith("Hc/Ms")]
+    assert not row or not math.isfinite(row[0].ours)

@@ -78,20 +78,22 @@ def compile_with_log(source: str, arch: str = "sm_80", options=RUNTIME_OPTIONS, 
         opts = [f"--gpu-architecture={arch}".encode()] + [o.encode() for o in options]
         (cerr,) = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)
         _, size = nvrtc.nvrtcGetProgramLogSize(prog)
-        buf = b" " * size
+        # a mutable buffer: NVRTC writes into it (b" " * 1 would be CPython's shared one-byte b" " object,
+        # and overwriting that corrupts every later use of b" " in the process)
+        buf = bytearray(size)
         nvrtc.nvrtcGetProgramLog(prog, buf)
-        log = buf.decode(errors="replace").rstrip("\x00").strip()
+        log = bytes(buf).decode(errors="replace").rstrip("\x00").strip()
         if cerr != ok:
             raise NvrtcError(f"NVRTC failed to compile {name} for {arch} with {list(options)}:\n{log}")
         if arch.startswith("sm_"):
             _, n = nvrtc.nvrtcGetCUBINSize(prog)
-            out = b" " * n
+            out = bytearray(n)
             nvrtc.nvrtcGetCUBIN(prog, out)
         else:
             _, n = nvrtc.nvrtcGetPTXSize(prog)
-            out = b" " * n
+            out = bytearray(n)
             nvrtc.nvrtcGetPTX(prog, out)
-        return out, log
+        return bytes(out), log
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
 
