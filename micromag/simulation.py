@@ -589,9 +589,13 @@ class Simulation:
             E0 = float(np.sum(self.energy()))
             done = done or steps()
             E1 = float(np.sum(self.energy()))
+            k = 0
             while E1 < E0 and not done:
                 done = steps()
                 E0, E1 = E1, float(np.sum(self.energy()))
+                k += 1
+                if k % 10 == 0 and torques()[0] < tol_torque:  # already there: no need to wait for the noise
+                    break
             tq_max, T1 = torques()
             while st.tol > 1e-9 and tq_max >= tol_torque and not done:
                 st.tol /= math.sqrt(2)
