@@ -196,7 +196,7 @@ class Batch:
             base = sim.temperature
             base = 0.0 if base is None else base
             T = []
-            for m in mems:
+            for j, m in enumerate(mems):
                 if "temperature" in m:
                     T.append(float(m["temperature"]))
                 else:
@@ -204,7 +204,7 @@ class Batch:
 
                     if not isinstance(base, DC):
                         raise ValueError("members without a temperature need a constant template temperature")
-                    T.append(float(np.broadcast_to(base.amplitude, (n,))[0]))
+                    T.append(float(np.broadcast_to(base.amplitude, (n,))[j]))  # this member's own
             sim.temperature = np.array(T)
         if any("m0" in m for m in mems):
             from .integrators import normalize

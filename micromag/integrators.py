@@ -144,6 +144,7 @@ class Stepper:
         self.k0_valid = False  # FSAL: k[0] holds f(m, t) of the current state
         self.nsteps = 0
         self.nrejected = 0
+        self.nforced = 0  # steps taken at dt_min with an error above tol
         self.nevals = 0
         self.last_err = np.zeros(B)
 
@@ -203,6 +204,7 @@ class Stepper:
             self.last_err = err
             at_min = dt <= self.dt_min * (1 + 1e-12)
             accept = active & ((err <= self.tol) | at_min)
+            self.nforced += int((active & at_min & (err > self.tol)).sum())  # accepted only because dt = dt_min
             # step-size update for every active member (accepted or not)
             with np.errstate(divide="ignore"):
                 fac = self.headroom * (self.tol / np.maximum(err, 1e-300)) ** (1.0 / (tab.err_order + 1))

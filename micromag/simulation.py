@@ -56,7 +56,8 @@ class Simulation:
     backend : 'auto' | 'cpu' | 'gpu'.
     demag : include the demagnetizing field (default True).
     integrator : 'rk45' (Dormand–Prince, default), 'rk23', 'rk4', 'heun', 'euler'.
-    tol : largest per-cell change error of m per step for adaptive integrators (default 1e-5, as MuMax3).
+    tol : largest per-cell error of the unit vector m per step for adaptive integrators (dimensionless;
+          default 1e-5, as MuMax3).
     dt : initial step (adaptive) or fixed step (rk4, euler), s.
     dt_min, dt_max : bounds of the adaptive step, s.
     dtype : float32 or float64; default float64 on the CPU and in emulation, float32 on the GPU.
@@ -65,9 +66,17 @@ class Simulation:
     def __init__(self, grid, material=None, geometry=None, regions=None, materials=None, batch=1,
                  backend="auto", demag=True, integrator="rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11,
                  dtype=None):
-        self.backend = select_backend(backend)
+        # every argument is checked before any work (the demag kernel, the engine) starts
         if int(batch) != batch or batch < 1:
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+        self.tol = _positive("tol", tol, unit="(dimensionless: largest change error of the unit vector m per step)")
+        self._dt0 = _positive("dt", dt)
+        self.dt_min = _positive("dt_min", dt_min)
+        self.dt_max = _positive("dt_max", dt_max)
+        if self.dt_min > self.dt_max:
+            raise ValueError(f"dt_min = {self.dt_min:g} s must not exceed dt_max = {self.dt_max:g} s")
+        self.integrator = integrator
+        self.backend = select_backend(backend)
         self.batch = int(batch)
         self.system = System(grid, material=material, geometry=geometry, regions=regions, materials=materials)
         self.grid = grid
@@ -86,11 +95,6 @@ class Simulation:
             if self.dtype not in (np.float32, np.float64):
                 raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         self._build_engine()
-        self.tol = _positive("tol", tol, unit="")
-        self._dt0 = _positive("dt", dt)
-        self.dt_min = _positive("dt_min", dt_min)
-        self.dt_max = _positive("dt_max", dt_max)
-        self.integrator = integrator
         self.m = (1.0, 0.0, 0.0)
         self._tables = {}
         self._seed = 0
@@ -442,7 +446,7 @@ class Simulation:
             st.step(self._m, self._t)
 
     def run(self, duration, out=None, every=None, progress=True, snapshot_every=None, snapshot_members=None,
-            snapshot_extra=(), stop=None):
+            snapshot_extra=(), stop=None, append=False):
         """Integrate the LLG equation for ``duration`` seconds (a number, or one per batch member).
 
         out : folder for ``table.txt`` (``table_0000.txt``, ... for a batch) and snapshots (created if needed;
@@ -454,6 +458,8 @@ class Simulation:
               ``snapshot_extra=("B_eff", "energy")`` adds the effective field and energy densities.
         stop : ``stop(sim) -> bool per member``, checked at every table/snapshot time: members for which it
               is true end there (their time stops advancing).
+        append : continue the table and series already in ``out`` (after ``load_checkpoint``/
+              ``restore_checkpoint``: the resumed run adds its rows and frames to those of the first one).
         """
         B = self.batch
         dur = np.broadcast_to(np.asarray(duration, dtype=float), (B,)).copy()
@@ -465,8 +471,8 @@ class Simulation:
             snapshot_every = _positive("snapshot_every", snapshot_every)
             if out is None:
                 raise ValueError("snapshot_every needs out= (the folder of the ParaView series)")
-        table = self._open_table(out) if out is not None else None
-        series = self._open_series(out, snapshot_members) if snapshot_every is not None else None
+        table = self._open_table(out, append) if out is not None else None
+        series = self._open_series(out, snapshot_members, append) if snapshot_every is not None else None
         st = self._get_stepper()
         self.llg.precession = True
         xp = self.xp
@@ -495,6 +501,7 @@ class Simulation:
         if series is not None and not series[0].entries:
             self._write_snapshots(series, snapshot_extra)
         prog = Progress("run", longest, enabled=progress)
+        forced0 = getattr(st, "nforced", 0)
         for mark, is_tab, is_snap in marks:
             target = np.minimum(t0 + mark, t_end)
             target_dev = xp.asarray(target)
@@ -516,9 +523,13 @@ class Simulation:
             if last:
                 break
         prog.done(f"{st.nsteps} steps, {st.nevals} field evaluations")
+        forced = getattr(st, "nforced", 0) - forced0
+        if forced:
+            warnings.warn(f"{forced} steps were taken at dt_min = {self.dt_min:g} s with an error above tol = "
+                          f"{self.tol:g}: lower dt_min or raise tol", RuntimeWarning, stacklevel=2)
         return self
 
-    def _open_series(self, out, members):
+    def _open_series(self, out, members, append=False):
         from .io.vtk import open_series
 
         out = self._out_dir(out)
@@ -527,7 +538,7 @@ class Simulation:
             self._series = {}
         if key not in self._series:  # first run into this folder: an existing series there is an error
             os.makedirs(out, exist_ok=True)
-            self._series[key] = open_series(self, out, members=members)
+            self._series[key] = open_series(self, out, members=members, resume=append)
         return self._series[key]
 
     def _write_snapshots(self, series, extra):
@@ -644,21 +655,22 @@ class Simulation:
         return tq
 
     # ------------------------------------------------------------------ output
-    def _open_table(self, out):
+    def _open_table(self, out, append=False):
         out = self._out_dir(out)
         os.makedirs(out, exist_ok=True)
         names = ["table.txt"] if self.batch == 1 else [f"table_{b:04d}.txt" for b in range(self.batch)]
         key = os.path.abspath(out)
         if key not in self._table_files:
-            for n in names:
-                if os.path.exists(os.path.join(out, n)):
-                    raise FileExistsError(f"{os.path.join(out, n)} exists; choose another out= folder or remove it")
             cols = [("t", "s"), ("mx", ""), ("my", ""), ("mz", ""), ("E_total", "J")]
             cols += [(f"E_{name}", "J") for name in self._energy_terms()]
             cols += [("B_extx", "T"), ("B_exty", "T"), ("B_extz", "T")]
             cols += [(n, u) for n, u, _ in self._extra_columns]
-            self._table_files[key] = [Table(os.path.join(out, n), cols) for n in names]
-            self._tables[key] = 0
+            existing = [os.path.exists(os.path.join(out, n)) for n in names]
+            if any(existing) and not append:
+                raise FileExistsError(f"{os.path.join(out, names[existing.index(True)])} exists; choose another "
+                                      "out= folder, remove it, or pass append=True to continue it")
+            self._table_files[key] = [Table(os.path.join(out, n), cols, append=append) for n in names]
+            self._tables[key] = 1 if append and all(existing) else 0  # a continued table has its first row
         return key
 
     @property

@@ -14,10 +14,15 @@ class Table:
         self.path = os.fspath(path)
         self.columns = list(columns)
         exists = append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        head = "# " + "\t".join(f"{n} ({u})" for n, u in self.columns)
+        if exists:
+            with open(self.path) as f:
+                old = f.readline().rstrip("\n")
+            if old != head:
+                raise ValueError(f"{self.path} has other columns ({old!r}); cannot append rows of {head!r}")
         self._f = open(self.path, "a" if exists else "w", buffering=1)
         if not exists:
-            head = "\t".join(f"{n} ({u})" for n, u in self.columns)
-            self._f.write("# " + head + "\n")
+            self._f.write(head + "\n")
             self._f.flush()
 
     def write(self, values):
@@ -25,6 +30,7 @@ class Table:
             raise ValueError(f"table row has {len(values)} values for {len(self.columns)} columns")
         self._f.write("\t".join(f"{float(v):.10g}" for v in values) + "\n")
         self._f.flush()
+        os.fsync(self._f.fileno())  # a finished row survives a crash of the machine, not only of the process
 
     def close(self):
         if not self._f.closed:

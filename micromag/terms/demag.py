@@ -69,7 +69,7 @@ class Demag(Term):
         self._spec = {}
         for name, k in spectra.items():
             if np.max(np.abs(k.imag)) > 1e-9 * scale:  # parity broken: a bug, not round-off
-                raise AssertionError(f"kernel spectrum of N_{name} is not real")
+                raise RuntimeError(f"kernel spectrum of N_{name} is not real (a parity bug in the Newell kernel)")
             self._spec[name] = np.ascontiguousarray(-mu0 * k.real)
         # per output component: the (kernel element, source component) pairs that feed it
         rows = {0: ("xx", "xy", "xz"), 1: ("xy", "yy", "yz"), 2: ("xz", "yz", "zz")}
