@@ -39,23 +39,8 @@ EPS_MGO = 9.8  # relative permittivity of MgO (bulk value; thin-film barriers ar
 
 
 # ---------------------------------------------------------------------------------------- validation
-def _num(name, v, lo=None, lo_open=True, hi=None, hi_open=True, unit=""):
-    if isinstance(v, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {v!r}")
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {v!r}") from None
-    bad = not math.isfinite(x)
-    if lo is not None:
-        bad |= x <= lo if lo_open else x < lo
-    if hi is not None:
-        bad |= x >= hi if hi_open else x > hi
-    if bad:
-        rng = (f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, "
-               f"{'inf' if hi is None else hi}{')' if hi_open or hi is None else ']'}")
-        raise ValueError(f"{name} = {v!r} is outside the allowed range {rng}{' ' + unit if unit else ''}")
-    return x
+# one number check for the whole device stack (names the parameter and the allowed range)
+from .heavy_metal import _num  # noqa: E402
 
 
 def _length(name, v):
