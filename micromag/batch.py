@@ -405,7 +405,7 @@ class Batch:
 
 
 def run_batch(build, members, duration, **kw):
-    """Shorthand: ``Batch(build, members, **kw).run(duration)``."""
+    """Shorthand: ``Batch(build, members, **kw).run(duration)`` (duration in s, one number or one per member)."""
     check_every = kw.pop("check_every", None)
     return Batch(build, members, check_every=check_every, **kw).run(duration)
 

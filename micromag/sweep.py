@@ -768,8 +768,9 @@ def sweep(build, params, out, duration, every=None, detect=None, fixed=None, rep
 
     ``build(**fixed, **point)`` returns a Simulation (it must be importable by name when ``workers`` > 1 or
     with a scheduler: a top-level function of a module, or a ``"script.py:function"`` string). ``params``
-    maps names to lists (or range dicts as in the spec). ``detect``: e.g. ``{"quantity": "mz",
-    "threshold": 0.0, "below": True, "stop": True}``.
+    maps names to lists (or range dicts as in the spec). ``duration``: simulated time per run, s;
+    ``every``: interval of the switching checks, s. ``detect``: e.g. ``{"quantity": "mz",
+    "threshold": 0.0, "below": True, "stop": True}``. ``repeats``: members per point (a thermal ensemble).
     """
     spec = Spec(build=build, params=params, duration=duration, every=every, detect=detect, fixed=fixed,
                 repeats=repeats, mode=mode, points=points, out=out, workers=workers, retries=retries, energy=energy,

@@ -30,14 +30,14 @@ class Term:
         raise NotImplementedError
 
     def field(self, m, t=None):
-        """This term's effective field alone (T), a new array shaped like ``m``."""
+        """This term's effective field alone (T) at member times ``t`` (s, default 0), shaped like ``m``."""
         t = np.zeros(m.shape[0]) if t is None else np.broadcast_to(np.asarray(t, float), (m.shape[0],))
         B = np.zeros_like(m)
         self.add_field(m, t, B)
         return B
 
     def energy(self, m, t=None):
-        """Total energy in J per batch member, shape (B,)."""
+        """Total energy in J per batch member at times ``t`` (s, default 0), shape (B,)."""
         t = np.zeros(m.shape[0]) if t is None else np.broadcast_to(np.asarray(t, float), (m.shape[0],))
         e = self.energy_density(m, t)
         return e.reshape(e.shape[0], -1).sum(axis=1) * self.grid.cell_volume
@@ -61,7 +61,7 @@ class TorqueTerm(Term):
         raise NotImplementedError
 
     def torque(self, m, t=None):
-        """This term's Gilbert-form torque alone (1/s), a new array shaped like ``m``."""
+        """This term's Gilbert-form torque alone (1/s) at member times ``t`` (s, default 0), shaped like ``m``."""
         t = np.zeros(m.shape[0]) if t is None else np.broadcast_to(np.asarray(t, float), (m.shape[0],))
         T = np.zeros_like(m)
         self.add_torque(m, t, T)
