@@ -420,6 +420,8 @@ def run_point(payload, params):
     if payload.get("cupy_cache") and "cupy" not in sys.modules:
         os.environ["CUPY_CACHE_DIR"] = payload["cupy_cache"]  # one compile per node, whichever worker is first
     build = _load_callable(payload["build"])
+    # loaded before the run, so a failure cannot cost a finished point
+    energy = None if payload.get("energy") is None else _load_callable(payload["energy"], what="energy")
     kw = {**payload["fixed"], **params}
     repeats = int(payload["repeats"])
     if repeats > 1:
@@ -439,7 +441,6 @@ def run_point(payload, params):
                   halt=bool(det and det["stop"]), keep_m=False)
     res = batch.run(payload["duration"])
     wall = time.perf_counter() - t_wall
-    energy = None if payload.get("energy") is None else _load_callable(payload["energy"], what="energy")
     rows = []
     for k, r in enumerate(res):
         row = {"member": k}
