@@ -644,10 +644,13 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
         dup = next(p for p, k in zip(pts, keys) if keys.count(k) > 1)
         raise SpecError(f"{spec.where('params')}: the point {dup} appears more than once")
     log = ResultsLog(out, spec.spec_hash, resume)
-    with open(os.path.join(out, "sweep.json.tmp"), "w") as f:
-        json.dump({"name": spec.name, "spec_hash": spec.spec_hash, "settings": spec.settings(),
-                   "params": spec.values, "points": len(pts)}, f, indent=1, default=str)
-    os.replace(os.path.join(out, "sweep.json.tmp"), os.path.join(out, "sweep.json"))
+    from .io.atomic import atomic_write
+
+    desc = {"name": spec.name, "spec_hash": spec.spec_hash, "settings": spec.settings(), "params": spec.values,
+            "points": len(pts)}
+    atomic_write(os.path.join(out, "sweep.json"), [json.dumps(desc, indent=1, default=str).encode()])
+    if resume and os.path.exists(os.path.join(out, ERRORS)):  # this attempt's failures only
+        os.replace(os.path.join(out, ERRORS), os.path.join(out, ERRORS + ".previous"))
     todo = [(i, k, p) for i, (k, p) in enumerate(zip(keys, pts)) if k not in log.done]
     _say(progress, f"{len(pts)} points, {len(pts) - len(todo)} already done, {len(todo)} to run -> {out}")
     payload = spec.payload()
@@ -665,6 +668,8 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
         with open(os.path.join(out, ERRORS), "a") as f:
             f.write(json.dumps({"key": k, "point": i, "params": p, "error": f"{type(exc).__name__}: {exc}"},
                                default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         _say(progress, f"point {i} {p} failed: {type(exc).__name__}: {exc}")
 
     try:
