@@ -11,7 +11,6 @@ Tolerances and what limits them:
 from __future__ import annotations
 
 import math
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -32,11 +31,10 @@ from micromag.newell import (
     newell_tensor,
 )
 from micromag.terms.demag import Demag
+from micromag.validate.cases import data_path
 
-REF_DIR = Path(os.environ.get("MICROMAG_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "reference"))
-REF_FILE = REF_DIR / "demag_factors.txt"
-if not REF_FILE.is_file():  # the same file, copied with its source into the package for `micromag validate`
-    REF_FILE = Path(__file__).resolve().parents[1] / "micromag" / "validate" / "data" / "demag_factors.txt"
+# the package's verbatim copy of the reference file (source and SHA-256 in micromag/validate/data/SOURCES.md)
+REF_FILE = Path(data_path("demag_factors.txt"))
 MS = 8.0e5
 
 
@@ -45,7 +43,7 @@ MS = 8.0e5
 def reference():
     """Parse demag_factors.txt into its sections."""
     if not REF_FILE.is_file():
-        pytest.fail(f"reference file {REF_FILE} not found (set MICROMAG_REFERENCE)")
+        pytest.fail(f"reference file {REF_FILE} not found: the package data is incomplete")
     out = {"prism": {}, "self": {}, "neighbour": {}, "dipole": {}, "newell_avg": []}
     section = None
     tup = r"\(([^)]*)\)"
