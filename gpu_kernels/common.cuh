@@ -2,7 +2,8 @@
 //
 // Compiled by NVRTC (through cupy.RawModule at run time) and by g++ with micromag/emulation/cuda_emu.h.
 // Sources are assembled by gpu_kernels.assemble(): local #include "..." lines are inlined once, and the
-// defines (MM_DOUBLE, MM_HAS_*, the parameter-table column indices MM_P_*) are prepended as text, so
+// defines (MM_DOUBLE, and the layout generated from the terms' declarations: MM_HAS_*, MM_P_*, MM_D_*,
+// MM_S_*, MM_PTR_*, the term lists MM_FIELD_TERMS(X), ...) are prepended as text, so
 // the same text is what NVRTC and g++ see.
 #pragma once
 
@@ -14,9 +15,6 @@ typedef float real;
 #define MM_SQRT(x) sqrtf(x)
 #endif
 
-#ifndef MM_NPARAM
-#error "MM_NPARAM and the MM_P_* column indices must be defined (use gpu_kernels.assemble)"
-#endif
 
 // A 3-vector of reals (own type, so the emulation needs no CUDA vector types).
 struct vec3 {
@@ -51,12 +49,6 @@ __device__ __forceinline__ void store3(real* __restrict__ a, int b, long long i,
     a[sidx(b, 2, i, ncell)] = v.z;
 }
 
-// Per-region parameter table: params[r * MM_NPARAM + column], columns MM_P_* (see gpu_kernels/__init__.py).
-#define PARAM(tab, r, col) ((tab)[(long long)(r) * MM_NPARAM + (col)])
-__device__ __forceinline__ vec3 param3(const real* __restrict__ tab, int r, int col) {
-    return mk3(PARAM(tab, r, col), PARAM(tab, r, col + 1), PARAM(tab, r, col + 2));
-}
-
 // Grid geometry passed to every stencil kernel.
 struct GridInfo {
     int nx, ny, nz;
@@ -64,6 +56,22 @@ struct GridInfo {
     real idx, idy;          // 1/dx, 1/dy (DMI)
     real ihx, ihy, ihz;     // 1/(2dx), 1/(2dy), 1/(2dz) (central differences: Zhang-Li)
 };
+
+__device__ __forceinline__ GridInfo make_grid(int nx, int ny, int nz, real dx, real dy, real dz) {
+    GridInfo g;
+    g.nx = nx;
+    g.ny = ny;
+    g.nz = nz;
+    g.idx = (real)1 / dx;
+    g.idy = (real)1 / dy;
+    g.idx2 = g.idx * g.idx;
+    g.idy2 = g.idy * g.idy;
+    g.idz2 = (real)1 / (dz * dz);
+    g.ihx = (real)1 / ((real)2 * dx);
+    g.ihy = (real)1 / ((real)2 * dy);
+    g.ihz = (real)1 / ((real)2 * dz);
+    return g;
+}
 
 // The six face neighbours of a cell, in the order -x, +x, -y, +y, -z, +z.
 // r[n] is the neighbour's region, or -1 when it is outside the grid or not magnetic (region map -1);
@@ -88,3 +96,41 @@ __device__ __forceinline__ void load_neighbours(Neighbours& nb, const real* __re
         nb.m[n] = (r >= 0) ? load3(m, b, c + off[n], ncell) : mk3(0, 0, 0);
     }
 }
+
+// ---- the cell context: everything a term's device function may read ----------------------------------
+// Material table: PT[r * MM_NPARAM + column], columns MM_P_<NAME> (gpu_kernels.layout); one table for all
+// members, or one per member with MM_PARAMS_PER_MEMBER (time-dependent parameters). Drives: D[column] of
+// this member, columns MM_D_<TERM>_<NAME>. Constants: S[MM_S_<TERM>_<NAME>]. Patterns: device pointers
+// ptr[MM_PTR_<TERM>_<NAME>] (uploaded once by the backend from the term's device_patterns()).
+struct Cell {
+    vec3 m;                         // this cell's magnetization
+    int r;                          // its region (>= 0: magnetic)
+    int b, nb;                      // batch member, batch size
+    int nreg;                       // number of regions (rows of the material table)
+    long long c, ncell;             // cell index, number of cells
+    int i, j, k;                    // x, y, z index
+    const real* P;                  // material row of region r (of member b)
+    const real* PT;                 // material table of member b
+    const real* D;                  // drive row of member b
+    const real* S;                  // term constants
+    const unsigned long long* ptr;  // pattern pointers
+    GridInfo g;
+    Neighbours nbr;                 // face neighbours (loaded when MM_NEED_NEIGHBOURS)
+};
+
+#define MM_PARAM(x, col) ((x).P[col])
+#define MM_PARAM3(x, col) mk3((x).P[col], (x).P[(col) + 1], (x).P[(col) + 2])
+#define MM_PARAM_OF(x, reg, col) ((x).PT[(long long)(reg) * MM_NPARAM + (col)])
+#define MM_DRV(x, col) ((x).D[col])
+#define MM_DRV3(x, col) mk3((x).D[col], (x).D[(col) + 1], (x).D[(col) + 2])
+#define MM_CONST(x, col) ((x).S[col])
+#define MM_CONST3(x, col) mk3((x).S[col], (x).S[(col) + 1], (x).S[(col) + 2])
+#define MM_PAT(x, slot) ((const real*)((x).ptr[slot]))
+#define MM_PAT_S(x, slot) (MM_PAT(x, slot)[(x).c])                         // (nz, ny, nx)
+#define MM_PAT_V(x, slot) load3(MM_PAT(x, slot), 0, (x).c, (x).ncell)      // (3, nz, ny, nx)
+#define MM_PAT_VB(x, slot) load3(MM_PAT(x, slot), (x).b, (x).c, (x).ncell) // (B, 3, nz, ny, nx)
+
+// Energy densities (J/m^3, before the fill weight) of a term's own field Bt, by the term's declared rule.
+#define MM_ENERGY_quadratic(x, name, Bt) ((real)-0.5 * MM_PARAM(x, MM_P_MS) * dot3((x).m, Bt))
+#define MM_ENERGY_linear(x, name, Bt) (-MM_PARAM(x, MM_P_MS) * dot3((x).m, Bt))
+#define MM_ENERGY_custom(x, name, Bt) name##_energy(x, Bt)

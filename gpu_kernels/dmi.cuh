@@ -9,34 +9,33 @@
 // (no edge term where A_i = 0). No z coupling.
 #pragma once
 
-__device__ __forceinline__ vec3 dmi_field(vec3 m0, int r0, const Neighbours& nb, const real* __restrict__ params,
-                                          const GridInfo& g) {
-    const real D0 = PARAM(params, r0, MM_P_DIND);
-    const real Ms = PARAM(params, r0, MM_P_MS);
-    const real A0 = PARAM(params, r0, MM_P_A);
+__device__ __forceinline__ vec3 dmi_field(const Cell& x) {
+    const real D0 = MM_PARAM(x, MM_P_D_IND);
+    const real Ms = MM_PARAM(x, MM_P_MS);
+    const real A0 = MM_PARAM(x, MM_P_A);
     vec3 B = mk3(0, 0, 0);
     int nfree_x = 0, nfree_y = 0;
     for (int n = 0; n < 4; n++) {
         const bool xaxis = n < 2;
-        if (xaxis ? (g.nx < 2) : (g.ny < 2)) continue;  // no gradient along a one-cell axis
-        const int r = nb.r[n];
+        if (xaxis ? (x.g.nx < 2) : (x.g.ny < 2)) continue;  // no gradient along a one-cell axis
+        const int r = x.nbr.r[n];
         if (r < 0) {
             if (xaxis) nfree_x++; else nfree_y++;
             continue;
         }
-        const real Df = (real)0.5 * (D0 + PARAM(params, r, MM_P_DIND));
-        const real c = Df * (xaxis ? g.idx : g.idy) / Ms;
+        const real Df = (real)0.5 * (D0 + MM_PARAM_OF(x, r, MM_P_D_IND));
+        const real c = Df * (xaxis ? x.g.idx : x.g.idy) / Ms;
         const real sgn = (n & 1) ? (real)1 : (real)-1;  // +1 for the neighbour on the + side
-        const vec3 mj = nb.m[n];
+        const vec3 mj = x.nbr.m[n];
         const real mc = xaxis ? mj.x : mj.y;
         if (xaxis) B.x += sgn * c * mj.z; else B.y += sgn * c * mj.z;
         B.z -= sgn * c * mc;
     }
     if (A0 > 0 && (nfree_x + nfree_y) > 0) {
         const real w = D0 * D0 / ((real)2 * A0 * Ms);
-        B.x += w * nfree_x * m0.x;
-        B.y += w * nfree_y * m0.y;
-        B.z += w * (nfree_x + nfree_y) * m0.z;
+        B.x += w * nfree_x * x.m.x;
+        B.y += w * nfree_y * x.m.y;
+        B.z += w * (nfree_x + nfree_y) * x.m.z;
     }
     return B;
 }

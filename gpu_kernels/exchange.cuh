@@ -1,30 +1,26 @@
-// exchange.cuh -- Heisenberg exchange, 6-neighbour stencil (twin of micromag/terms/exchange.py).
+// exchange.cuh -- Heisenberg exchange, 6-neighbour Laplacian (twin of micromag/terms/exchange.py).
 //
-//   B_i = (2 / Ms_i) sum_j A_ij (m_j - m_i) / d_ij^2
+//   B_i = (2 / Ms_i) sum_j A_ij (m_j - m_i) / d_ij^2        (T)
 //
-// over the face neighbours j that exist and are magnetic (free / Neumann boundaries otherwise), with the
-// harmonic mean A_ij = 2 A_i A_j / (A_i + A_j) (0 if A_i + A_j = 0). With MM_EXCHANGE_SCALE the face
-// coupling is multiplied by scale[r_i * nreg + r_j] (Exchange(region_scale=...)).
+// over the magnetic face neighbours j; A_ij = 2 A_i A_j / (A_i + A_j) (harmonic mean, 0 if either is 0),
+// times the per-region-pair factor scale[r_i, r_j] with MM_EXCHANGE_SCALE. Free (Neumann) edges.
 #pragma once
 
-__device__ __forceinline__ vec3 exchange_field(vec3 m0, int r0, const Neighbours& nb,
-                                               const real* __restrict__ params, const real* __restrict__ xscale,
-                                               int nreg, const GridInfo& g) {
-    const real A0 = PARAM(params, r0, MM_P_A);
+__device__ __forceinline__ vec3 exchange_field(const Cell& x) {
+    const real A0 = MM_PARAM(x, MM_P_A);
     vec3 h = mk3(0, 0, 0);
     for (int n = 0; n < 6; n++) {
-        const int r = nb.r[n];
+        const int r = x.nbr.r[n];
         if (r < 0) continue;
-        const real A1 = PARAM(params, r, MM_P_A);
+        const real A1 = MM_PARAM_OF(x, r, MM_P_A);
         const real s = A0 + A1;
         if (!(s > 0)) continue;
         real Aij = (real)2 * A0 * A1 / s;
 #ifdef MM_EXCHANGE_SCALE
-        Aij *= xscale[(long long)r0 * nreg + r];
+        Aij *= MM_PAT(x, MM_PTR_EXCHANGE_SCALE)[(long long)x.r * x.nreg + r];
 #endif
-        const real id2 = (n < 2) ? g.idx2 : ((n < 4) ? g.idy2 : g.idz2);
-        h = add3(h, scale3(Aij * id2, sub3(nb.m[n], m0)));
+        const real id2 = (n < 2) ? x.g.idx2 : ((n < 4) ? x.g.idy2 : x.g.idz2);
+        h = add3(h, scale3(Aij * id2, sub3(x.nbr.m[n], x.m)));
     }
-    const real Ms = PARAM(params, r0, MM_P_MS);
-    return scale3((real)2 / Ms, h);
+    return scale3((real)2 / MM_PARAM(x, MM_P_MS), h);
 }

@@ -1,11 +1,11 @@
-// oersted.cuh -- Oersted field of the write line (twin of OerstedField.add_field in micromag/terms/oersted.py).
+// oersted.cuh -- Oersted field of the write line (twin of OerstedField in micromag/terms/oersted.py).
 //
 //   B = J B_unit(r)       (T)
 //
-// B_unit: the Biot-Savart field per unit drive, a static per-cell pattern (3, nz, ny, nx) computed once by the
-// NumPy term and uploaded (oe_b, zero outside the magnet); J is the member's drive (drv column MM_D_OE_J).
+// B_unit: the Biot-Savart field per unit drive, a static per-cell pattern (3, nz, ny, nx) (MM_PTR_OERSTED_B_UNIT,
+// zero outside the magnet); J the member's drive in A/m^2 (MM_D_OERSTED_J). Energy: the "linear" rule.
 #pragma once
 
-__device__ __forceinline__ vec3 oersted_field(long long c, long long ncell, real J, const real* __restrict__ oe_b) {
-    return scale3(J, load3(oe_b, 0, c, ncell));
+__device__ __forceinline__ vec3 oersted_field(const Cell& x) {
+    return scale3(MM_DRV(x, MM_D_OERSTED_J), MM_PAT_V(x, MM_PTR_OERSTED_B_UNIT));
 }

@@ -2,8 +2,9 @@
 // as easy as 1, 2, 3"; the Random123 / cuRAND generator) and Box-Muller normals.
 //
 // No state: the four 32-bit words of a draw are a pure function of a 128-bit counter and a 64-bit key, so
-// every (seed, member, step, cell) gets its own independent numbers on any thread, in any order, on the GPU
-// and in the host emulation alike. Checked against the Random123 known-answer vectors (tests).
+// every (seed, member, step, cell) gets its own independent numbers on any thread, in any order, on the GPU,
+// in the host emulation and in NumPy (micromag/philox.py) alike. Checked against the Random123 known-answer
+// vectors and against micromag.philox (tests).
 #pragma once
 
 struct philox_u4 {
@@ -43,28 +44,30 @@ __device__ __forceinline__ double philox_uniform_d(unsigned int a, unsigned int 
     return ((double)(a >> 5) * 67108864.0 + (double)(b >> 6) + 0.5) * (1.0 / 9007199254740992.0);
 }
 
-// Three standard normals for (cell, member, step) under key (seed): Box-Muller on Philox output.
-// Counter = (cell, member, step low word, 2 * step high word + call), key = the seed's two words.
-__device__ __forceinline__ vec3 philox_normal3(unsigned long long cell, int member, unsigned long long step,
+// Three standard normals for (cell, member identity, step) under key (seed), from two Philox calls:
+// counter = (cell, member, step low word, 2 * step high word + call), key = the seed's two words.
+// Double: 53-bit uniforms from word pairs (x, y), (z, w) of each call; float: the same uniforms truncated
+// to 24 bits (words x and z), so float32 and float64 runs draw the same normals to ~1e-7 (micromag.philox).
+__device__ __forceinline__ vec3 philox_normal3(unsigned long long cell, unsigned int member, unsigned long long step,
                                                unsigned long long seed) {
     philox_u4 ctr;
     ctr.x = (unsigned int)cell;
-    ctr.y = (unsigned int)member;
+    ctr.y = member;
     ctr.z = (unsigned int)step;
     ctr.w = (unsigned int)(step >> 32) * 2u;
     const unsigned int k0 = (unsigned int)seed, k1 = (unsigned int)(seed >> 32);
     const philox_u4 r = philox4x32_10(ctr, k0, k1);
-#ifdef MM_DOUBLE
     ctr.w += 1u;
     const philox_u4 r2 = philox4x32_10(ctr, k0, k1);
+#ifdef MM_DOUBLE
     const double u1 = philox_uniform_d(r.x, r.y), u2 = philox_uniform_d(r.z, r.w);
     const double u3 = philox_uniform_d(r2.x, r2.y), u4 = philox_uniform_d(r2.z, r2.w);
     const double twopi = 6.283185307179586;
     const double ra = sqrt(-2.0 * log(u1)), rb = sqrt(-2.0 * log(u3));
     return mk3(ra * cos(twopi * u2), ra * sin(twopi * u2), rb * cos(twopi * u4));
 #else
-    const float u1 = philox_uniform_f(r.x), u2 = philox_uniform_f(r.y);
-    const float u3 = philox_uniform_f(r.z), u4 = philox_uniform_f(r.w);
+    const float u1 = philox_uniform_f(r.x), u2 = philox_uniform_f(r.z);
+    const float u3 = philox_uniform_f(r2.x), u4 = philox_uniform_f(r2.z);
     const float twopi = 6.2831853071795865f;
     const float ra = sqrtf(-2.0f * logf(u1)), rb = sqrtf(-2.0f * logf(u3));
     return mk3(ra * cosf(twopi * u2), ra * sinf(twopi * u2), rb * cosf(twopi * u4));

@@ -1,152 +1,172 @@
-// rk_stage.cu -- fused Runge-Kutta stage kernels with one time step per batch member
-// (twin of micromag/integrators.py: Stepper._combine, the error estimate, the step controller and the
-// renormalization). Up to 7 stage vectors k0..k6 (Dormand-Prince has 7); coefficients are a small double
-// array, dt and t are double arrays of length B. Stage vectors and states have the layout (B, 3, nz, ny, nx).
+// rk_stage.cu -- one Runge-Kutta step as few launches as possible, with one time step per batch member
+// (twin of micromag/integrators.py: Stepper.step, the same tableaux, controller and renormalization).
+//
+// A step of an s-stage tableau (stage i evaluates k_i = f(Y_i, t + c_i dt), Y_0 = m,
+// Y_i = m + dt sum_{j<i} a_ij k_j) is:
+//   [demag_source of m if k_0 is not known]       (demag_multiply.cu; only with demag)
+//   rk_stage(stage 0, eval = k_0 unknown)         k_0 (if eval), then Y_1 and its demag source rows
+//   for i = 1 .. s-1: [FFT convolution of Y_i's rows] rk_stage(i): k_i, then Y_{i+1} and its source rows,
+//                                                   or, after the last stage, the error estimate
+//   rk_finish                                     accept/reject, m, t, dt, FSAL k_0 = k_{s-1}
+// so an FSAL pair (Dormand-Prince) costs 1 + 6 x (FFTs + 1) + 1 launches. The first launch of a step
+// (first = 1) computes each member's step dt_used = min(dt_next, t_end - t) itself (every thread the same
+// value; block 0 / thread 0 stores it and zeroes err) so no separate preparation launch is needed.
+//
+// Stage vectors k_j: device pointers kp[j], each (B, 3, nz, ny, nx). The tableau: tab (double), rows of
+// MM_MAXK: a at [i * MM_MAXK], then b at [MM_MAXK * MM_MAXK], e at [(MM_MAXK + 1) * MM_MAXK].
+// Y buffers alternate (yin, yout) so no thread reads what another thread of the launch writes.
 #include "common.cuh"
+// @terms
+#include "rhs_common.cuh"
+#include "rk_common.cuh"
 
 #define MM_MAXK 7
+#define MM_TAB_B (MM_MAXK * MM_MAXK)
+#define MM_TAB_E ((MM_MAXK + 1) * MM_MAXK)
 
-__device__ __forceinline__ const real* pick_k(int j, const real* k0, const real* k1, const real* k2,
-                                              const real* k3, const real* k4, const real* k5, const real* k6) {
-    switch (j) {
-        case 0: return k0;
-        case 1: return k1;
-        case 2: return k2;
-        case 3: return k3;
-        case 4: return k4;
-        case 5: return k5;
-        default: return k6;
+__device__ __forceinline__ const real* kptr(const unsigned long long* kp, int j) { return (const real*)kp[j]; }
+
+// m + h sum_{j < n, w_j != 0} w_j k_j at element (b, c), with k_cur (already in registers) standing for k_jc.
+__device__ __forceinline__ vec3 combine(vec3 base, const unsigned long long* kp, const double* w, int n, double h,
+                                        int b, long long c, long long ncell, int jc, vec3 kcur) {
+    vec3 acc = base;
+    for (int j = 0; j < n; j++) {
+        if (w[j] == 0.0) continue;
+        const real hj = (real)(h * w[j]);
+        const vec3 kj = (j == jc) ? kcur : load3(kptr(kp, j), b, c, ncell);
+        acc.x += hj * kj.x;
+        acc.y += hj * kj.y;
+        acc.z += hj * kj.z;
     }
+    return acc;
 }
 
-// y = m + dt_b * sum_{j < nk, coef_j != 0} coef_j k_j   (grid: x over the 3*ncell values, y over members)
-extern "C" __global__ void rk_combine(const real* __restrict__ m, const real* k0, const real* k1, const real* k2,
-                                      const real* k3, const real* k4, const real* k5, const real* k6,
-                                      const double* __restrict__ coef, int nk, const double* __restrict__ dt,
-                                      real* y, long long ncell) {
-    const int b = blockIdx.y;
-    const long long n3 = 3 * ncell;
-    real h[MM_MAXK];
-    for (int j = 0; j < MM_MAXK; j++) h[j] = (j < nk) ? (real)(dt[b] * coef[j]) : (real)0;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n3;
-         i += (long long)gridDim.x * blockDim.x) {
-        const long long e = (long long)b * n3 + i;
-        real acc = m[e];
-        for (int j = 0; j < nk && j < MM_MAXK; j++) {
-            if (coef[j] != 0.0) acc += h[j] * pick_k(j, k0, k1, k2, k3, k4, k5, k6)[e];
-        }
-        y[e] = acc;
-    }
-}
-
-// Atomic maximum of a non-negative real (IEEE bit patterns of non-negative values order like integers;
-// a NaN compares larger than everything, so it propagates).
-__device__ __forceinline__ void atomic_max_nonneg(real* addr, real v) {
-#ifdef MM_DOUBLE
-    atomicMax((unsigned long long*)addr, (unsigned long long)__double_as_longlong(v));
-#else
-    atomicMax((unsigned int*)addr, __float_as_uint(v));
-#endif
-}
-
-// Error estimate of an embedded pair: err[b] = max over cells of |dt_b sum_j e_j k_j| (err must hold 0
-// before the launch). With write_y != 0 also the solution y = m + dt_b sum_j bw_j k_j (non-FSAL tableaux).
-// Grid: x over cells (grid-stride), y over members; one atomic per thread.
-extern "C" __global__ void rk_error(const real* __restrict__ m, const real* k0, const real* k1, const real* k2,
-                                    const real* k3, const real* k4, const real* k5, const real* k6,
-                                    const double* __restrict__ ecoef, const double* __restrict__ bcoef, int nk,
-                                    const double* __restrict__ dt, int write_y, real* y, real* err,
-                                    long long ncell) {
-    const int b = blockIdx.y;
-    real he[MM_MAXK], hb[MM_MAXK];
-    for (int j = 0; j < MM_MAXK; j++) {
-        he[j] = (j < nk) ? (real)(dt[b] * ecoef[j]) : (real)0;
-        hb[j] = (j < nk && write_y) ? (real)(dt[b] * bcoef[j]) : (real)0;
-    }
-    real local = 0;
-    for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < ncell;
-         c += (long long)gridDim.x * blockDim.x) {
-        real ev[3] = {0, 0, 0};
-        for (int comp = 0; comp < 3; comp++) {
-            const long long e = sidx(b, comp, c, ncell);
-            real acc = 0;
-            real sol = write_y ? m[e] : (real)0;
-            for (int j = 0; j < nk && j < MM_MAXK; j++) {
-                const real* kj = pick_k(j, k0, k1, k2, k3, k4, k5, k6);
-                if (ecoef[j] != 0.0) acc += he[j] * kj[e];
-                if (write_y && bcoef[j] != 0.0) sol += hb[j] * kj[e];
+extern "C" __global__ void rk_stage(const real* __restrict__ m, const real* __restrict__ yin, real* __restrict__ yout,
+                                    const unsigned long long* __restrict__ kp, const double* __restrict__ tab,
+                                    int stage, int nstage, int eval, int fsal, int adaptive,
+                                    const double* __restrict__ dt_next, const double* __restrict__ t,
+                                    const double* __restrict__ t_end, int has_end, double* __restrict__ dt_used,
+                                    int first, double* __restrict__ err, const real* __restrict__ ms,
+                                    real* __restrict__ src, int px, int sy, int write_src,
+                                    const int* __restrict__ region, const real* __restrict__ params,
+                                    const real* __restrict__ drv, const real* __restrict__ consts,
+                                    const unsigned long long* __restrict__ ptr, int nx, int ny, int nz, int nreg,
+                                    int nb, real dx, real dy, real dz, int precession) {
+    __shared__ double sh[256];
+    const GridInfo g = make_grid(nx, ny, nz, dx, dy, dz);
+    const long long ncell = (long long)nx * ny * nz;
+    const bool last = stage == nstage - 1;
+    for (int b = blockIdx.y; b < nb; b += gridDim.y) {
+        double h;
+        if (first) {
+            h = step_dt(dt_next, t, t_end, has_end, b);
+            if (blockIdx.x == 0 && threadIdx.x == 0) {
+                dt_used[b] = h;
+                err[b] = 0;
             }
-            ev[comp] = acc;
-            if (write_y) y[e] = sol;
+        } else {
+            h = dt_used[b];
         }
-        const real n = MM_SQRT(ev[0] * ev[0] + ev[1] * ev[1] + ev[2] * ev[2]);
-        if (!(n <= local)) local = n;  // also takes a NaN
+        real* kout = (real*)kp[stage];
+        double emax = 0;
+        for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < ncell;
+             c += (long long)gridDim.x * blockDim.x) {
+            vec3 k;
+            if (eval) {
+                Cell x;
+                k = mk3(0, 0, 0);
+                if (cell_init(x, yin, region, params, drv, consts, ptr, b, c, g, nreg, nb)) k = cell_dmdt(x, cell_field(x), precession);
+                store3(kout, b, c, ncell, k);
+            } else {
+                k = load3(kout, b, c, ncell);
+            }
+            const vec3 m0 = load3(m, b, c, ncell);
+            if (!last) {
+                const vec3 y = combine(m0, kp, tab + (stage + 1) * MM_MAXK, stage + 1, h, b, c, ncell, stage, k);
+                store3(yout, b, c, ncell, y);
+                if (write_src) {
+                    const int i = (int)(c % nx), j = (int)((c / nx) % ny), kk = (int)(c / ((long long)nx * ny));
+                    const long long row = (((long long)kk * sy + j) * (3LL * nb) + 3LL * b) * px + i;
+                    const real w = ms[c];
+                    src[row] = w * y.x;
+                    src[row + px] = w * y.y;
+                    src[row + 2 * px] = w * y.z;
+                }
+            } else {
+                if (adaptive) {
+                    const vec3 ev = combine(mk3(0, 0, 0), kp, tab + MM_TAB_E, nstage, h, b, c, ncell, stage, k);
+                    const double n = (double)MM_SQRT(ev.x * ev.x + ev.y * ev.y + ev.z * ev.z);
+                    if (!(n <= emax)) emax = n;  // also takes a NaN
+                }
+                if (!fsal) store3(yout, b, c, ncell, combine(m0, kp, tab + MM_TAB_B, nstage, h, b, c, ncell, stage, k));
+            }
+        }
+        if (last && adaptive) {
+            sh[threadIdx.x] = emax;
+            __syncthreads();
+            for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+                if ((int)threadIdx.x < s) {
+                    const double o = sh[threadIdx.x + s];
+                    if (!(o <= sh[threadIdx.x])) sh[threadIdx.x] = o;
+                }
+                __syncthreads();
+            }
+            if (threadIdx.x == 0) atomic_max_nonneg_d(&err[b], sh[0]);
+            __syncthreads();
+        }
     }
-    atomic_max_nonneg(&err[b], local);
 }
 
-// Step preparation, one thread per member: the step dt_used[b] = min(dt_next[b], t_end[b] - t[b]) (a step a
-// few ulps short of the end is taken whole; never negative); active[b] = dt_used[b] > 0. has_end = 0: no end.
-extern "C" __global__ void rk_prepare(const double* __restrict__ dt_next, const double* __restrict__ t,
-                                      const double* __restrict__ t_end, int has_end, double* dt_used,
-                                      int* active, int nb) {
-    const int b = blockIdx.x * blockDim.x + threadIdx.x;
-    if (b >= nb) return;
-    double dt = dt_next[b];
-    if (has_end) {
-        const double remaining = t_end[b] - t[b];
-        if (remaining < dt) dt = remaining;
-        if (remaining <= dt * (1 + 1e-9)) dt = remaining;
-        if (dt < 0) dt = 0;
-    }
-    dt_used[b] = dt;
-    active[b] = dt > 0;
-}
-
-// Step controller, one thread per member (MuMax3 rule, as Stepper.step): accept when err <= tol or the step
-// is at dt_min; next dt = clip(dt * clip(headroom (tol/err)^(1/(q+1)), 0.2, 2), dt_min, dt_max), not
-// shrunk by a step that was only shortened to land on t_end; t advances by dt on acceptance.
-// adaptive = 0: every active member is accepted and dt_next is unchanged.
-extern "C" __global__ void rk_control(const real* __restrict__ err, const double* __restrict__ dt_used,
-                                      const int* __restrict__ active, double* dt_next, double* t, int* accept,
-                                      int adaptive, double tol, double dt_min, double dt_max, double headroom,
-                                      int err_order, int nb) {
-    const int b = blockIdx.x * blockDim.x + threadIdx.x;
-    if (b >= nb) return;
-    const double dt = dt_used[b];
-    int acc = active[b];
-    if (adaptive && active[b]) {
-        const double e = (double)err[b];
-        const bool at_min = dt <= dt_min * (1 + 1e-12);
-        acc = (e <= tol) || at_min;
-        double fac = headroom * pow(tol / (e > 1e-300 ? e : 1e-300), 1.0 / (err_order + 1));
-        if (!(fac >= 0.2)) fac = (fac != fac) ? fac : 0.2;
-        if (fac > 2.0) fac = 2.0;
-        double nd = dt * fac;
-        if (nd < dt_min) nd = dt_min;
-        if (nd > dt_max) nd = dt_max;
-        if (acc && dt < dt_next[b] && nd < dt_next[b]) nd = dt_next[b];
-        dt_next[b] = nd;
-    }
-    accept[b] = acc;
-    if (acc) t[b] += dt;
-}
-
-// Commit, per cell and member: for an accepted member m = normalize(y), zero where region < 0, and with
-// fsal != 0 also k0 = klast (the FSAL stage becomes the first stage of the next step). A member not
-// accepted (rejected step, or finished: t >= t_end) is not touched at all, so its m stays bit-identical.
-extern "C" __global__ void rk_commit(real* m, const real* __restrict__ y, const int* __restrict__ accept,
-                                     const int* __restrict__ region, int fsal, const real* klast, real* k0,
-                                     long long ncell) {
-    const int b = blockIdx.y;
-    const int acc = accept[b];
-    if (!acc) return;  // rejected or finished (dt_used = 0): m stays bit for bit, and nothing is moved
-    for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < ncell;
-         c += (long long)gridDim.x * blockDim.x) {
-        vec3 v = load3(y, b, c, ncell);
-        const real n = MM_SQRT(dot3(v, v));
-        const real s = (region[c] >= 0 && n > 0) ? (real)1 / n : (real)0;
-        store3(m, b, c, ncell, scale3(s, v));
-        if (fsal) store3(k0, b, c, ncell, load3(klast, b, c, ncell));
+// The end of a step, per member b (the controller of Stepper.step): active = dt_used > 0; accept when the
+// error is at most tol or the step is at dt_min (adaptive), else every active member; then for accepted
+// members m = normalize(ysol) (0 outside the magnet) and, FSAL, k0 = klast. Block 0 / thread 0 of each
+// member: t += dt_used, the next dt = clip(dt clip(headroom (tol/err)^(1/(q+1)), 0.2, 2), dt_min, dt_max)
+// (not shrunk by a step that was only shortened to land on t_end), accept[b], the member's counters of
+// rejected steps and of steps forced at dt_min, and (has_noise) its noise step counter. A member not
+// accepted keeps m bit for bit.
+extern "C" __global__ void rk_finish(real* __restrict__ m, const real* __restrict__ ysol, real* __restrict__ k0,
+                                     const real* __restrict__ klast, const int* __restrict__ region,
+                                     const double* __restrict__ err, const double* __restrict__ dt_used,
+                                     double* __restrict__ dt_next, double* __restrict__ t, int* __restrict__ accept,
+                                     long long* __restrict__ nrejected, long long* __restrict__ nforced,
+                                     long long* __restrict__ noise_counter, int has_noise, int adaptive, int fsal,
+                                     double tol, double dt_min, double dt_max, double headroom, int err_order,
+                                     long long ncell, int nb) {
+    for (int b = blockIdx.y; b < nb; b += gridDim.y) {
+        const double h = dt_used[b];
+        const bool active = h > 0;
+        bool acc = active;
+        bool at_min = false;
+        if (adaptive && active) {
+            at_min = h <= dt_min * (1 + 1e-12);
+            acc = (err[b] <= tol) || at_min;
+        }
+        if (blockIdx.x == 0 && threadIdx.x == 0) {
+            if (adaptive && active) {
+                const double e = err[b];
+                double fac = headroom * pow(tol / (e > 1e-300 ? e : 1e-300), 1.0 / (err_order + 1));
+                if (!(fac >= 0.2)) fac = (fac != fac) ? fac : 0.2;
+                if (fac > 2.0) fac = 2.0;
+                double nd = h * fac;
+                if (nd < dt_min) nd = dt_min;
+                if (nd > dt_max) nd = dt_max;
+                if (acc && h < dt_next[b] && nd < dt_next[b]) nd = dt_next[b];
+                dt_next[b] = nd;
+                if (!acc) nrejected[b] += 1;
+                if (acc && at_min && !(err[b] <= tol)) nforced[b] += 1;
+            }
+            accept[b] = acc ? 1 : 0;
+            if (acc) t[b] += h;
+            if (has_noise && active) noise_counter[b] += 1;
+        }
+        if (!acc) continue;  // rejected or finished (dt_used = 0): m stays bit for bit, nothing is moved
+        for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < ncell;
+             c += (long long)gridDim.x * blockDim.x) {
+            const vec3 v = load3(ysol, b, c, ncell);
+            const real n = MM_SQRT(dot3(v, v));
+            const real s = (region[c] >= 0 && n > 0) ? (real)1 / n : (real)0;
+            store3(m, b, c, ncell, scale3(s, v));
+            if (fsal) store3(k0, b, c, ncell, load3(klast, b, c, ncell));
+        }
     }
 }

@@ -1,14 +1,16 @@
-// sot.cuh -- spin-orbit torque (twin of SpinOrbitTorque.add_torque in micromag/terms/sot.py).
+// sot.cuh -- spin-orbit torque (twin of SpinOrbitTorque in micromag/terms/sot.py).
 //
 //   T = J [ s - (m.s) m - xi_FL m x s ]        (Gilbert form, 1/s)
 //
-// s = gamma B_DL sigma per unit current density: a static per-cell pattern (3, nz, ny, nx) uploaded once
-// (sot_s, zero outside the magnet); J is the member's current density (drv column MM_D_SOT_J).
+// s = gamma B_DL sigma per unit current density: a static per-cell pattern (3, nz, ny, nx)
+// (MM_PTR_SOT_S, zero outside the magnet); J the member's current density in A/m^2 (MM_D_SOT_J);
+// xi_FL the field-like ratio (MM_S_SOT_XI_FL).
 #pragma once
 
-__device__ __forceinline__ vec3 sot_torque(vec3 m, long long c, long long ncell, real J, real xi,
-                                           const real* __restrict__ sot_s) {
-    const vec3 s = load3(sot_s, 0, c, ncell);
+__device__ __forceinline__ vec3 sot_torque(const Cell& x) {
+    const vec3 m = x.m;
+    const vec3 s = MM_PAT_V(x, MM_PTR_SOT_S);
+    const real xi = MM_CONST(x, MM_S_SOT_XI_FL);
     const real ms = dot3(m, s);
     vec3 a = sub3(s, scale3(ms, m));
     if (xi != (real)0) {  // - xi (m x s), term by term as the NumPy code
@@ -19,5 +21,5 @@ __device__ __forceinline__ vec3 sot_torque(vec3 m, long long c, long long ncell,
         a.z = a.z + (m.x * s.y) * (-xi);
         a.z = a.z + (m.y * s.x) * xi;
     }
-    return scale3(J, a);
+    return scale3(MM_DRV(x, MM_D_SOT_J), a);
 }

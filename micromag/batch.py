@@ -226,11 +226,10 @@ class Batch:
         for name, fn in self.setters.items():
             if name in mems[0]:
                 fn(sim, [m[name] for m in mems])
-        th = sim.terms.get("thermal")
-        if th is not None:
+        if sim.terms.get("thermal") is not None:
             # member i draws from (seed_i, 0) if it has a seed (the stream of a single run), else (sim.seed, i)
-            th.rngs = [np.random.Generator(np.random.PCG64([int(m["seed"]), 0] if "seed" in m else [sim.seed, i]))
-                       for i, m in zip(idx, mems)]
+            sim.set_noise(seeds=[int(m["seed"]) if "seed" in m else sim.seed for m in mems],
+                          member_ids=[0 if "seed" in m else i for i, m in zip(idx, mems)])
         sim._changed()
         return sim
 
@@ -392,9 +391,7 @@ class Batch:
         sel = rows if sim.xp is np else sim.xp.asarray(rows)
         new._m[...] = new.xp.asarray(sim._m[sel])
         new._t[...] = new.xp.asarray(sim._t[sel])
-        th_old, th_new = sim.terms.get("thermal"), new.terms.get("thermal")
-        if th_old is not None and th_new is not None:
-            th_new.rngs = [th_old.rngs[r] for r in rows]
+        new.set_noise_state(sim.noise_state(), rows=rows)  # each member keeps its own noise stream
         nst = new._get_stepper()
         nst.dt[...] = new.xp.asarray(st.dt[sel])
         if st.tab.fsal and st.k0_valid:

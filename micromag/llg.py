@@ -15,28 +15,44 @@ from __future__ import annotations
 
 import numpy as np
 
+from .constants import gamma_mumax
+from .terms.base import MATERIAL, Param
+
 
 class LLG:
     """Right-hand side of the LLG equation for a list of field terms (demag first, then the rest add in)."""
 
+    # the material parameters of the equation itself (the terms declare theirs)
+    parameters = (
+        Param("Ms", "A/m", MATERIAL, "saturation magnetization (0: not magnetic)", default=0.0, lo=0.0),
+        Param("alpha", "", MATERIAL, "Gilbert damping", default=0.01, lo=0.0),
+        Param("gamma", "rad/(s·T)", MATERIAL, "gyromagnetic ratio", default=gamma_mumax, lo=0.0, lo_open=True),
+    )
+
     def __init__(self, system, terms, batch):
         self.system = system
+        self.batch = int(batch)
         self.set_terms(terms)
+        shape = (batch, 3) + system.grid.shape
+        self.B = np.zeros(shape)
+        self._mdotB = np.zeros((batch,) + system.grid.shape)
+        self._tmp = np.zeros((batch,) + system.grid.shape)
+        self._T = None
+        self.precession = True
+        self.nevals = 0
+        self.prepare()
+
+    def prepare(self):
+        """The LLG prefactors from the current materials (γ, α per cell)."""
+        system = self.system
         gamma = system.param("gamma")
         alpha = system.param("alpha")
         mag = system.magnetic
         self.c_prec = np.where(mag, -gamma / (1 + alpha**2), 0.0)[None]  # (1, nz, ny, nx)
         self.c_damp = self.c_prec * alpha
         self.c_relax = np.where(mag, -gamma, 0.0)[None]
-        shape = (batch, 3) + system.grid.shape
-        self.B = np.zeros(shape)
-        self._mdotB = np.zeros((batch,) + system.grid.shape)
-        self._tmp = np.zeros((batch,) + system.grid.shape)
         self.c_torque = np.where(mag, 1 / (1 + alpha**2), 0.0)[None]
         self.alpha = alpha[None]
-        self._T = None
-        self.precession = True
-        self.nevals = 0
 
     def set_terms(self, terms):
         self.terms = list(terms)
@@ -49,8 +65,19 @@ class LLG:
         for term in self.step_hooks:
             term.begin_step(t, dt)
 
+    def update_parameters(self, t):
+        """Re-evaluate the time-dependent material parameters at member times t (s) and re-prepare the
+        terms that read them (only when their values changed)."""
+        changed = self.system.update_dynamic(t)
+        if changed:
+            for term in self.terms:
+                if any(p.name in changed for p in term.parameters):
+                    term.prepare()
+
     def effective_field(self, m, t, out=None):
         """B_eff in T, shape of m."""
+        if self.system.dynamic_names:
+            self.update_parameters(t)
         B = self.B if out is None else out
         B.fill(0.0)
         for term in self.field_terms:

@@ -25,39 +25,41 @@ def _finite(name, v, lo=None, lo_open=False, hi=None, hi_open=False, unit=""):
     return v
 
 
-def _unit_vector(name, v):
-    try:
-        a = np.asarray(v, dtype=float).reshape(3)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 3-vector, got {v!r}") from None
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    norm = float(np.linalg.norm(a))
-    if norm < 1e-12:
-        raise ValueError(f"{name} must have non-zero length, got {v!r}")
-    return tuple(float(c) for c in a / norm)
+_DECLARED = None
+
+
+def _declared():
+    """The material parameters declared by the LLG and the registered terms (cached)."""
+    global _DECLARED
+    if _DECLARED is None:
+        from .terms import material_parameters
+
+        _DECLARED = tuple(material_parameters())
+    return _DECLARED
 
 
 @dataclass(frozen=True)
 class Material:
-    """A magnetic material, all in SI.
+    """A magnetic material, all in SI. Each field is declared (unit, range) by the term that reads it
+    (``micromag.terms.material_parameters()``), and validated from that declaration on construction.
 
-    Ms      saturation magnetization, A/m (> 0; 0 only for a non-magnetic region)
-    A       exchange stiffness, J/m (>= 0)
-    alpha   Gilbert damping, dimensionless (>= 0)
-    Ku1     first-order uniaxial anisotropy constant, J/m³; energy density -Ku1 (m·anis_u)²
+    Ms      saturation magnetization, A/m (>= 0; 0 only for a non-magnetic region)       (LLG)
+    A       exchange stiffness, J/m (>= 0)                                                (exchange)
+    alpha   Gilbert damping, dimensionless (>= 0)                                         (LLG)
+    Ku1, Ku2  uniaxial anisotropy constants, J/m³; energy density −Ku1 (m·u)² − Ku2 (m·u)⁴  (anisotropy_uniaxial)
     anis_u  uniaxial easy axis (normalized on construction)
-    Kc1, Kc2  cubic anisotropy constants, J/m³; energy density
+    Kc1, Kc2  cubic anisotropy constants, J/m³; energy density                            (anisotropy_cubic)
             Kc1 (a1²a2² + a2²a3² + a3²a1²) + Kc2 a1²a2²a3², with ai = m·ci
     anis_c1, anis_c2  first two cubic axes (c3 = c1 × c2); must be orthogonal
-    D_ind   interfacial DMI constant, J/m²; energy density D (mz ∇·m − (m·∇) mz)
-    gamma   gyromagnetic ratio γ, rad/(s·T) (γ0 = μ0 γ in m/(A·s)); default MuMax3's 1.7595e11
+    D_ind   interfacial DMI constant, J/m²; energy density D (mz ∇·m − (m·∇) mz)           (dmi)
+    gamma   gyromagnetic ratio γ, rad/(s·T) (γ0 = μ0 γ in m/(A·s)); default MuMax3's 1.7595e11  (LLG)
     """
 
     Ms: float
     A: float = 0.0
     alpha: float = 0.01
     Ku1: float = 0.0
+    Ku2: float = 0.0
     anis_u: tuple = (0.0, 0.0, 1.0)
     Kc1: float = 0.0
     Kc2: float = 0.0
@@ -68,22 +70,17 @@ class Material:
     name: str = field(default="", compare=False)
 
     def __post_init__(self):
-        s = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        s("Ms", _finite("Ms", self.Ms, lo=0.0, unit="A/m"))
-        s("A", _finite("A", self.A, lo=0.0, unit="J/m"))
-        s("alpha", _finite("alpha", self.alpha, lo=0.0))
-        s("Ku1", _finite("Ku1", self.Ku1, unit="J/m³"))
-        s("Kc1", _finite("Kc1", self.Kc1, unit="J/m³"))
-        s("Kc2", _finite("Kc2", self.Kc2, unit="J/m³"))
-        s("D_ind", _finite("D_ind", self.D_ind, unit="J/m²"))
-        s("gamma", _finite("gamma", self.gamma, lo=0.0, lo_open=True, unit="rad/(s·T)"))
-        s("anis_u", _unit_vector("anis_u", self.anis_u))
-        c1 = _unit_vector("anis_c1", self.anis_c1)
-        c2 = _unit_vector("anis_c2", self.anis_c2)
-        if abs(float(np.dot(c1, c2))) > 1e-6:
-            raise ValueError(f"anis_c1 {c1} and anis_c2 {c2} must be orthogonal (|c1·c2| = {abs(np.dot(c1, c2)):.3g})")
-        s("anis_c1", c1)
-        s("anis_c2", c2)
+        values = {}
+        for p in _declared():
+            if hasattr(self, p.name):
+                values[p.name] = p.check(getattr(self, p.name))
+                object.__setattr__(self, p.name, values[p.name])
+        from .terms import registered
+
+        for cls in registered():
+            check = getattr(cls, "check_material", None)
+            if check is not None:
+                check(values)
 
     @property
     def anis_c3(self):

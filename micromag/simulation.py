@@ -39,6 +39,15 @@ class _FrozenTime:
     def effective_field(self, m, t=None, out=None):
         return self._llg.effective_field(m, self._t, out)
 
+    # the GPU backend evaluates host drives through these (at stage times, here all frozen)
+    def update_drives(self, t_rows, m=None, first_row=0):
+        th = np.asarray(self._llg.device.asnumpy(self._t), dtype=float)
+        rows = np.broadcast_to(th, np.atleast_2d(np.asarray(t_rows)).shape)
+        return self._llg.update_drives(rows, m=m, first_row=first_row)
+
+    def update_patterns(self, t):
+        return self._llg.update_patterns(np.asarray(self._llg.device.asnumpy(self._t), dtype=float))
+
     def __getattr__(self, name):
         return getattr(self._llg, name)
 
@@ -99,6 +108,37 @@ class Simulation:
         self._tables = {}
         self._seed = 0
         self._extra_columns = []
+        self.mtj = None     # the MTJ readout of a cell built by micromag.devices (or one the user attaches)
+        self.device = None  # the device builder (micromag.devices) that made this simulation, if any
+        self._frozen = True
+
+    def __setattr__(self, name, value):
+        if name.startswith("_") or name in self.__dict__ or hasattr(type(self), name) \
+                or not self.__dict__.get("_frozen", False):
+            object.__setattr__(self, name, value)
+            return
+        from .terms import material_parameters
+
+        if name in {p.name for p in material_parameters()}:
+            self.set_parameter(name, value)
+            return
+        import difflib
+
+        known = sorted({n for n in dir(type(self)) if not n.startswith("_")} | set(self.__dict__) -
+                       {n for n in self.__dict__ if n.startswith("_")} | {p.name for p in material_parameters()})
+        near = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise AttributeError(f"Simulation has no attribute {name!r}: assigning it would change nothing{hint}")
+
+    def __getattr__(self, name):
+        # material parameters read like attributes: sim.alpha, sim.Ku1 (only reached for unknown names)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        from .terms import material_parameters
+
+        if name in {p.name for p in material_parameters()}:
+            return self.get_parameter(name)
+        raise AttributeError(f"Simulation has no attribute {name!r}")
 
     def _build_engine(self, m=None, t=None):
         """The backend's LLG right-hand side and the state arrays (again after unpickling)."""
@@ -111,27 +151,29 @@ class Simulation:
             device = cupy_device() if self.backend == "gpu" else emulated_device()
             self.xp = device.xp
             self.llg = CudaLLG(self.system, self.terms, self.batch, dtype=self.dtype, device=device)
-            if self.zeeman.B_ext is not None:
-                self.llg.set_B_ext(self.zeeman.B_ext)
         xp = self.xp
         self._m = xp.zeros(self._shape, dtype=self.dtype) if m is None else xp.asarray(m.astype(self.dtype))
         self._t = xp.zeros(self.batch) if t is None else xp.asarray(t)
         self._mask_dev = xp.asarray(self._mask.astype(self.dtype))
+        self._weight_dev = xp.asarray(self._weight.astype(self.dtype))
         self._stepper = None
 
     # ------------------------------------------------------------------ checkpoints
-    _ENGINE = ("llg", "_stepper", "xp", "_m", "_t", "_mask_dev", "_tf", "_tables", "_series")
+    _ENGINE = ("llg", "_stepper", "xp", "_m", "_t", "_mask_dev", "_weight_dev", "_tf", "_tables", "_series")
 
     def __getstate__(self):
+        self._sync_noise()
         state = {k: v for k, v in self.__dict__.items() if k not in self._ENGINE}
         state["_m_host"], state["_t_host"] = self._host(self._m).astype(self.dtype), self._host(self._t)
         return state
 
     def __setstate__(self, state):
         m, t = state.pop("_m_host"), state.pop("_t_host")
-        self.__dict__.update(state)
+        frozen = state.pop("_frozen", True)
+        object.__setattr__(self, "__dict__", {**self.__dict__, **state, "_frozen": False})
         self._tables, self._tf = {}, {}
         self._build_engine(m, t)
+        self._frozen = frozen
 
     def save_checkpoint(self, path):
         """Write everything needed to continue this run (m, t, the step size and the integrator's cached
@@ -141,15 +183,14 @@ class Simulation:
         import pickle
 
         st = self._stepper
+        self._sync_noise()
         state = {
-            "format": "micromag-checkpoint-1",
+            "format": "micromag-checkpoint-2",
             "m": self._host(self._m).astype(self.dtype), "t": self._host(self._t),
             "dt": None if st is None else self._host(st.dt),
             "k0": self._host(st.k[0]) if st is not None and st.k0_valid else None,
-            "thermal": self.terms["thermal"].state() if "thermal" in self.terms else None,
-            # the GPU's thermal noise is keyed by per-member step counters (Philox), not the CPU's streams
-            "thermal_counter": (self._host(self.llg._th["counter"]).astype(np.int64)
-                                if self.backend != "cpu" and getattr(self.llg, "_th", None) else None),
+            # the noise identity and step counts of every member (the same on every backend)
+            "thermal": self.terms["thermal"].noise_state() if "thermal" in self.terms else None,
         }
         try:
             state["recipe"] = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
@@ -170,8 +211,8 @@ class Simulation:
             raise FileNotFoundError(f"checkpoint {path} does not exist") from None
         except Exception as exc:
             raise ValueError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc})") from None
-        if not isinstance(state, dict) or state.get("format") != "micromag-checkpoint-1":
-            raise ValueError(f"{path} is not a micromag checkpoint")
+        if not isinstance(state, dict) or state.get("format") != "micromag-checkpoint-2":
+            raise ValueError(f"{path} is not a micromag checkpoint (of this version)")
         return state
 
     @classmethod
@@ -199,10 +240,9 @@ class Simulation:
         self._m[...] = xp.asarray(state["m"].astype(self.dtype))
         self._t[...] = xp.asarray(state["t"])
         if state["thermal"] is not None and "thermal" in self.terms:
-            for r, s in zip(self.terms["thermal"].rngs, state["thermal"]):
-                r.bit_generator.state = s
-        if state.get("thermal_counter") is not None and getattr(self.llg, "_th", None):
-            self.llg._th["counter"][...] = xp.asarray(state["thermal_counter"])
+            self.terms["thermal"].set_noise_state(state["thermal"])
+            if self.backend != "cpu":
+                self.llg.load_noise_state()
         self._stepper = None
         if state["dt"] is not None:
             st = self._get_stepper()
@@ -233,9 +273,14 @@ class Simulation:
         thermal = self._thermal_on()
         if self._stepper is None or self._stepper.tol != self.tol or getattr(self._stepper, "thermal", False) != thermal:
             if thermal:  # stochastic Heun: fixed step, no FSAL, the noise held over the step
-                self._stepper = Stepper(self.llg, "heun", self._shape, mask=self._mask, tol=self.tol, dt=self._dt0,
-                                        dt_min=self._dt0, dt_max=self._dt0, fixed=True) if self.backend == "cpu" else \
-                    self.llg.fixed_stepper("heun", self._dt0, self.tol)
+                if self.backend == "cpu":
+                    self._stepper = Stepper(self.llg, "heun", self._shape, mask=self._mask, tol=self.tol,
+                                            dt=self._dt0, dt_min=self._dt0, dt_max=self._dt0, fixed=True)
+                else:
+                    from .backends.cuda import CudaStepper
+
+                    self._stepper = CudaStepper(self.llg, "heun", tol=self.tol, dt=self._dt0, dt_min=self._dt0,
+                                                dt_max=self._dt0, fixed=True)
             else:
                 self._stepper = self._new_stepper(self._tableau, self.tol, self.dt_max)
             self._stepper.thermal = thermal
@@ -248,6 +293,13 @@ class Simulation:
     def _changed(self):
         if self._stepper is not None:
             self._stepper.invalidate()
+        if self.backend != "cpu":
+            self.llg.refresh()
+
+    def _sync_noise(self):
+        """The device's noise step counters into the thermal term (before anything reads its state)."""
+        if self.backend != "cpu" and "thermal" in self.terms and hasattr(self, "llg"):
+            self.llg.sync_noise_state()
 
     @property
     def m(self):
@@ -304,8 +356,7 @@ class Simulation:
     def B_ext(self, value):
         """Applied field in T: a 3-vector, a (B, 3) array, a spatial field, or a function of t (s)."""
         self.zeeman.set(value)
-        if self.backend != "cpu":
-            self.llg.set_B_ext(value)
+        self.zeeman.check_batch(self.batch)
         self._changed()
 
     @property
@@ -319,6 +370,66 @@ class Simulation:
         self._dt0 = _positive("dt", value)
         self._stepper = None
 
+    # ------------------------------------------------------------------ materials and parameters
+    @property
+    def material(self):
+        """The default material (of every region without its own). Assigning a new Material takes effect at
+        once, on every backend: sim.material = mm.Material(...) between runs."""
+        return self.system.default_material
+
+    @material.setter
+    def material(self, value):
+        self.system.set_materials(material=value)
+        self._materials_changed()
+
+    @property
+    def materials(self):
+        """{region: Material} of every region (a copy; assign a dict to change some regions)."""
+        return {r: m for r, m in enumerate(self.system.materials) if m is not None}
+
+    @materials.setter
+    def materials(self, value):
+        if not isinstance(value, dict):
+            raise TypeError(f"materials must be a dict {{region: Material}}, got {type(value).__name__}")
+        self.system.set_materials(materials=value)
+        self._materials_changed()
+
+    def set_parameter(self, name, value, region=None):
+        """Set one material parameter (``alpha``, ``Ku1``, ``Ms``, ...; SI units as in :class:`Material`) in
+        every region or in ``region``. ``sim.alpha = 0.008`` is the same as ``sim.set_parameter("alpha",
+        0.008)``. Ku1 and Ku2 may be functions of time f(t) (t in s), evaluated per member at every step."""
+        self.system.set_parameter(name, value, region=region)
+        self._materials_changed()
+
+    def get_parameter(self, name):
+        """The parameter's value if it is the same in every magnetic region, else {region: value}."""
+        from .terms import material_parameters
+
+        if name not in {p.name for p in material_parameters()}:
+            raise AttributeError(f"{name!r} is not a material parameter")
+        if self.system.is_dynamic(name):
+            return {r: f for r, f in self.system._dynamic[name]} if len(self.system._dynamic[name]) > 1 \
+                else self.system._dynamic[name][0][1]
+        vals = {r: getattr(m, name) for r, m in enumerate(self.system.materials)
+                if m is not None and r in set(np.unique(self.system.region[self.system.magnetic]).tolist())}
+        uniq = {v for v in vals.values()}
+        return next(iter(uniq)) if len(uniq) == 1 else vals
+
+    def _materials_changed(self):
+        """Re-derive everything that depends on material parameters, on every backend."""
+        from .terms import build_terms, order_of
+
+        for auto_name, term in build_terms(self.system, demag="demag" in self.terms).items():
+            if auto_name not in self.terms:  # a term that was not needed before (e.g. Ku1 was 0)
+                self.terms[auto_name] = term
+        for term in self.terms.values():
+            term.prepare()
+        self.terms = dict(sorted(self.terms.items(), key=lambda kv: (order_of(kv[1].name), 0)))
+        if self.backend == "cpu":
+            self.llg.prepare()
+        self._set_engine_terms()
+        self._changed()
+
     # ------------------------------------------------------------------ terms
     def add(self, term, name=None):
         """Add a term built on ``sim.system`` (e.g. a spin-orbit torque); returns it.
@@ -331,16 +442,36 @@ class Simulation:
             raise TypeError(f"add() takes a micromag Term, got {type(term).__name__}")
         if term.system is not self.system:
             raise ValueError("the term was built for another system: build it with sim.system")
+        term.check_batch(self.batch)
         if self.backend != "cpu":
             self.llg.check_term(term)  # NotImplementedError for a term without a GPU kernel
+        if term.name in self.terms and self.terms[term.name] is not term and name is None:
+            # one term per name on every backend: a second one replaces nothing silently
+            raise ValueError(f"the simulation already has a {term.name!r} term; remove it first "
+                             f"(sim.remove({term.name!r})) or pass name= for a second one (CPU backend only)")
         name = name or term.name
-        base, k = name, 2
-        while name in self.terms:
-            name, k = f"{base}{k}", k + 1
+        if name in self.terms and self.terms[name] is not term:
+            raise ValueError(f"a term named {name!r} exists already")
         self.terms[name] = term
-        self.llg.set_terms(self.terms.values())
-        self._stepper = None
+        self._set_engine_terms()
         return term
+
+    def remove(self, name):
+        """Remove the term ``name`` (a key of ``sim.terms``); returns it."""
+        if name not in self.terms:
+            raise KeyError(f"no term {name!r}; the simulation has {list(self.terms)}")
+        if name == "zeeman":
+            raise ValueError("the Zeeman term stays (set sim.B_ext = None to switch the field off)")
+        term = self.terms.pop(name)
+        self._set_engine_terms()
+        return term
+
+    def _set_engine_terms(self):
+        if self.backend == "cpu":
+            self.llg.set_terms(self.terms.values())
+        else:
+            self.llg.set_terms(self.terms)
+        self._stepper = None
 
     def table_add(self, name, unit, func):
         """Add a table column (MuMax3's TableAdd): ``func(m, t)`` gets the host state (B, 3, nz, ny, nx) and
@@ -385,9 +516,52 @@ class Simulation:
 
     @seed.setter
     def seed(self, value):
-        self._seed = int(value)
+        try:
+            v = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {value!r}") from None
+        if v != value or not 0 <= v < 2**64:
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {value!r}")
+        self._seed = v
         if "thermal" in self.terms:
             self.terms["thermal"].reset_rng(self._seed)
+            if self.backend != "cpu":
+                self.llg.load_noise_state()
+        self._changed()
+
+    def noise_state(self):
+        """The thermal noise identity and step count of every member ({"seeds", "member_ids", "counters"}),
+        or None without a thermal term. Same on every backend: a member continues its own noise stream when
+        this state moves with it (batch compaction, checkpoints)."""
+        th = self.terms.get("thermal")
+        if th is None:
+            return None
+        self._sync_noise()
+        return th.noise_state()
+
+    def set_noise_state(self, state, rows=None):
+        """Take over a :meth:`noise_state` (all members, or its rows ``rows``: one per member here)."""
+        th = self.terms.get("thermal")
+        if th is None or state is None:
+            return
+        th.set_noise_state(state, rows=rows)
+        if self.backend != "cpu":
+            self.llg.load_noise_state()
+
+    def set_noise(self, seeds=None, member_ids=None):
+        """The thermal noise identity of each member: member b draws the stream (seeds[b], member_ids[b])
+        (defaults: sim.seed, and b). A member's noise then follows it into any batch: the Batch runner
+        passes each member's index in the whole batch (or its own seed). Step counts restart at 0."""
+        th = self.terms.get("thermal")
+        if th is None:
+            raise ValueError("set_noise needs a thermal term: set sim.temperature first")
+        if seeds is None:
+            th.reset_rng(self._seed, member_ids=member_ids)
+        else:
+            th.reset_rng(seeds=seeds, member_ids=member_ids)
+        if self.backend != "cpu":
+            self.llg.load_noise_state()
+        self._changed()
 
     def _thermal_on(self):
         th = self.terms.get("thermal")
@@ -400,17 +574,24 @@ class Simulation:
     @property
     def m_avg(self):
         """Average magnetization over the magnet (fill-weighted): (3,) or (B, 3)."""
-        a = self._avg(self._host(self._m))
+        if self.xp is np:
+            a = self._avg(self._m)
+        else:  # reduced on the device: only (B, 3) numbers come back
+            a = self._host((self._m * self._weight_dev).reshape(self.batch, 3, -1).sum(axis=2))
         return a[0] if self.batch == 1 else a
 
+    def _energies(self):
+        """{name: (B,) J} of every term that stores energy, on the backend itself (the GPU reduces per
+        member and copies back only the totals)."""
+        if self.backend == "cpu":
+            m, t = self._m, self._t
+            return {name: term.energy(m, t) for name, term in self._energy_terms().items()}
+        obs = self.llg.observe(self._m, self._t)["energies"]
+        return {name: obs[term.name] for name, term in self._energy_terms().items()}
+
     def energies(self):
-        """Energy of each term in J: {name: float or (B,) array} (evaluated by the NumPy terms)."""
-        out = {}
-        m, t = self._host(self._m), self._host(self._t)
-        for name, term in self._energy_terms().items():
-            e = term.energy(m, t)
-            out[name] = float(e[0]) if self.batch == 1 else e
-        return out
+        """Energy of each term in J: {name: float or (B,) array}."""
+        return {n: (float(e[0]) if self.batch == 1 else e) for n, e in self._energies().items()}
 
     def _energy_terms(self):
         """Terms that store energy (not torques, not the random thermal field)."""
@@ -425,17 +606,20 @@ class Simulation:
         """B_eff in T, shape (B, 3, nz, ny, nx)."""
         return self._host(self.llg.effective_field(self._m, self._t))
 
-    def _torques(self, t=None):
-        """(max, mean square) of |m × B_eff| in T over all members, on the backend's arrays."""
-        xp = self.xp
-        B = self.llg.effective_field(self._m, self._t if t is None else t)
-        tq = xp.cross(self._m, B, axis=1)
-        n2 = (tq * tq).sum(axis=1).reshape(self.batch, -1)
-        return n2
+    def _torque_stats(self):
+        """(largest |m × B_eff| per member (B,), mean of |m × B_eff|² over all members and magnetic cells),
+        in T and T² (reduced on the device on the GPU backend)."""
+        if self.backend == "cpu":
+            B = self.llg.effective_field(self._m, self._t)
+            tq = np.cross(self._m, B, axis=1)
+            n2 = (tq * tq).sum(axis=1).reshape(self.batch, -1)
+            return np.sqrt(n2.max(axis=1)), float(n2[:, self.system.magnetic.reshape(-1)].mean())
+        o = self.llg.observe(self._m, self._t)
+        return o["max_torque"], float(np.mean(o["rms_torque"] ** 2))
 
     def max_torque(self):
         """Largest |m × B_eff| over the magnet, in T, per member."""
-        n = np.sqrt(self._host(self._torques().max(axis=1)))
+        n = self._torque_stats()[0]
         return float(n[0]) if self.batch == 1 else n
 
     # ------------------------------------------------------------------ time evolution
@@ -475,6 +659,8 @@ class Simulation:
         series = self._open_series(out, snapshot_members, append) if snapshot_every is not None else None
         st = self._get_stepper()
         self.llg.precession = True
+        if self.backend != "cpu":
+            self.llg.refresh()  # settings changed on the terms directly (term.J = ...) are taken over
         xp = self.xp
         t0 = self._host(self._t)
         t_end = t0 + dur
@@ -588,8 +774,8 @@ class Simulation:
             return bool((t >= max_time).all())
 
         def torques():
-            n2 = self._torques()
-            return math.sqrt(float(n2.max())), float(n2.mean())
+            mx, ms = self._torque_stats()
+            return float(np.max(mx)), ms
 
         self.llg.precession = False
         th = self.terms.get("thermal")
@@ -680,15 +866,17 @@ class Simulation:
         return self._tf
 
     def _write_row(self, key):
-        m, t = self._host(self._m), self._host(self._t)
-        mavg = self._avg(m)
-        es = {name: term.energy(m, t) for name, term in self._energy_terms().items()}
-        etot = sum(es.values())
+        t = self._host(self._t)
+        mavg = np.asarray(self.m_avg).reshape(self.batch, 3)
+        es = self._energies()
+        etot = sum(es.values()) if es else np.zeros(self.batch)
         bext = self.zeeman.average(t)
         extra = []
-        for name, _, fn in self._extra_columns:
-            v = np.broadcast_to(np.asarray(fn(m, t), dtype=float), (self.batch,))
-            extra.append(v)
+        if self._extra_columns:
+            m = self._host(self._m)  # user columns get the host state
+            for name, _, fn in self._extra_columns:
+                v = np.broadcast_to(np.asarray(fn(m, t), dtype=float), (self.batch,))
+                extra.append(v)
         for b, tab in enumerate(self._table_files[key]):
             row = [t[b], *mavg[b], etot[b], *(es[n][b] for n in es), *bext[b], *(x[b] for x in extra)]
             tab.write(row)

@@ -47,6 +47,9 @@ class System:
         nreg = int(max([int(self.region.max()) + 1] + [int(k) + 1 for k in materials]))
         self.materials = [materials.get(r, material) for r in range(nreg)]
         self._tables = {}
+        self._dynamic = {}       # name -> [(region or None, f(t)), ...]: time-dependent parameters
+        self._member_tables = {}  # name -> (B, nregions) values of the time-dependent parameters now
+        self.version = 0         # bumped whenever a material parameter changes
         Ms = self.param("Ms")
         self.magnetic = (self.fill > 0) & (Ms > 0)
         if not self.magnetic.any():
@@ -89,6 +92,118 @@ class System:
             raise ValueError(f"region ids must lie in [0, {MAX_REGIONS})")
         return r.astype(np.int32)
 
+    # ------------------------------------------------------------------ changing parameters
+    def set_materials(self, material=None, materials=None):
+        """Replace the default material and/or the per-region materials ({region: Material}); the set of
+        magnetic cells must stay the same (Ms > 0 where it was). Bumps ``version``."""
+        from .materials import Material
+
+        new = list(self.materials)
+        if material is not None:
+            if not isinstance(material, Material):
+                raise TypeError(f"material must be a micromag.Material, got {type(material).__name__}")
+            new = [material if m is self.default_material else m for m in new]
+        for k, mat in dict(materials or {}).items():
+            if not isinstance(mat, Material):
+                raise TypeError(f"materials[{k}] must be a micromag.Material, got {type(mat).__name__}")
+            if int(k) != k or not (0 <= k < len(new)):
+                raise ValueError(f"materials: region {k!r} does not exist (regions 0 … {len(new) - 1})")
+            new[int(k)] = mat
+        self._replace(new, default=material)
+
+    def set_parameter(self, name, value, region=None):
+        """Set one material parameter (e.g. ``alpha``) in every region, or in ``region`` only. A callable
+        value f(t) (t in s) makes a time-dependent parameter (only those declared ``dynamic``)."""
+        from .terms import material_parameters
+
+        decl = {p.name: p for p in material_parameters()}
+        if name not in decl:
+            raise AttributeError(f"{name!r} is not a material parameter; known: {sorted(decl)}")
+        regions = range(len(self.materials)) if region is None else [int(region)]
+        if region is not None and not (0 <= int(region) < len(self.materials)):
+            raise ValueError(f"region {region!r} does not exist (regions 0 … {len(self.materials) - 1})")
+        if callable(value):
+            if not decl[name].dynamic:
+                dyn = sorted(p.name for p in decl.values() if p.dynamic)
+                raise ValueError(f"{name} cannot be a function of time; the time-dependent material parameters "
+                                 f"are {dyn}")
+            self._dynamic.setdefault(name, [])
+            self._dynamic[name] = [(r, f) for r, f in self._dynamic[name] if r != region] + [(region, value)]
+            self._member_tables.pop(name, None)
+            self.version += 1
+            return
+        if name in self._dynamic:  # a constant replaces the function (in those regions)
+            self._dynamic[name] = [(r, f) for r, f in self._dynamic[name] if not (region is None or r == region)]
+            if not self._dynamic[name]:
+                del self._dynamic[name]
+            self._member_tables.pop(name, None)
+        new = list(self.materials)
+        for r in regions:
+            if new[r] is not None:
+                new[r] = new[r].with_(**{name: value})
+        default = None
+        if region is None and self.default_material is not None:
+            default = self.default_material.with_(**{name: value})
+        self._replace(new, default=default)
+
+    def _replace(self, new, default=None):
+        old_mag = self.magnetic
+        old = (self.materials, self.default_material, self._tables)
+        self.materials = new
+        if default is not None:
+            self.default_material = default
+        self._tables = {}
+        mag = (self.fill > 0) & (self.param("Ms") > 0)
+        if not np.array_equal(mag, old_mag):
+            self.materials, self.default_material, self._tables = old
+            raise ValueError("Ms must stay > 0 in every magnetic cell and 0 elsewhere: changing which cells are "
+                             "magnetic needs a new Simulation")
+        self.version += 1
+
+    # ------------------------------------------------------------------ time-dependent parameters
+    def is_dynamic(self, name):
+        return name in self._dynamic
+
+    @property
+    def dynamic_names(self):
+        return tuple(self._dynamic)
+
+    def update_dynamic(self, t):
+        """Evaluate the time-dependent parameters at member times ``t`` (B,) (s); returns the names whose
+        values changed since the last call."""
+        from .terms import material_parameters
+
+        decl = {p.name: p for p in material_parameters()}
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        changed = []
+        for name, items in self._dynamic.items():
+            tab = np.repeat(self.table(name)[None], t.shape[0], axis=0)  # (B, nregions)
+            for region, f in items:
+                vals = np.array([decl[name].check(f(float(x)), where="the function of time for ") for x in t])
+                if region is None:
+                    tab[:, :] = vals[:, None]
+                else:
+                    tab[:, region] = vals
+            old = self._member_tables.get(name)
+            if old is None or old.shape != tab.shape or not np.array_equal(old, tab):
+                self._member_tables[name] = tab
+                changed.append(name)
+        return changed
+
+    def member_table(self, name):
+        """(B, nregions) values of a time-dependent parameter at the last :meth:`update_dynamic`, or None."""
+        return self._member_tables.get(name)
+
+    def member_param(self, name):
+        """Per-cell values: (nz, ny, nx), or (B, nz, ny, nx) for a time-dependent parameter (its values at
+        the last :meth:`update_dynamic`; before any, at t = 0 for one member)."""
+        if name not in self._dynamic:
+            return self.param(name)
+        if name not in self._member_tables:
+            self.update_dynamic(np.zeros(1))
+        v = self._member_tables[name][:, self.region]  # (B, nz, ny, nx)
+        return np.where(self.fill > 0, v, 0.0)
+
     # ------------------------------------------------------------------ parameters
     def table(self, name):
         """Per-region table of a material parameter: shape (nregions,) or (nregions, 3) for axes."""
@@ -118,7 +233,7 @@ class System:
         return float(vals[0]) if np.all(vals == vals[0]) else None
 
     def any_nonzero(self, name):
-        return bool(np.any(self.param(name)[self.magnetic] != 0))
+        return bool(np.any(self.param(name)[self.magnetic] != 0)) or name in self._dynamic
 
     @property
     def Ms_eff(self):

@@ -4,7 +4,7 @@ import pytest
 
 import micromag as mm
 from micromag.constants import e, hbar
-from micromag.drives import Pulse
+from micromag.drives import DC, Pulse
 from micromag.terms.stt import SlonczewskiSTT
 
 Ms, tF = 1e6, 1e-9
@@ -100,9 +100,8 @@ def test_below_threshold_no_switch_and_pulse_drive():
     Jc = 2 * alpha * K * 2 * e * tF / (hbar * P)
     sim = macrospin(K, alpha, batch=2)
     # member 0: 0.8 Jc DC (stays), member 1: 2 Jc pulse of 0.1 ns only (too short to switch)
-    pulse = Pulse(amplitude=[0.0, 2 * Jc], width=0.1e-9)
-    sim.add(SlonczewskiSTT(sim.system, J=lambda t: 0.8 * Jc, P=P))
-    sim.add(SlonczewskiSTT(sim.system, J=pulse, P=P))
+    drive = DC([0.8 * Jc, 0.0]) + Pulse(amplitude=[0.0, 2 * Jc], width=0.1e-9)
+    sim.add(SlonczewskiSTT(sim.system, J=drive, P=P))
     th = np.deg2rad(3.0)
     sim.m = (np.sin(th), 0, -np.cos(th))
     sim.run(2e-9, progress=False)

@@ -80,14 +80,18 @@ def cache_dir() -> Path:
     return p
 
 
-def _launcher_code(kernels: dict) -> str:
+def _launcher_code(kernels: dict, source: str = "") -> str:
+    # kernels that synchronize run their block's threads as fibers (see cuda_emu.h); the others plainly.
+    # A source that uses __syncthreads anywhere runs all its kernels with fibers (simple and safe: a device
+    # function that synchronizes may be called from any kernel).
+    runner = "run_grid_fibers" if "__syncthreads" in source else "run_grid"
     lines = []
     for name, params in kernels.items():
         args = ", ".join(f"*({p.ctype}*)a[{i}]" for i, p in enumerate(params))
         lines.append(
             f'extern "C" void emu_launch_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, '
             f"unsigned bz, void** a) {{\n"
-            f"    emu::run_grid(gx, gy, gz, bx, by, bz, [&]() {{ {name}({args}); }});\n}}"
+            f"    emu::{runner}(gx, gy, gz, bx, by, bz, [&]() {{ {name}({args}); }});\n}}"
         )
     return "\n".join(lines) + "\n"
 
@@ -98,7 +102,7 @@ def build(source: str, cxx=None) -> Path:
     kernels = parse_kernels(source)
     if not kernels:
         raise ValueError('no extern "C" __global__ kernel in the source')
-    text = '#include "cuda_emu.h"\n' + source + "\n" + _launcher_code(kernels)
+    text = '#include "cuda_emu.h"\n' + source + "\n" + _launcher_code(kernels, source)
     key = hashlib.sha256("\0".join([text, HEADER.read_text(), cxx, *CXX_FLAGS]).encode()).hexdigest()[:24]
     d = cache_dir()
     lib = d / f"emu_{key}.so"
@@ -153,6 +157,11 @@ class EmuModule:
 
     def launch(self, name, grid, block, args):
         """Run kernel ``name`` over ``grid`` blocks of ``block`` threads with ``args`` (arrays / scalars)."""
+        self.prepared(name, grid, block, args)()
+
+    def prepared(self, name, grid, block, args):
+        """A callable that runs kernel ``name`` with ``args``, everything converted and checked once (the
+        arrays must stay alive and in place: the callable holds their addresses)."""
         if name not in self.kernels:
             raise KeyError(f"no kernel {name!r}; the source defines {sorted(self.kernels)}")
         params = self.kernels[name]
@@ -181,7 +190,12 @@ class EmuModule:
             keep.append(cell)
             ptrs[i] = ctypes.cast(ctypes.pointer(cell), ctypes.c_void_p)
         g, b = _dims(grid), _dims(block)
-        self._fns[name](*g, *b, ptrs)
+        fn = self._fns[name]
+        dims = (*g, *b)
+
+        def run(keep=keep):
+            fn(*dims, ptrs)
+        return run
 
     def get_function(self, name):
         """A callable ``f(grid, block, args)`` like cupy.RawModule.get_function."""

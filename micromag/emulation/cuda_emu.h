@@ -1,22 +1,35 @@
 // cuda_emu.h -- host emulation of the small subset of CUDA C++ that micromag's kernels use.
 //
 // A kernel source (assembled by gpu_kernels.assemble) is compiled with g++ after this header; the
-// generated launcher (micromag/emulation/__init__.py) runs the grid sequentially on one CPU thread:
-// for each block (x fastest, then y, z) for each thread (x fastest), set blockIdx/threadIdx and call the
-// kernel. This is exact for kernels in which no thread reads what another thread of the same launch
-// writes (true of every micromag kernel) and makes atomics trivially atomic.
+// generated launcher (micromag/emulation/__init__.py) runs the grid on one CPU thread, block after block
+// (x fastest, then y, z). Inside a block:
+//  - a kernel that never calls __syncthreads runs its threads one after the other (x fastest);
+//  - a kernel that does (the launcher sees it in the source) runs each thread of the block as a fiber
+//    (ucontext): __syncthreads() switches to the next thread, and a thread continues past the barrier
+//    only when every thread of the block has reached it (or has returned) -- CUDA's barrier semantics.
+// __shared__ variables are function-static: one copy, used by the block that runs (blocks run one at a
+// time), as on the device, where each block sees its own. Atomics are trivially atomic.
+// This is exact for kernels whose threads communicate only through shared memory with barriers in
+// between, or not at all (every micromag kernel).
 //
 // Supported:  __global__, __device__, __host__, __forceinline__, __restrict__, threadIdx, blockIdx,
-//             blockDim, gridDim (uint3/dim3), math of <cmath> (sqrt, sqrtf, pow, fabs, fmin, fmax, ...),
-//             rsqrt/rsqrtf, atomicAdd (int, unsigned, unsigned long long, float, double), atomicMax (int,
-//             unsigned, unsigned long long), __float_as_uint/__uint_as_float/__float_as_int/
-//             __int_as_float/__double_as_longlong/__longlong_as_double, min/max.
-// Not supported (compile error on purpose): __shared__, __syncthreads, warp intrinsics (__shfl_*,
-//             __ballot_sync, ...), __constant__, textures, cooperative groups, dynamic parallelism.
+//             blockDim, gridDim (uint3/dim3), __shared__ (static arrays), __syncthreads, math of <cmath>
+//             (sqrt, sqrtf, pow, fabs, fmin, fmax, ...), rsqrt/rsqrtf, atomicAdd (int, unsigned,
+//             unsigned long long, float, double), atomicMax (int, unsigned, unsigned long long),
+//             __float_as_uint/__uint_as_float/__float_as_int/__int_as_float/__double_as_longlong/
+//             __longlong_as_double, min/max.
+// Not supported (compile error on purpose): warp intrinsics (__shfl_*, __ballot_sync, ...), __constant__,
+//             dynamic shared memory (extern __shared__), textures, cooperative groups, dynamic parallelism.
+//             A __syncthreads inside a branch that not every thread of the block takes deadlocks on the
+//             device; here it is reported (abort with a message) instead.
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ucontext.h>
+#include <vector>
 
 struct uint3 {
     unsigned int x, y, z;
@@ -42,8 +55,10 @@ inline dim3 gridDim_ = {1, 1, 1};
 #define __host__
 #define __forceinline__ inline
 // __restrict__ is a g++ keyword already.
-#define __shared__ EMULATION_DOES_NOT_SUPPORT_SHARED_MEMORY
+#define __shared__ static
 #define __constant__ EMULATION_DOES_NOT_SUPPORT_CONSTANT_MEMORY
+
+#define __syncthreads() ::emu::syncthreads_()
 
 using std::max;
 using std::min;
@@ -74,6 +89,89 @@ inline unsigned int atomicMax(unsigned int* a, unsigned int v) { return emu_atom
 inline unsigned long long atomicMax(unsigned long long* a, unsigned long long v) { return emu_atomic_max(a, v); }
 
 namespace emu {
+// ---- fibers for kernels with __syncthreads
+struct Fibers {
+    std::vector<ucontext_t> ctx;
+    std::vector<uint3> tid;
+    std::vector<char> stacks;
+    std::vector<int> state;  // 0 running/runnable, 1 waiting at the barrier, 2 returned
+    ucontext_t sched;
+    int current = -1;
+    void (*body)(void*) = nullptr;
+    void* arg = nullptr;
+};
+inline Fibers fib;
+inline constexpr size_t FIBER_STACK = 256 * 1024;
+
+inline void fiber_entry() {
+    fib.body(fib.arg);
+    fib.state[fib.current] = 2;
+    swapcontext(&fib.ctx[fib.current], &fib.sched);
+}
+
+inline void syncthreads_() {
+    if (fib.current < 0) return;  // a kernel run without fibers has no other thread to wait for
+    fib.state[fib.current] = 1;
+    swapcontext(&fib.ctx[fib.current], &fib.sched);
+}
+
+// Run one block's threads as fibers until all have returned; barriers release when every live thread waits.
+inline void run_block_fibers(unsigned bx, unsigned by, unsigned bz, void (*body)(void*), void* arg) {
+    const int n = (int)(bx * by * bz);
+    fib.ctx.resize(n);
+    fib.tid.resize(n);
+    fib.state.assign(n, 0);
+    if (fib.stacks.size() < (size_t)n * FIBER_STACK) fib.stacks.resize((size_t)n * FIBER_STACK);
+    fib.body = body;
+    fib.arg = arg;
+    int i = 0;
+    for (unsigned tz = 0; tz < bz; tz++)
+        for (unsigned ty = 0; ty < by; ty++)
+            for (unsigned tx = 0; tx < bx; tx++, i++) {
+                fib.tid[i] = uint3{tx, ty, tz};
+                getcontext(&fib.ctx[i]);
+                fib.ctx[i].uc_stack.ss_sp = fib.stacks.data() + (size_t)i * FIBER_STACK;
+                fib.ctx[i].uc_stack.ss_size = FIBER_STACK;
+                fib.ctx[i].uc_link = nullptr;
+                makecontext(&fib.ctx[i], fiber_entry, 0);
+            }
+    for (;;) {
+        int waiting = 0, done = 0;
+        for (i = 0; i < n; i++) {
+            if (fib.state[i] != 0) continue;
+            fib.current = i;
+            threadIdx_ = fib.tid[i];
+            swapcontext(&fib.sched, &fib.ctx[i]);
+        }
+        fib.current = -1;
+        for (i = 0; i < n; i++) {
+            waiting += fib.state[i] == 1;
+            done += fib.state[i] == 2;
+        }
+        if (done == n) return;
+        if (done > 0 && waiting > 0) {
+            std::fprintf(stderr, "emulation: __syncthreads reached by %d threads of a block while %d had returned "
+                                 "(a barrier in divergent code deadlocks on the GPU)\n", waiting, done);
+            std::abort();
+        }
+        for (i = 0; i < n; i++)
+            if (fib.state[i] == 1) fib.state[i] = 0;  // everyone is at the barrier: release it
+    }
+}
+
+template <typename F>
+inline void run_grid_fibers(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, F f) {
+    gridDim_ = dim3{gx, gy, gz};
+    blockDim_ = dim3{bx, by, bz};
+    auto tramp = [](void* p) { (*static_cast<F*>(p))(); };
+    for (unsigned z = 0; z < gz; z++)
+        for (unsigned y = 0; y < gy; y++)
+            for (unsigned x = 0; x < gx; x++) {
+                blockIdx_ = uint3{x, y, z};
+                run_block_fibers(bx, by, bz, tramp, &f);
+            }
+}
+
 // Run kernel body f() over the whole grid, sequentially.
 template <typename F>
 inline void run_grid(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, F f) {

@@ -3,29 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Term
+from .base import MATERIAL, Param, Term
 from .exchange import _Scratch, _compress
-
-
-def _param_or_zero(system, name):
-    """Per-cell parameter, or None where the materials do not define it (e.g. Ku2 today)."""
-    try:
-        return system.param(name)
-    except AttributeError:
-        return None
 
 
 def _coefficient(system, K, factor):
     """factor·K/Ms in magnetic cells (0 elsewhere), as a float if uniform over the grid's magnetic cells.
+    K may carry a leading member axis (B, nz, ny, nx) (time-dependent parameters): the result then does too.
 
     The float form relies on the state convention m = 0 in empty cells (so the field there stays 0)."""
     mag = system.magnetic
     Ms = system.param("Ms")
-    c = np.zeros(system.grid.shape)
-    np.divide(factor * K, Ms, out=c, where=mag)
-    vals = c[mag]
-    if np.all(vals == vals[0]):
-        return float(vals[0])
+    c = np.zeros(np.shape(K))
+    np.divide(factor * K, Ms, out=c, where=np.broadcast_to(mag, c.shape))
+    vals = c[..., mag]
+    if np.all(vals == vals.reshape(-1)[0]):
+        return float(vals.reshape(-1)[0])
     return c
 
 
@@ -38,27 +31,46 @@ def _uniform_axis(system, name):
 
 
 class UniaxialAnisotropy(Term):
-    r"""Uniaxial anisotropy with easy axis u (``anis_u``) and constant Ku1 (J/m³).
+    r"""Uniaxial anisotropy with easy axis u (``anis_u``) and constants Ku1, Ku2 (J/m³).
 
     Energy density   e = −fill · [Ku1 (m·u)² + Ku2 (m·u)⁴]        (J/m³)
     Field (T)        B = (2 Ku1 / Ms) (m·u) u + (4 Ku2 / Ms) (m·u)³ u  = −(1/Ms) ∂(e/fill)/∂m
 
     Ms is the material Ms (not fill-weighted). Ku1 > 0: easy axis; Ku1 < 0: easy plane normal to u.
-    Ku2 is used only if the materials define it (``Material`` has only Ku1 today). Zero constants cost
-    nothing. The field is zero in empty cells because m is zero there (state convention).
+    Zero constants cost nothing. The field is zero in empty cells because m is zero there (state
+    convention). Ku1 and Ku2 may be functions of time (``sim.Ku1 = lambda t: ...``), evaluated per member.
     """
 
-    name = "uniaxial_anisotropy"
+    name = "anisotropy_uniaxial"
+    kernel = "anisotropy_uniaxial.cuh"
+    energy_rule = "custom"
+    options = ("KU2",)
+    parameters = (
+        Param("Ku1", "J/m³", MATERIAL, "first-order uniaxial anisotropy constant", dynamic=True),
+        Param("Ku2", "J/m³", MATERIAL, "second-order uniaxial anisotropy constant", dynamic=True),
+        Param("anis_u", "", MATERIAL, "uniaxial anisotropy axis", default=(0.0, 0.0, 1.0), size=3,
+              unit_vector=True),
+    )
+
+    @classmethod
+    def auto(cls, system, **options):
+        return cls(system) if (system.any_nonzero("Ku1") or system.any_nonzero("Ku2")) else None
 
     def __init__(self, system):
         super().__init__(system)
+        self._scratch = _Scratch()
+        self.prepare()
+
+    def prepare(self):
+        """Coefficients 2Ku1/Ms, 4Ku2/Ms and the axis from the current materials (per member when a constant
+        is time-dependent: the system then holds (B, nz, ny, nx) values)."""
+        system = self.system
         mag = system.magnetic
         fill = system.fill
-        Ku1 = np.where(mag, system.param("Ku1"), 0.0)
-        Ku2 = _param_or_zero(system, "Ku2")
-        Ku2 = None if Ku2 is None else np.where(mag, Ku2, 0.0)
-        self._has1 = bool(np.any(Ku1))
-        self._has2 = Ku2 is not None and bool(np.any(Ku2))
+        Ku1 = np.where(mag, system.member_param("Ku1"), 0.0)
+        Ku2 = np.where(mag, system.member_param("Ku2"), 0.0)
+        self._has1 = bool(np.any(Ku1)) or system.is_dynamic("Ku1")
+        self._has2 = bool(np.any(Ku2)) or system.is_dynamic("Ku2")
         self.active = self._has1 or self._has2
         if not self.active:
             return
@@ -75,7 +87,9 @@ class UniaxialAnisotropy(Term):
         else:
             self._u = u  # (3, nz, ny, nx)
             self._comps = None
-        self._scratch = _Scratch()
+
+    def device_options(self):
+        return ("KU2",) if self._has2 else ()
 
     def _projection(self, m):
         """s = m·u, shape (B, nz, ny, nx), in a scratch buffer (or a view of m)."""
@@ -162,10 +176,37 @@ class CubicAnisotropy(Term):
     Kc1/4 along <110>, Kc1/3 + Kc2/27 along <111>). Zero constants cost nothing.
     """
 
-    name = "cubic_anisotropy"
+    name = "anisotropy_cubic"
+    kernel = "anisotropy_cubic.cuh"
+    energy_rule = "custom"
+    parameters = (
+        Param("Kc1", "J/m³", MATERIAL, "first cubic anisotropy constant"),
+        Param("Kc2", "J/m³", MATERIAL, "second cubic anisotropy constant"),
+        Param("anis_c1", "", MATERIAL, "first cubic axis", default=(1.0, 0.0, 0.0), size=3, unit_vector=True),
+        Param("anis_c2", "", MATERIAL, "second cubic axis (orthogonal to anis_c1)", default=(0.0, 1.0, 0.0),
+              size=3, unit_vector=True),
+    )
+
+    @classmethod
+    def auto(cls, system, **options):
+        return cls(system) if (system.any_nonzero("Kc1") or system.any_nonzero("Kc2")) else None
+
+    @staticmethod
+    def check_material(values, where=""):
+        """The two cubic axes must be orthogonal (values: {name: validated value})."""
+        c1, c2 = values.get("anis_c1"), values.get("anis_c2")
+        if c1 is not None and c2 is not None and abs(float(np.dot(c1, c2))) > 1e-6:
+            raise ValueError(f"{where}anis_c1 {c1} and anis_c2 {c2} must be orthogonal "
+                             f"(|c1·c2| = {abs(float(np.dot(c1, c2))):.3g})")
 
     def __init__(self, system):
         super().__init__(system)
+        self._scratch = _Scratch()
+        self.prepare()
+
+    def prepare(self):
+        """Coefficients and axes from the current materials."""
+        system = self.system
         mag = system.magnetic
         fill = system.fill
         Kc1 = np.where(mag, system.param("Kc1"), 0.0)
@@ -191,7 +232,6 @@ class CubicAnisotropy(Term):
             c2 = np.asarray(c2 if not isinstance(c2, tuple) else np.broadcast_to(np.reshape(c2, (3, 1, 1, 1)), (3,) + self.grid.shape))
             self._C = np.ascontiguousarray(np.stack([c1, c2, np.cross(c1, c2, axis=0)]))  # (3, 3, nz, ny, nx)
             self._percell = True
-        self._scratch = _Scratch()
 
     def _project(self, m):
         """a_i = m·c_i as (B, 3, nz, ny, nx) (m itself for the identity axes)."""

@@ -1,25 +1,170 @@
-"""The contract every physical term follows.
+"""The contract every physical term follows: what it declares, what it computes, what a backend may read.
 
-A term is built once for a :class:`~micromag.system.System` (precomputing what it can), then evaluated many
-times. All arrays follow the state layout of the design: magnetization ``m`` is ``(B, 3, nz, ny, nx)``
-(B batch members, unit vectors, zero in empty cells), time ``t`` is ``(B,)`` seconds, fields are Tesla
-(B = μ0 H) with the same layout as ``m``, energy densities are J/m³ with shape ``(B, nz, ny, nx)`` and
-already weighted by the cell fill fraction, so the total energy is ``sum(e) · cell volume``.
+A term is built once for a :class:`~micromag.system.System`, then evaluated many times. All arrays follow
+the state layout of the design: magnetization ``m`` is ``(B, 3, nz, ny, nx)`` (B batch members, unit
+vectors, zero in empty cells), time ``t`` is ``(B,)`` seconds, fields are Tesla (B = μ0 H) with the same
+layout as ``m``, energy densities are J/m³ with shape ``(B, nz, ny, nx)`` and already weighted by the cell
+fill fraction, so the total energy is ``sum(e) · cell volume``.
+
+The declaration
+---------------
+Each term class declares, once:
+
+``name``        its one name: the key in ``sim.terms`` and in the registry, the table column ``E_<name>``,
+                the prefix of its CUDA device functions (``<name>_field`` / ``<name>_torque``) and of its
+                kernel defines (``MM_HAS_<NAME>``).
+``kernel``      its CUDA twin, a file in ``gpu_kernels/`` (None: no GPU kernel; the GPU backend refuses it).
+``kind``        ``"field"`` (adds to B_eff) or ``"torque"`` (a Gilbert-form torque that is no field).
+``energy_rule`` how its energy density follows from its own field B_t: ``"quadratic"`` (−½ Ms_eff m·B_t,
+                a field linear in m), ``"linear"`` (−Ms_eff m·B_t, an applied field), ``"custom"`` (the
+                kernel file defines ``<name>_energy``), or None (stores no energy: torques, noise).
+``parameters``  its :class:`Param` declarations: name, SI unit, kind, default and allowed range.
+
+Parameter kinds: ``MATERIAL`` (a per-region column of the material table; every :class:`Material` field
+that a term reads is declared by that term, and Material validation comes from these declarations),
+``PATTERN`` (a static per-cell array uploaded once), ``DRIVE`` (a per-member value evaluated on the host
+from the term's drive: a current density, a voltage, a field), ``CONSTANT`` (one number per term).
+
+From the declarations the GPU backend derives the kernel's column tables and defines
+(:func:`gpu_kernels.layout`), the packing of its device buffers and the checkpoint content; a backend reads a
+term only through the public methods below, never its private attributes.
+
+What a term implements
+----------------------
+NumPy (the reference): ``prepare()`` (recompute what depends on material parameters; called on
+construction and again when a material changes), ``add_field(m, t, B)`` or ``add_torque(m, t, T)``,
+``energy_density(m, t)``.
+
+Device inputs (public, read by every non-NumPy backend): ``device_patterns()`` {pattern name: array},
+``device_constants()`` {constant name: number}, ``device_drives(t, batch, m=None)`` {drive name: (B,) or
+(B, 3) values at member times t}, ``device_options()`` (names from ``options`` switched on), and
+``host_dynamic()`` (whether the drives change with t or m, so that they must be evaluated every call) and
+``needs_m_on_host()`` (a drive depends on m: the MTJ-controlled current).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
+
+MATERIAL, PATTERN, DRIVE, CONSTANT = "material", "pattern", "drive", "constant"
+KINDS = (MATERIAL, PATTERN, DRIVE, CONSTANT)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter of a term.
+
+    name     physics name as the user writes it (``Ku1``, ``J``, ``xi_FL``)
+    unit     SI unit ("" for dimensionless)
+    kind     MATERIAL, PATTERN, DRIVE or CONSTANT
+    doc      one line: what it is
+    default  the value when not given (materials)
+    lo, hi   allowed range (None: unbounded); ``lo_open``/``hi_open`` exclude the bound
+    size     1, or 3 for a vector (a material axis fills three columns, a drive three values per member,
+             a pattern has shape (3, nz, ny, nx))
+    unit_vector  a material axis, normalized on input
+    dynamic  a material parameter that may also be a function of time t (s), evaluated per member
+    """
+
+    name: str
+    unit: str
+    kind: str
+    doc: str = ""
+    default: object = 0.0
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    size: int = 1
+    unit_vector: bool = False
+    dynamic: bool = False
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"Param {self.name}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.size not in (1, 3):
+            raise ValueError(f"Param {self.name}: size must be 1 or 3")
+
+    @property
+    def column(self):
+        """The name of its kernel column/define: ``Ku1`` → ``KU1``."""
+        return self.name.upper()
+
+    def range_text(self):
+        if self.unit_vector:
+            return "a 3-vector of non-zero length (normalized)"
+        lo = "-inf" if self.lo is None else f"{self.lo:g}"
+        hi = "inf" if self.hi is None else f"{self.hi:g}"
+        left = "(" if (self.lo_open or self.lo is None) else "["
+        right = ")" if (self.hi_open or self.hi is None) else "]"
+        return f"{left}{lo}, {hi}{right}" + (f" {self.unit}" if self.unit else "")
+
+    def check(self, value, where=""):
+        """The validated value (float, or a tuple for vectors); ValueError naming the parameter, its allowed
+        range and unit otherwise."""
+        label = f"{where}{self.name}"
+        if self.size == 3:
+            try:
+                a = np.asarray(value, dtype=float).reshape(3)
+            except (TypeError, ValueError):
+                raise ValueError(f"{label} must be a 3-vector, got {value!r}") from None
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{label} must be finite, got {value!r}")
+            if self.unit_vector:
+                n = float(np.linalg.norm(a))
+                if n < 1e-12:
+                    raise ValueError(f"{label} must have non-zero length, got {value!r}")
+                a = a / n
+            return tuple(float(c) for c in a)
+        if isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{label} must be a number in {self.range_text()}, got {value!r}")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{label} must be a number in {self.range_text()}, got {value!r}") from None
+        bad = not math.isfinite(v)
+        if self.lo is not None:
+            bad = bad or (v <= self.lo if self.lo_open else v < self.lo)
+        if self.hi is not None:
+            bad = bad or (v >= self.hi if self.hi_open else v > self.hi)
+        if bad:
+            raise ValueError(f"{label} = {value!r} is outside the allowed range {self.range_text()}")
+        return v
 
 
 class Term:
-    """Base class of a field term. Subclasses set ``name`` and implement ``add_field`` and
-    ``energy_density``; ``field`` and ``energy`` come for free."""
+    """Base class of a field term (see the module docstring for the contract). Subclasses set the class
+    attributes and implement ``prepare``, ``add_field`` and ``energy_density``; ``field`` and ``energy`` come
+    for free."""
 
     name = "term"
+    kernel = None
+    kind = "field"
+    energy_rule = "quadratic"
+    parameters: tuple = ()
+    options: tuple = ()
+    needs_neighbours = False
+    stochastic = False
+    stores_energy = True
 
     def __init__(self, system):
         self.system = system
         self.grid = system.grid
+
+    # ------------------------------------------------------------------ declarations
+    @classmethod
+    def params_of(cls, kind):
+        return tuple(p for p in cls.parameters if p.kind == kind)
+
+    @classmethod
+    def material_parameters(cls):
+        return cls.params_of(MATERIAL)
+
+    # ------------------------------------------------------------------ NumPy
+    def prepare(self):
+        """Recompute everything derived from the system's material parameters (a no-op by default)."""
 
     def add_field(self, m, t, B):
         """Add this term's effective field (T) into ``B`` in place."""
@@ -42,6 +187,36 @@ class Term:
         e = self.energy_density(m, t)
         return e.reshape(e.shape[0], -1).sum(axis=1) * self.grid.cell_volume
 
+    # ------------------------------------------------------------------ device inputs (public)
+    def device_patterns(self):
+        """{pattern name: array} of every PATTERN parameter in use: (nz, ny, nx), (3, nz, ny, nx) or, for a
+        per-member pattern, (B, 3, nz, ny, nx); absent names are not used by the kernel."""
+        return {}
+
+    def device_constants(self):
+        """{constant name: number, or 3-tuple for size-3 constants}."""
+        return {}
+
+    def device_drives(self, t, batch, m=None):
+        """{drive name: (B,) or (B, 3) values} at member times ``t`` (s); ``m`` (host) only when
+        :meth:`needs_m_on_host`."""
+        return {}
+
+    def device_options(self):
+        """Names (from ``options``) of the kernel variants this term's settings need."""
+        return ()
+
+    def host_dynamic(self):
+        """Whether the drives depend on time or on m (evaluated on the host every call; no CUDA graphs)."""
+        return False
+
+    def needs_m_on_host(self):
+        """Whether a drive depends on the magnetization (one device→host copy of m per evaluation)."""
+        return False
+
+    def check_batch(self, batch):
+        """Raise ValueError when the term's per-member settings do not fit a batch of ``batch`` members."""
+
 
 class TorqueTerm(Term):
     """Base class of a torque that is not the gradient of an energy (spin-transfer and spin-orbit torques).
@@ -52,6 +227,9 @@ class TorqueTerm(Term):
     Their energy density is zero (they do work, but store none).
     """
 
+    kind = "torque"
+    energy_rule = None
+    stores_energy = False
     is_torque = True
 
     def add_field(self, m, t, B):  # a torque adds no effective field
@@ -69,3 +247,10 @@ class TorqueTerm(Term):
 
     def energy_density(self, m, t):
         return np.zeros((m.shape[0],) + m.shape[2:])
+
+
+def drive_is_static(drive):
+    """Whether a drive (micromag.drives) is a constant level (evaluated once, not every call)."""
+    from ..drives import DC
+
+    return drive is None or isinstance(drive, DC)

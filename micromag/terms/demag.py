@@ -25,7 +25,7 @@ import scipy.fft as sfft
 
 from ..constants import mu0
 from ..newell import COMPONENTS, cached_newell_tensor, full_kernel
-from .base import Term
+from .base import CONSTANT, PATTERN, Param, Term
 
 _WORKERS = -1
 _THREADED_MIN = 1 << 20  # complex elements per batch member above which FFTs use all cores
@@ -47,6 +47,20 @@ class Demag(Term):
     """
 
     name = "demag"
+    kernel = "demag.cuh"
+    energy_rule = "quadratic"
+    # A convolution: a backend computes the field by FFT (its own pipeline, from ``padded_shape``,
+    # ``kernel_spectra()`` and ``source_weight()``) into the buffer ``field``, which the fused kernel reads.
+    convolution = True
+    parameters = (
+        Param("field", "T", PATTERN, "the demag field in the FFT's padded row layout (written by the backend)"),
+        Param("px", "", CONSTANT, "padded x length of the source rows"),
+        Param("sy", "", CONSTANT, "y rows per z plane of the source layout"),
+    )
+
+    @classmethod
+    def auto(cls, system, demag=True, **options):
+        return cls(system) if demag else None
 
     def __init__(self, system, cache_dir=None):
         super().__init__(system)
@@ -57,7 +71,7 @@ class Demag(Term):
         self._pad = tuple(2 * n if (p == 0 and n > 1) else n for n, p in zip(g.n, g.pbc))
         px, py, pz = self._pad
         self._pxh = px // 2 + 1
-        self._ms = np.ascontiguousarray(system.Ms_eff, dtype=np.float64)  # (nz, ny, nx), A/m
+        self.prepare()
 
         spectra = {}
         for name in COMPONENTS:
@@ -78,6 +92,25 @@ class Demag(Term):
         # pocketfft's threads cost ~0.1 ms per call: worth it only for big transforms
         self._workers = _WORKERS if 3 * pz * py * self._pxh >= _THREADED_MIN else 1
         self._bufs(1)  # work arrays for B = 1 now; other batch sizes get theirs on first use
+
+    def prepare(self):
+        """The source weight Ms·fill (A/m) from the current materials (the tensor depends on the grid only)."""
+        self._ms = np.ascontiguousarray(self.system.Ms_eff, dtype=np.float64)  # (nz, ny, nx), A/m
+
+    # ------------------------------------------------------------------------------------------ for backends
+    @property
+    def padded_shape(self):
+        """(px, py, pz): the zero-padded transform lengths along x, y, z."""
+        return self._pad
+
+    def kernel_spectra(self):
+        """{"xx", "yy", "zz", "xy", "xz", "yz": real array (pz, py, px//2+1)} of the Newell tensor's spectra with
+        −μ0 folded in (T per A/m); a film has no xz, yz (absent)."""
+        return dict(self._spec)
+
+    def source_weight(self):
+        """Ms·fill per cell (A/m), (nz, ny, nx): the convolution's source is this times m."""
+        return self._ms
 
     # ------------------------------------------------------------------------------------------ transforms
     def _forward(self, a, workers=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Term
+from .base import MATERIAL, Param, Term
 from .exchange import _Scratch, _compress, _face_slices
 
 
@@ -64,16 +64,28 @@ class InterfacialDMI(Term):
     """
 
     name = "dmi"
+    kernel = "dmi.cuh"
+    energy_rule = "quadratic"
+    needs_neighbours = True
+    parameters = (Param("D_ind", "J/m²", MATERIAL, "interfacial DMI constant"),)
+
+    @classmethod
+    def auto(cls, system, **options):
+        return cls(system) if system.any_nonzero("D_ind") else None
 
     def __init__(self, system):
         super().__init__(system)
-        g = self.grid
+        self._scratch = _Scratch()
+        self.prepare()
+
+    def prepare(self):
+        """Face and edge coefficients from the current materials (D_ind, A, Ms)."""
+        system, g = self.system, self.grid
         mag = system.magnetic
         D = np.where(mag, system.param("D_ind"), 0.0)
         self.active = bool(np.any(D))
         self._faces = []
         self._edges = []
-        self._scratch = _Scratch()
         self._Ms_eff = system.Ms_eff
         if not self.active:
             return

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Term
+from .base import MATERIAL, Param, Term
 
 # array axis (of a (B, 3, nz, ny, nx) state) for grid axis x, y, z, and the grid axis index
 _AXES = ((4, 0), (3, 1), (2, 2))
@@ -73,16 +73,21 @@ class Exchange(Term):
     """
 
     name = "exchange"
+    kernel = "exchange.cuh"
+    energy_rule = "quadratic"
+    needs_neighbours = True
+    options = ("SCALE",)
+    parameters = (
+        Param("A", "J/m", MATERIAL, "exchange stiffness", default=0.0, lo=0.0),
+        Param("scale", "", "pattern", "per-region-pair coupling factors (nregions, nregions), with region_scale"),
+    )
+
+    @classmethod
+    def auto(cls, system, **options):
+        return cls(system) if system.any_nonzero("A") else None
 
     def __init__(self, system, region_scale=None):
         super().__init__(system)
-        g = self.grid
-        mag = system.magnetic
-        A = np.where(mag, system.param("A"), 0.0)
-        Ms = system.param("Ms")
-        two_over_Ms = np.zeros(g.shape)
-        np.divide(2.0, Ms, out=two_over_Ms, where=mag)
-        region = system.region
         scale = {}
         for key, s in dict(region_scale or {}).items():
             try:
@@ -93,7 +98,19 @@ class Exchange(Term):
             if not np.isfinite(s) or s < 0:
                 raise ValueError(f"region_scale[{key!r}] must be a finite number >= 0, got {s!r}")
             scale[(min(r1, r2), max(r1, r2))] = s
+        self.region_scale = scale
+        self._scratch = _Scratch()
+        self.prepare()
 
+    def prepare(self):
+        """The face coefficients A_ij/d² (and 2/Ms) from the current materials."""
+        system, g, scale = self.system, self.grid, self.region_scale
+        mag = system.magnetic
+        A = np.where(mag, system.param("A"), 0.0)
+        Ms = system.param("Ms")
+        two_over_Ms = np.zeros(g.shape)
+        np.divide(2.0, Ms, out=two_over_Ms, where=mag)
+        region = system.region
         Ms_u = system.uniform("Ms")
         # with one Ms everywhere fold 2/Ms into the face coefficient and add straight into B
         self._direct = Ms_u is not None
@@ -134,7 +151,20 @@ class Exchange(Term):
             else:
                 self._faces.append((lo, hi, k, f"d{axis5}", False, None))
         self._Ms_eff = system.Ms_eff
-        self._scratch = _Scratch()
+
+    # ------------------------------------------------------------------ device inputs
+    def device_options(self):
+        return ("SCALE",) if self.region_scale else ()
+
+    def device_patterns(self):
+        if not self.region_scale:
+            return {}
+        n = len(self.system.materials)
+        t = np.ones((n, n))
+        for (r1, r2), s in self.region_scale.items():
+            if max(r1, r2) < n:
+                t[r1, r2] = t[r2, r1] = s
+        return {"scale": t}
 
     # ------------------------------------------------------------------ field
     def add_field(self, m, t, B):

@@ -46,7 +46,7 @@ import numpy as np
 
 from ..constants import mu0
 from ..drives import as_drive, drive_values
-from .base import Term
+from .base import DRIVE, PATTERN, Param, Term, drive_is_static
 
 
 def _log_plus(c, R, other2):
@@ -130,6 +130,12 @@ class OerstedField(Term):
     __doc__ = __doc__
 
     name = "oersted"
+    kernel = "oersted.cuh"
+    energy_rule = "linear"
+    parameters = (
+        Param("J", "A/m²", DRIVE, "mean current density under the free layer, per member"),
+        Param("B_unit", "T per A/m²", PATTERN, "Biot–Savart field per unit drive, (3, nz, ny, nx)"),
+    )
 
     def __init__(self, system, line, J, heavy_metal=None, gap=0.0, shunt=None):
         super().__init__(system)
@@ -146,8 +152,20 @@ class OerstedField(Term):
         Jc = pattern * line.fill(self.grid)[None]
         B = sheet_field(self.grid, Jc, hm.thickness, gap=self.gap)  # per unit drive
         self.B_unit = (B * system.magnetic[None])[None]  # (1, 3, nz, ny, nx)
-        self._Ms_eff = system.Ms_eff
         self._buf = None
+        self.prepare()
+
+    def prepare(self):
+        self._Ms_eff = self.system.Ms_eff
+
+    def device_patterns(self):
+        return {"B_unit": self.B_unit[0]}
+
+    def device_drives(self, t, batch, m=None):
+        return {"J": drive_values(self.J, t, batch)}
+
+    def host_dynamic(self):
+        return not drive_is_static(self.J)
 
     def add_field(self, m, t, B):
         Jv = drive_values(self.J, t, m.shape[0])

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..constants import e as e_charge, hbar
 from ..drives import as_drive, drive_values
-from .base import TorqueTerm
+from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
 from .exchange import _Scratch
 
 
@@ -70,6 +70,12 @@ class SpinOrbitTorque(TorqueTerm):
     __doc__ = __doc__
 
     name = "sot"
+    kernel = "sot.cuh"
+    parameters = (
+        Param("J", "A/m²", DRIVE, "charge current density in the heavy metal, per member"),
+        Param("s", "1/s per A/m²", PATTERN, "γ B_DL σ per unit current density, (3, nz, ny, nx)"),
+        Param("xi_FL", "", CONSTANT, "field-like / damping-like ratio"),
+    )
 
     def __init__(self, system, J, theta_sh=None, heavy_metal=None, direction=(1.0, 0.0, 0.0), xi_FL=0.0,
                  t_F=None, current_field=None):
@@ -143,6 +149,13 @@ class SpinOrbitTorque(TorqueTerm):
         sigma[1] = ux
         self.sigma = np.where(mag, sigma, 0.0)
         self.current_scale = np.where(mag, scale, 0.0)
+        self._scratch = _Scratch()
+        self.prepare()
+
+    def prepare(self):
+        """γ B_DL σ per unit J from the current materials (Ms, γ)."""
+        system, g, theta = self.system, self.grid, self.theta
+        mag = system.magnetic
         Ms = system.param("Ms")
         gamma = system.param("gamma")
         # γ B_DL per unit J (1/s per A/m²), per cell: γ ħ θ |j| / (2 e Ms t_F)
@@ -155,7 +168,19 @@ class SpinOrbitTorque(TorqueTerm):
         vals = self._s[0][:, mag]
         if np.all(vals == vals[:, :1]) and bool(mag.all()):
             self._uniform_s = self._s[:, :, :1, :1, :1].copy()  # broadcastable (1, 3, 1, 1, 1)
-        self._scratch = _Scratch()
+
+    # ------------------------------------------------------------------ device inputs
+    def device_patterns(self):
+        return {"s": self._s[0]}
+
+    def device_constants(self):
+        return {"xi_FL": self.xi_FL}
+
+    def device_drives(self, t, batch, m=None):
+        return {"J": drive_values(self.J, t, batch)}
+
+    def host_dynamic(self):
+        return not drive_is_static(self.J)
 
     # ------------------------------------------------------------------ helpers
     def B_DL(self, J):

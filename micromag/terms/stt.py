@@ -7,7 +7,7 @@ import numpy as np
 
 from ..constants import e as _e, hbar as _hbar
 from ..drives import as_drive, drive_values
-from .base import TorqueTerm
+from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
 from .exchange import _Scratch
 
 
@@ -88,6 +88,18 @@ class SlonczewskiSTT(TorqueTerm):
     """
 
     name = "stt"
+    kernel = "stt.cuh"
+    options = ("P_SPATIAL",)
+    parameters = (
+        Param("J", "A/m²", DRIVE, "current density through the junction, per member"),
+        Param("p", "", DRIVE, "polarizer direction per member", size=3),
+        Param("c", "1/s per A/m²", PATTERN, "γ ħ w / (e Ms t_F) per cell"),
+        Param("p_map", "", PATTERN, "per-cell polarizer (3, nz, ny, nx)"),
+        Param("eps_prime", "", CONSTANT, "secondary spin-transfer efficiency ε′"),
+        Param("eps_num", "", CONSTANT, "P Λ²"),
+        Param("eps_a", "", CONSTANT, "Λ² + 1"),
+        Param("eps_b", "", CONSTANT, "Λ² − 1"),
+    )
 
     def __init__(self, system, J, p=(0.0, 0.0, 1.0), P=0.6, Lambda=1.0, eps_prime=0.0, t_F=None, mask=None):
         super().__init__(system)
@@ -104,21 +116,65 @@ class SlonczewskiSTT(TorqueTerm):
                 raise ValueError(f"mask must have the grid shape (nz, ny, nx) = {g.shape}, got {w.shape}")
             if not np.all(np.isfinite(w)) or w.min() < 0 or w.max() > 1:
                 raise ValueError("mask weights must lie in [0, 1]")
-        # γ ħ / (e Ms t_F) per cell, 1/s per (A/m²)
-        Ms = system.param("Ms")
-        gamma = system.param("gamma")
-        c = np.zeros(g.shape)
-        np.divide(gamma * _hbar * w, _e * Ms * self.t_F, out=c, where=mag)
-        self._c = c[None]  # (1, nz, ny, nx)
-        if hasattr(J, "current_density"):
-            self._J_obj, self.J = J, None
-        else:
-            self._J_obj, self.J = None, as_drive(J)
+        self.mask = w
+        self.J = J
         self._set_p(p)
         L2 = self.Lambda**2
         self._eps_const = self.P / 2.0 if L2 == 1.0 else None
         self._e_num, self._e_a, self._e_b = self.P * L2, L2 + 1.0, L2 - 1.0
         self._scratch = _Scratch()
+        self.prepare()
+
+    def prepare(self):
+        """γ ħ w / (e Ms t_F) per cell (1/s per A/m²) from the current materials."""
+        system = self.system
+        mag = system.magnetic
+        c = np.zeros(self.grid.shape)
+        np.divide(system.param("gamma") * _hbar * self.mask, _e * system.param("Ms") * self.t_F, out=c, where=mag)
+        self._c = c[None]  # (1, nz, ny, nx)
+
+    @property
+    def J(self):
+        """The current density: a drive (A/m², per member) or an object with ``current_density(m, t)``
+        (e.g. :class:`~micromag.readout.MTJ` with a bias voltage)."""
+        return self._J
+
+    @J.setter
+    def J(self, value):
+        self._J = value if hasattr(value, "current_density") else as_drive(value)
+
+    # ------------------------------------------------------------------ device inputs
+    def device_options(self):
+        return ("P_SPATIAL",) if self._p_spatial() else ()
+
+    def _p_spatial(self):
+        return self._p_func is None and self._p.shape[2:] != (1, 1, 1)
+
+    def device_patterns(self):
+        pats = {"c": self._c[0]}
+        if self._p_spatial():
+            pats["p_map"] = self._p[0]
+        return pats
+
+    def device_constants(self):
+        return {"eps_prime": self.eps_prime, "eps_num": self._e_num, "eps_a": self._e_a, "eps_b": self._e_b}
+
+    def device_drives(self, t, batch, m=None):
+        mm = np.zeros((batch, 3, 1, 1, 1)) if m is None else m
+        d = {"J": self.current_density(mm, t)}
+        if not self._p_spatial():
+            d["p"] = np.broadcast_to(self.polarizer(t, batch)[:, :, 0, 0, 0], (batch, 3))
+        return d
+
+    def needs_m_on_host(self):
+        return hasattr(self._J, "current_density")
+
+    def host_dynamic(self):
+        return self.needs_m_on_host() or not drive_is_static(self._J) or self._p_func is not None
+
+    def check_batch(self, batch):
+        if self._p is not None and self._p.shape[0] not in (1, batch):
+            raise ValueError(f"p was given for {self._p.shape[0]} members, the batch has {batch}")
 
     # ------------------------------------------------------------------ polarizer
     def _set_p(self, p):
@@ -159,9 +215,9 @@ class SlonczewskiSTT(TorqueTerm):
     def current_density(self, m, t):
         """J (A/m²) per member, shape (B,)."""
         nb = m.shape[0]
-        if self._J_obj is not None:
-            return np.broadcast_to(np.asarray(self._J_obj.current_density(m, t), dtype=float), (nb,))
-        return member_values("J", self.J, t, nb)
+        if hasattr(self._J, "current_density"):
+            return np.broadcast_to(np.asarray(self._J.current_density(m, t), dtype=float), (nb,))
+        return member_values("J", self._J, t, nb)
 
     def beta(self, J, Ms=None):
         """β = ħ J / (e Ms t_F) in T for current density J (A/m²); Ms defaults to the (uniform) material Ms."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..drives import as_drive
-from .base import Term
+from .base import CONSTANT, DRIVE, Param, Term, drive_is_static
 from .exchange import _Scratch
 from .stt import _number, _unit_rows, free_layer_thickness, member_values
 
@@ -35,6 +35,12 @@ class VCMA(Term):
     """
 
     name = "vcma"
+    kernel = "vcma.cuh"
+    energy_rule = "custom"
+    parameters = (
+        Param("dK", "J/m³", DRIVE, "anisotropy change ΔK = −ξ V / (t_ox t_F), per member"),
+        Param("axis", "", CONSTANT, "anisotropy axis u", size=3),
+    )
 
     def __init__(self, system, V, xi, t_ox, t_F=None, axis=(0.0, 0.0, 1.0)):
         super().__init__(system)
@@ -47,14 +53,28 @@ class VCMA(Term):
             raise ValueError(f"axis must be a 3-vector, got {axis!r}") from None
         self.axis = tuple(float(c) for c in _unit_rows(u, 0, "axis"))
         self.V = as_drive(V)
-        mag = system.magnetic
-        Ms = system.param("Ms")
-        inv = np.zeros(self.grid.shape)
-        np.divide(2.0, Ms, out=inv, where=mag)
-        self._k = inv[None]  # 2/Ms per cell, (1, nz, ny, nx)
-        self._fill = np.where(mag, system.fill, 0.0)[None]
         self._u = [(c, self.axis[c]) for c in range(3) if self.axis[c] != 0.0]
         self._scratch = _Scratch()
+        self.prepare()
+
+    def prepare(self):
+        """2/Ms per cell from the current materials."""
+        system = self.system
+        mag = system.magnetic
+        inv = np.zeros(self.grid.shape)
+        np.divide(2.0, system.param("Ms"), out=inv, where=mag)
+        self._k = inv[None]  # 2/Ms per cell, (1, nz, ny, nx)
+        self._fill = np.where(mag, system.fill, 0.0)[None]
+
+    # ------------------------------------------------------------------ device inputs
+    def device_constants(self):
+        return {"axis": self.axis}
+
+    def device_drives(self, t, batch, m=None):
+        return {"dK": self._dK(t, batch)}
+
+    def host_dynamic(self):
+        return not drive_is_static(self.V)
 
     def delta_Ki(self, V):
         """Interface anisotropy change ΔK_i = −ξ V / t_ox in J/m² (V in volts, number or array)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Term
+from .base import DRIVE, PATTERN, Param, Term
 from .exchange import _Scratch
 
 
@@ -20,10 +20,22 @@ class Zeeman(Term):
     - a (B, 3) array: one uniform vector per batch member (B must match the batch at evaluation);
     - a (3, nz, ny, nx) spatial field, or (B, 3, nz, ny, nx) per batch member;
     - a callable ``f(t)`` of time in seconds returning a 3-vector or a (3, nz, ny, nx) field; it is called
-      once per batch member with that member's time (once only when all members share one time).
+      once per batch member with that member's time (once only when all members share one time). The GPU
+      backend calls it once at t = 0 s when it is set, to learn which of the two it returns.
     """
 
     name = "zeeman"
+    kernel = "zeeman.cuh"
+    energy_rule = "linear"
+    options = ("SPATIAL", "SPATIAL_BATCH")
+    parameters = (
+        Param("B_ext", "T", DRIVE, "uniform applied field of each member", size=3),
+        Param("map", "T", PATTERN, "spatial applied field (3, nz, ny, nx), or (B, 3, nz, ny, nx) per member"),
+    )
+
+    @classmethod
+    def auto(cls, system, **options):
+        return cls(system)
 
     def __init__(self, system, B_ext=None):
         super().__init__(system)
@@ -96,6 +108,69 @@ class Zeeman(Term):
         """The setting as given: None, a vector or array in T, or the callable."""
         return self._raw
 
+    def check_batch(self, batch):
+        if self._kind == "batch" and self._value.shape[0] != batch:
+            raise ValueError(f"B_ext was given for {self._value.shape[0]} batch members, the batch has {batch}")
+
+    # ------------------------------------------------------------------ device inputs
+    def _device_kind(self):
+        """None, 'vector' (one 3-vector for all), 'vectors' (B, 3), 'spatial', 'spatial_batch',
+        'callable_vector' or 'callable_field'."""
+        if self._kind is None:
+            return None
+        if self._kind == "callable":
+            if getattr(self, "_probe", None) is None or self._probe[0] is not self._func:
+                v = np.asarray(self._func(0.0), dtype=float)
+                self._probe = (self._func, "callable_vector" if v.shape == (3,) else "callable_field")
+            return self._probe[1]
+        raw = np.asarray(self._raw, dtype=float)
+        if raw.shape == (3,):
+            return "vector"
+        if raw.ndim == 2:
+            return "vectors"
+        return "spatial" if raw.ndim == 4 else "spatial_batch"
+
+    def device_options(self):
+        kind = self._device_kind()
+        if kind == "spatial":
+            return ("SPATIAL",)
+        if kind in ("spatial_batch", "callable_field"):
+            return ("SPATIAL", "SPATIAL_BATCH")
+        return ()
+
+    def device_drives(self, t, batch, m=None):
+        kind = self._device_kind()
+        out = np.zeros((batch, 3))
+        if kind == "vector":
+            out[:] = np.asarray(self._raw, dtype=float)
+        elif kind == "vectors":
+            out[:] = np.asarray(self._raw, dtype=float)
+        elif kind == "callable_vector":
+            last = None
+            for b, x in enumerate(np.broadcast_to(np.asarray(t, dtype=float), (batch,))):
+                if last is None or x != last[0]:
+                    last = (x, self._checked_call(float(x), (3,)))
+                out[b] = last[1]
+        return {"B_ext": out}
+
+    def device_patterns(self):
+        kind = self._device_kind()
+        if kind == "spatial":
+            return {"map": self._value[0]}
+        if kind == "spatial_batch":
+            return {"map": self._value}
+        return {}
+
+    def dynamic_patterns(self, t, batch):
+        """Patterns that change with time (a callable returning a field): {"map": (B, 3, nz, ny, nx)}."""
+        if self._device_kind() != "callable_field":
+            return {}
+        v = self._eval_callable(t, batch, np.float64)
+        return {"map": np.broadcast_to(v, (batch, 3) + self.grid.shape)}
+
+    def host_dynamic(self):
+        return self._kind == "callable"
+
     def average(self, t):
         """Applied field averaged over the magnet (fill-weighted), T, shape (B, 3) for times t (B,)."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
@@ -144,6 +219,19 @@ class Zeeman(Term):
         if not self._all_magnetic:
             out *= self._mask
         return out
+
+    def _checked_call(self, tb, shape):
+        raw = self._func(tb)
+        try:
+            v = np.asarray(raw, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"B_ext(t) at t = {tb!r} s returned {raw!r}; expected {shape} in Tesla") from None
+        if v.shape != shape:
+            raise ValueError(f"B_ext(t) at t = {tb!r} s returned shape {v.shape}; expected {shape} in Tesla "
+                             "(a function must return the same kind of value at every time)")
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"B_ext(t) at t = {tb!r} s returned non-finite values")
+        return v
 
     def _current(self, t, nb, dtype):
         if self._kind is None:

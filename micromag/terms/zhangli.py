@@ -5,7 +5,7 @@ import numpy as np
 
 from ..constants import e as _e, muB as _muB
 from ..drives import as_drive
-from .base import TorqueTerm
+from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
 from .exchange import _Scratch, _face_slices
 from .stt import _number, member_values
 
@@ -49,6 +49,15 @@ class ZhangLiSTT(TorqueTerm):
     """
 
     name = "zhangli"
+    kernel = "zhangli.cuh"
+    needs_neighbours = True
+    options = ("SPATIAL", "SPATIAL_BATCH")
+    parameters = (
+        Param("J", "A/m²", DRIVE, "uniform current density (Jx, Jy, Jz) per member", size=3),
+        Param("J_map", "A/m²", PATTERN, "current density per cell (3, nz, ny, nx) or (B, 3, nz, ny, nx)"),
+        Param("k", "m/s per A/m²", PATTERN, "μB P / (e Ms (1 + ξ²)) per cell"),
+        Param("xi", "", CONSTANT, "non-adiabaticity ξ"),
+    )
 
     def __init__(self, system, J, P=0.6, xi=0.0):
         super().__init__(system)
@@ -56,10 +65,7 @@ class ZhangLiSTT(TorqueTerm):
         self.xi = _number("xi", xi, lo=0.0)
         g = self.grid
         mag = system.magnetic
-        Ms = system.param("Ms")
-        k = np.zeros(g.shape)
-        np.divide(_muB * self.P, _e * Ms * (1.0 + self.xi**2), out=k, where=mag)
-        self._k = k[None]  # (1, nz, ny, nx): m/s per A/m²
+        self.prepare()
         self._set_J(J)
         # faces along each axis with two magnetic cells: weight 1, else 0 (Neumann ghost = the cell itself)
         self._faces = []
@@ -71,6 +77,44 @@ class ZhangLiSTT(TorqueTerm):
             both = (mag[lo3] & mag[hi3]).astype(float)
             self._faces.append((gaxis, lo, hi, None if both.all() else both[None, None], 1.0 / (2.0 * g.cell[gaxis])))
         self._scratch = _Scratch()
+
+    def prepare(self):
+        """μB P / (e Ms (1 + ξ²)) per cell from the current materials."""
+        k = np.zeros(self.grid.shape)
+        np.divide(_muB * self.P, _e * self.system.param("Ms") * (1.0 + self.xi**2), out=k, where=self.system.magnetic)
+        self._k = k[None]  # (1, nz, ny, nx): m/s per A/m²
+
+    # ------------------------------------------------------------------ device inputs
+    def _map(self):
+        a = self._J_array
+        return a is not None and a.shape[2:] != (1, 1, 1)
+
+    def device_options(self):
+        if not self._map():
+            return ()
+        return ("SPATIAL",) if self._J_array.shape[0] == 1 else ("SPATIAL", "SPATIAL_BATCH")
+
+    def device_patterns(self):
+        pats = {"k": self._k[0]}
+        if self._map():
+            a = self._J_array
+            pats["J_map"] = a[0] if a.shape[0] == 1 else a
+        return pats
+
+    def device_constants(self):
+        return {"xi": self.xi}
+
+    def device_drives(self, t, batch, m=None):
+        if self._map():
+            return {"J": np.zeros((batch, 3))}
+        return {"J": np.broadcast_to(self.current(t, batch)[:, :, 0, 0, 0], (batch, 3))}
+
+    def host_dynamic(self):
+        return self._J_drives is not None and not all(drive_is_static(d) for d in self._J_drives)
+
+    def check_batch(self, batch):
+        if self._J_array is not None and self._J_array.shape[0] not in (1, batch):
+            raise ValueError(f"J was given for {self._J_array.shape[0]} members, the batch has {batch}")
 
     def _set_J(self, J):
         g = self.grid
