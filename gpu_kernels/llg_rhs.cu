@@ -74,6 +74,7 @@ extern "C" __global__ void llg_observe(const real* __restrict__ m, const int* __
             Cell x;
             if (!cell_init(x, m, region, params, drv, consts, ptr, b, c, g, nreg, nb)) continue;
             const double w = (double)wavg[c], f = (double)fill[c];
+            (void)f;  // unused without energy terms
             acc[0] += w * (double)x.m.x;
             acc[1] += w * (double)x.m.y;
             acc[2] += w * (double)x.m.z;

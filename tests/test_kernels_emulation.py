@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _kernel_systems import random_m, random_system  # noqa: E402
 
 import gpu_kernels as gk  # noqa: E402
-from micromag.backends.cuda import CudaLLG, CudaStepper, emulated_device, pack_system  # noqa: E402
+from micromag.backends.cuda import CudaLLG, CudaStepper, emulated_device, pack_materials, region_map  # noqa: E402
 from micromag.emulation import EmuModule, parse_kernels  # noqa: E402
 from micromag.integrators import Stepper  # noqa: E402
 from micromag.llg import LLG  # noqa: E402
@@ -77,7 +77,7 @@ def test_exchange_region_scale_matches_numpy():
     m = random_m(system)
     scale = {(0, 2): 0.25, (0, 1): 0.0}
     ref = Exchange(system, region_scale=scale).field(m)
-    llg = CudaLLG(system, ["exchange"], batch=2, dtype=np.float64, device=DEV, region_scale=scale)
+    llg = CudaLLG(system, [Exchange(system, region_scale=scale)], batch=2, dtype=np.float64, device=DEV)
     assert rel_err(llg.effective_field(m), ref) < 1e-12
 
 
@@ -217,44 +217,84 @@ def test_stepper_matches_numpy_stepper(tableau):
     assert np.all(m[:, :, ~system.magnetic] == 0)
 
 
-def test_rk_combine_float32():
-    mod = EmuModule(gk.assemble("rk_stage.cu", gk.defines_for("float32")))
-    rng = np.random.default_rng(0)
-    shape = (3, 3, 2, 3, 5)
-    m = rng.normal(size=shape).astype(np.float32)
-    ks = [rng.normal(size=shape).astype(np.float32) * 1e11 for _ in range(7)]
-    a = np.array([0.1, 0.0, -0.3, 0.7, 0, 0, 0])
-    dt = np.array([1e-13, 2e-13, 0.0])
-    y = np.zeros_like(m)
-    ncell = 2 * 3 * 5
-    mod.launch("rk_combine", (2, 3), (16,), (m, *ks, a, 4, dt, y, ncell))
-    ref = m + sum((dt * a[j])[:, None, None, None, None] * ks[j].astype(float) for j in range(4))
-    assert np.max(np.abs(y - ref)) < 1e-5 * np.max(np.abs(ref))
+def test_stepper_float32_close_to_numpy():
+    """The float32 stage kernels (combination, error, commit in single precision) stay within float32
+    round-off of the float64 NumPy stepper over a few steps."""
+    system = random_system(n=(5, 4, 2), seed=14)
+    m0 = random_m(system, batch=2, seed=7)
+    names = ["exchange", "anisotropy_uniaxial", "zeeman"]
+    kw = dict(tol=1e-4, dt=2e-14, dt_min=1e-18, dt_max=1e-12)
+    ref = Stepper(numpy_llg(system, names, 2), "rk45", m0.shape, mask=system.magnetic, **kw)
+    llg = CudaLLG(system, {n: make_term(n, system) for n in names}, batch=2, dtype=np.float32, device=DEV)
+    st = CudaStepper(llg, "rk45", **kw)
+    m_ref, t_ref = m0.copy(), np.zeros(2)
+    m, t = m0.astype(np.float32), np.zeros(2)
+    for _ in range(5):
+        ref.step(m_ref, t_ref)
+        st.step(m, t)
+    assert np.max(np.abs(m - m_ref)) < 2e-5
+    np.testing.assert_allclose(t, t_ref, rtol=1e-4)
 
 
-def test_pack_system_and_columns():
+def test_layout_comes_from_the_declarations():
+    """The material table has one column per declared material parameter (three for an axis) and the
+    assembled kernel source defines exactly those columns; regions map to -1 outside the magnet."""
+    from micromag.terms import material_parameters
+
     system = random_system()
-    region, params = pack_system(system)
+    region = region_map(system)
     assert np.array_equal(region >= 0, system.magnetic)
-    assert params.shape == (len(system.materials), gk.NPARAM)
-    src = gk.assemble("llg_rhs.cu", gk.defines_for("float32", ["exchange"]))
-    for i, c in enumerate(gk.PARAM_COLUMNS):
-        assert f"#define MM_P_{c} {i}\n" in src
+    params = material_parameters()
+    tab = pack_materials(system, params)
+    assert tab.shape == (len(system.materials), sum(p.size for p in params))
+    lay = gk.layout([(Exchange(system), ()), (UniaxialAnisotropy(system), ("KU2",))], params)
+    src = gk.assemble("llg_rhs.cu", lay.defines(), lay.includes)
+    col = 0
+    for p in params:
+        assert f"#define MM_P_{p.column} {col}\n" in src
+        col += p.size
+    assert "#define MM_ANISOTROPY_UNIAXIAL_KU2 1" in src and "#define MM_HAS_EXCHANGE 1" in src
+    with pytest.raises(ValueError, match="no kernel option"):
+        gk.layout([(Exchange(system), ("NOPE",))], params)
 
 
 def test_emulation_rejects_unsupported_cuda():
-    src = gk.assemble("common.cuh", {}) + 'extern "C" __global__ void k(real* a) { __shared__ real s[4]; a[0] = s[0]; }\n'
+    src = gk.assemble("common.cuh", {}) + ('extern "C" __global__ void k(real* a) '
+                                          '{ a[0] = __shfl_down_sync(0xffffffffu, a[0], 1); }\n')
     with pytest.raises(RuntimeError, match="emulation build failed"):
         EmuModule(src)
 
 
+def test_emulation_block_barrier_and_shared_memory():
+    """__shared__ and __syncthreads (fibers in the emulation): a tree reduction over a block."""
+    src = gk.assemble("common.cuh", {}) + r'''
+extern "C" __global__ void bsum(const real* a, real* out, int n) {
+    __shared__ real s[64];
+    real acc = 0;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) acc += a[i];
+    s[threadIdx.x] = acc;
+    __syncthreads();
+    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
+        if ((int)threadIdx.x < k) s[threadIdx.x] += s[threadIdx.x + k];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) atomicAdd(&out[0], s[0]);
+}
+'''
+    mod = EmuModule(src)
+    a = np.random.default_rng(0).random(1000).astype(np.float32)
+    out = np.zeros(1, np.float32)
+    mod.launch("bsum", (3,), (32,), (a, out, 1000))
+    assert out[0] == pytest.approx(a.sum(dtype=np.float64), rel=1e-5)
+
+
 def test_emulation_checks_arguments():
-    mod = EmuModule(gk.assemble("rk_stage.cu", gk.defines_for("float64")))
-    assert set(parse_kernels(mod.source)) == set(gk.KERNELS["rk_stage.cu"])
+    mod = EmuModule(gk.assemble("demag_multiply.cu", gk.real_define("float64")))
+    assert set(parse_kernels(mod.source)) == set(gk.KERNELS["demag_multiply.cu"])
+    with pytest.raises(TypeError):  # float32 arrays for double pointers
+        mod.launch("demag_source", (1,), (1,), (np.zeros(1, np.float32),) * 3 + (1, 1, 1, 1, 1, 1))
     with pytest.raises(TypeError):
-        mod.launch("rk_prepare", (1,), (1,), (np.zeros(1, np.float32),) * 3 + (0, np.zeros(1), np.zeros(1, np.int32), 1))
-    with pytest.raises(TypeError):
-        mod.launch("rk_prepare", (1,), (1,), ())
+        mod.launch("demag_source", (1,), (1,), ())
 
 
 def _batch_llg(system, bext, demag, dtype=np.float64):
@@ -320,23 +360,50 @@ def test_batch_equals_members_one_by_one(tableau):
         assert np.max(np.abs(m1[0] - m[b])) < 1e-12
 
 
-def test_graph_setting_in_emulation():
-    """No CUDA graphs on the emulated device: "auto" is off, True falls back to the same eager step and
-    says why in graph_error; the result is identical to graph=False."""
+def test_graph_replay_in_emulation():
+    """A step captured as a "graph" (the launch sequence recorded once and replayed) equals the eager step
+    bit for bit: the step holds nothing but launches. "auto" stays eager in emulation."""
     system = random_system(n=(5, 4, 1), seed=33)
-    names = ["exchange", "zeeman"]
+    from micromag.terms.demag import Demag
+
+    demag = Demag(system, cache_dir=False)
     res = []
     for graph in (False, "auto", True):
-        llg = CudaLLG(system, {n: make_term(n, system) for n in names}, batch=2, dtype=np.float64, device=DEV)
+        terms = {"demag": demag, **{n: make_term(n, system) for n in ["exchange", "zeeman"]}}
+        llg = CudaLLG(system, terms, batch=2, dtype=np.float64, device=DEV)
         st = CudaStepper(llg, "rk45", tol=1e-4, dt=1e-14, graph=graph)
-        assert not st.graph_enabled()
+        assert st.graph_enabled() == (graph is True)
         m, t = random_m(system, seed=2), np.zeros(2)
-        for _ in range(4):
-            st.step(m, t, np.array([1e-12, 5e-13]))
-        assert st.graph_launches == 0
-        assert (st.graph_error is not None) == (graph is True)
+        t_end = np.array([1e-12, 5e-13])
+        for _ in range(6):
+            st.step(m, t, t_end)
+        assert (st.graph_launches > 0) == (graph is True) and st.graph_error is None
         res.append((m, t))
     for m, t in res[1:]:
         assert m.tobytes() == res[0][0].tobytes() and t.tobytes() == res[0][1].tobytes()
     with pytest.raises(ValueError):
         CudaStepper(llg, "rk45", graph="yes")
+
+
+def test_members_tiled_past_the_grid_limit(monkeypatch):
+    """Batches larger than gridDim.y allows are tiled: every kernel loops over members. With the limit
+    set to 2, a batch of 5 must step exactly like the untiled run."""
+    import micromag.backends.device as dv
+    from micromag.terms.demag import Demag
+
+    system = random_system(n=(5, 4, 2), seed=34)
+    demag = Demag(system, cache_dir=False)
+    bext = np.array([[0.0, 0.0, 0.5], [0.2, -0.1, 0.0], [0.0, 0.3, 0.1], [0.1, 0.1, 0.1], [0, 0, -0.2]])
+    out = []
+    for limit in (65535, 2):
+        monkeypatch.setattr(dv, "MAX_GRID_Y", limit)
+        dev = emulated_device()
+        terms = {"demag": demag, "exchange": Exchange(system), "zeeman": Zeeman(system, B_ext=bext)}
+        st = CudaStepper(CudaLLG(system, terms, batch=5, dtype=np.float64, device=dev), "rk45", tol=1e-4, dt=1e-14)
+        m, t = random_m(system, batch=5, seed=9), np.zeros(5)
+        for _ in range(3):
+            st.step(m, t)
+        obs = st.f.observe(m, t)
+        out.append((m, t, obs["energies"]["demag"]))
+    assert out[0][0].tobytes() == out[1][0].tobytes() and out[0][1].tobytes() == out[1][1].tobytes()
+    np.testing.assert_allclose(out[1][2], out[0][2], rtol=1e-13)

@@ -15,15 +15,32 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"cuda.bindings / NVRTC not available: {exc}", allow_module_level=True)
 
-TERMS = list(gk.TERM_DEFINES)
-BASE_TERMS = [t for t in TERMS if t not in gk.MRAM_TERMS]
+from micromag.terms import material_parameters, term_class  # noqa: E402
+
+BASE_TERMS = ["demag", "exchange", "anisotropy_uniaxial", "anisotropy_cubic", "dmi", "zeeman"]
+MRAM_TERMS = ["oersted", "vcma", "thermal", "sot", "stt", "zhangli"]
 SUBSETS = [c for r in range(len(BASE_TERMS) + 1) for c in itertools.combinations(BASE_TERMS, r)]
-MRAM_SUBSETS = [c for r in range(len(gk.MRAM_TERMS) + 1) for c in itertools.combinations(gk.MRAM_TERMS, r)]
+MRAM_SUBSETS = [c for r in range(len(MRAM_TERMS) + 1) for c in itertools.combinations(MRAM_TERMS, r)]
 DTYPES = ["float32", "float64"]
 
 
-def _compile(name, defines, arch):
-    binary, log = compile_with_log(gk.assemble(name, defines), arch, RUNTIME_OPTIONS, name)
+def _defines(dtype, names, options=None, extra=()):
+    """Defines and includes of the layout of ``names`` (in registry order), with term options
+    {name: (option, ...)} and global switches ``extra`` -- exactly how CudaLLG builds them."""
+    from micromag.terms import order_of
+
+    options = options or {}
+    names = sorted(names, key=order_of)
+    lay = gk.layout([(term_class(n), options.get(n, ())) for n in names], material_parameters())
+    d = dict(gk.real_define(dtype))
+    d.update(lay.defines())
+    for e in extra:
+        d[e] = 1
+    return d, lay.includes
+
+
+def _compile(name, defines, arch, includes=()):
+    binary, log = compile_with_log(gk.assemble(name, defines, includes), arch, RUNTIME_OPTIONS, name)
     assert len(binary) > 0
     assert "warning" not in log.lower(), log
     return binary
@@ -39,50 +56,46 @@ PAIRED = [(SUBSETS[i], MRAM_SUBSETS[(37 * i) % 64]) for i in range(64)]
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_llg_rhs_every_term_combination(arch, dtype):
     """Every subset of the base terms and every subset of the MRAM terms (sot, stt, zhangli, oersted, vcma,
-    thermal), in 64 compilations per arch and real type."""
+    thermal), in 64 compilations per arch and real type, of both files that evaluate the RHS (llg_rhs.cu,
+    with the observables kernel, and rk_stage.cu, alternately)."""
     assert {m for _, m in PAIRED} == set(MRAM_SUBSETS) and {b for b, _ in PAIRED} == set(SUBSETS)
     for i, (base, mram) in enumerate(PAIRED):
-        # alternate the field output so both variants are compiled across the subsets
-        opts = ["MM_WRITE_FIELD"] if i % 2 else []
-        _compile("llg_rhs.cu", gk.defines_for(dtype, base + mram, opts), arch)
+        extra = ["MM_WRITE_FIELD"] if i % 4 == 1 else ["MM_PARAMS_PER_MEMBER"] if i % 4 == 3 else []
+        defs, inc = _defines(dtype, base + mram, extra=extra)
+        _compile("llg_rhs.cu" if i % 2 == 0 else "rk_stage.cu", defs, arch, inc)
 
 
-OPTION_SETS = [
-    ["MM_WRITE_FIELD", "MM_EXCHANGE_SCALE"],
-    ["MM_ZEEMAN_SPATIAL"],
-    ["MM_WRITE_FIELD", "MM_ZEEMAN_SPATIAL", "MM_ZEEMAN_SPATIAL_BATCH", "MM_EXCHANGE_SCALE"],
-    ["MM_DEMAG_PLANES"],
-    ["MM_DEMAG_PLANES", "MM_WRITE_FIELD", "MM_ZEEMAN_SPATIAL"],
-    ["MM_STT_P_SPATIAL", "MM_ZHANGLI_SPATIAL"],
-    ["MM_STT_P_SPATIAL", "MM_ZHANGLI_SPATIAL", "MM_ZHANGLI_SPATIAL_BATCH", "MM_DEMAG_PLANES", "MM_WRITE_FIELD"],
-]
-
-
-@pytest.mark.parametrize("arch", CHECK_ARCHS)
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("opts", OPTION_SETS, ids=["scale", "spatial", "all", "planes", "planes-field", "mram-spatial",
-                                                   "mram-batch"])
-def test_llg_rhs_options(arch, dtype, opts):
-    _compile("llg_rhs.cu", gk.defines_for(dtype, TERMS, opts), arch)
+ALL = BASE_TERMS + MRAM_TERMS
+OPTION_SETS = {
+    "scale-ku2": ({"exchange": ("SCALE",), "anisotropy_uniaxial": ("KU2",)}, ["MM_WRITE_FIELD"]),
+    "spatial": ({"zeeman": ("SPATIAL",)}, []),
+    "spatial-batch": ({"zeeman": ("SPATIAL", "SPATIAL_BATCH"), "exchange": ("SCALE",)}, ["MM_WRITE_FIELD"]),
+    "mram-spatial": ({"stt": ("P_SPATIAL",), "zhangli": ("SPATIAL",)}, ["MM_PARAMS_PER_MEMBER"]),
+    "mram-batch": ({"stt": ("P_SPATIAL",), "zhangli": ("SPATIAL", "SPATIAL_BATCH")}, ["MM_WRITE_FIELD"]),
+}
 
 
 @pytest.mark.parametrize("arch", CHECK_ARCHS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_rk_stage(arch, dtype):
-    _compile("rk_stage.cu", gk.defines_for(dtype), arch)
+@pytest.mark.parametrize("case", sorted(OPTION_SETS))
+def test_options_of_every_term(arch, dtype, case):
+    opts, extra = OPTION_SETS[case]
+    defs, inc = _defines(dtype, ALL, opts, extra)
+    _compile("llg_rhs.cu", defs, arch, inc)
+    _compile("rk_stage.cu", defs, arch, inc)
 
 
 @pytest.mark.parametrize("arch", CHECK_ARCHS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("thin", [False, True])
 def test_demag_multiply(arch, dtype, thin):
-    _compile("demag_multiply.cu", gk.defines_for(dtype, (), ["MM_DEMAG_THIN"] if thin else []), arch)
+    _compile("demag_multiply.cu", {**gk.real_define(dtype), **({"MM_DEMAG_THIN": 1} if thin else {})}, arch)
 
 
 @pytest.mark.parametrize("arch", CHECK_ARCHS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_thermal_noise(arch, dtype):
-    _compile("thermal_noise.cu", gk.defines_for(dtype), arch)
+    _compile("thermal_noise.cu", gk.real_define(dtype), arch)
 
 
 def test_every_shipped_kernel_source_is_checked():
@@ -90,11 +103,15 @@ def test_every_shipped_kernel_source_is_checked():
     assert shipped == set(gk.KERNELS)
 
 
-def test_headers_compile_standalone():
-    for h in sorted(gk.SOURCE_DIR.glob("*.cuh")):
-        src = gk.assemble("common.cuh", {}) + gk.source_path(h.name).read_text().replace("#pragma once", "")
-        if h.name != "common.cuh":
-            compile_with_log(src, "sm_80", RUNTIME_OPTIONS, h.name)
+def test_every_term_kernel_file_is_a_registered_term():
+    """Each term's .cuh belongs to a registered term (no orphan kernels), and each registered term's kernel
+    exists (the contract: a term is its .py, its .cuh and one registry line)."""
+    from micromag.terms import registered
+
+    kernels = {c.kernel for c in registered()}
+    assert all(gk.source_path(k).is_file() for k in kernels)
+    helpers = {"common.cuh", "philox.cuh", "rhs_common.cuh", "rk_common.cuh"}
+    assert {p.name for p in gk.SOURCE_DIR.glob("*.cuh")} == kernels | helpers
 
 
 def test_compile_error_carries_log():

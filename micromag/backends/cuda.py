@@ -205,7 +205,7 @@ class CudaLLG:
     def _items(terms):
         if isinstance(terms, dict):
             return list(terms.items())
-        return [(t.name, t) for t in terms]
+        return [(getattr(t, "name", t), t) for t in terms]
 
     def check_term(self, term):
         """Raise NotImplementedError unless ``term`` can join this RHS (a kernel exists, one per name)."""
