@@ -237,12 +237,8 @@ def make_llg(ctx, system, batch, b_ext=(1e-3, 0.0, 0.0)):
     from micromag.terms import build_terms
 
     terms = build_terms(system)
-    llg = ctx.mcuda.CudaLLG(system, terms, batch=batch, dtype=ctx.dtype, device=ctx.dev)
-    if b_ext is not None:
-        # an explicit C-contiguous (B, 3) array: CudaLLG.set_B_ext turns a 3-vector into a broadcast view's
-        # astype(), which is not C-contiguous for batch > 1 (seen under emulation, 2026-11-25)
-        llg.set_B_ext(np.ascontiguousarray(np.tile(np.asarray(b_ext, dtype=float), (batch, 1))))
-    return llg
+    terms["zeeman"].set(b_ext)  # None: no field
+    return ctx.mcuda.CudaLLG(system, terms, batch=batch, dtype=ctx.dtype, device=ctx.dev)
 
 
 def size_key(n):
@@ -322,7 +318,7 @@ def bench_sizes(ctx, sizes, bandwidth, quick, results, save, deadline, step_size
                            ms_per_rhs_wall=r["s_per_call_wall"] * 1e3, calls_per_batch=r["calls_per_batch"],
                            cell_rhs_per_s=cells / r["s_per_call"])
                 try:
-                    rd = ctx.timeit(lambda: llg.demag_field(m, llg.bdemag), min_time=mt, repeats=reps)
+                    rd = ctx.timeit(lambda: llg.convolve(m), min_time=mt, repeats=reps)
                     rec["ms_demag"] = rd["s_per_call"] * 1e3
                     rec["ms_rest"] = rec["ms_per_rhs"] - rec["ms_demag"]
                 except Exception as exc:  # noqa: BLE001
@@ -420,7 +416,8 @@ def sp4_direct(ctx, relax_max_time=5e-9, duration=1e-9, every=1e-11, torque_tol=
                relax_max_torque_T=tq, relax_time_s=float(ctx.dev.asnumpy(t)[0]), relax_converged=tq < torque_tol,
                m_relaxed=[float(v) for v in ctx.dev.asnumpy(m.mean(axis=(0, 2, 3, 4)))])
     # run
-    llg.set_B_ext(np.ascontiguousarray(np.asarray(SP4_FIELD, dtype=float).reshape(1, 3)))
+    llg.terms["zeeman"].set(SP4_FIELD)
+    llg.refresh()
     llg.nevals = 0
     t0 = time.perf_counter()
     st = ctx.mcuda.CudaStepper(llg, "rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11)

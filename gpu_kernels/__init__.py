@@ -36,9 +36,13 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\([A-Za-z_][A-Za-z0-9_]*\))?")
 
 
 def source_path(name) -> Path:
-    p = SOURCE_DIR / name
+    """The file of kernel source ``name``: a file in this directory, or an absolute path (a term defined
+    outside the package keeps its kernel file next to its Python file)."""
+    p = Path(name)
+    if not p.is_absolute():
+        p = SOURCE_DIR / name
     if not p.is_file():
-        raise FileNotFoundError(f"no kernel source {name!r} in {SOURCE_DIR}")
+        raise FileNotFoundError(f"no kernel source {name!r} (looked in {SOURCE_DIR})")
     return p
 
 

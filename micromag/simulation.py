@@ -39,6 +39,14 @@ class _FrozenTime:
     def effective_field(self, m, t=None, out=None):
         return self._llg.effective_field(m, self._t, out)
 
+    @property
+    def nevals(self):  # the count lives in the wrapped engine (a stepper adds to it)
+        return self._llg.nevals
+
+    @nevals.setter
+    def nevals(self, value):
+        self._llg.nevals = value
+
     # the GPU backend evaluates host drives through these (at stage times, here all frozen)
     def update_drives(self, t_rows, m=None, first_row=0):
         th = np.asarray(self._llg.device.asnumpy(self._t), dtype=float)

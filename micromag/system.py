@@ -137,13 +137,15 @@ class System:
             if not self._dynamic[name]:
                 del self._dynamic[name]
             self._member_tables.pop(name, None)
-        new = list(self.materials)
-        for r in regions:
-            if new[r] is not None:
-                new[r] = new[r].with_(**{name: value})
         default = None
         if region is None and self.default_material is not None:
             default = self.default_material.with_(**{name: value})
+        new = list(self.materials)
+        for r in regions:
+            if new[r] is None:
+                continue
+            # regions that use the default material keep using it (so a later sim.material = ... reaches them)
+            new[r] = default if (default is not None and new[r] is self.default_material) else new[r].with_(**{name: value})
         self._replace(new, default=default)
 
     def _replace(self, new, default=None):

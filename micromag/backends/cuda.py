@@ -38,8 +38,9 @@ NOBS_EXTRA = 5  # observe kernel outputs besides the energies: 3 (⟨m⟩) + max
 
 
 def _c_real(a, dtype):
-    """A C-contiguous copy of ``a`` in ``dtype``, flattened (every upload goes through here)."""
-    return np.ascontiguousarray(np.asarray(a, dtype=float), dtype=dtype).reshape(-1)
+    """A C-contiguous copy of ``a`` in ``dtype``, flattened (every upload goes through here: whatever the
+    memory order of the input, the kernels read C order)."""
+    return np.array(np.asarray(a, dtype=float), dtype=dtype, order="C").reshape(-1)
 
 
 def pack_materials(system, material_params, dtype=np.float64):
@@ -470,13 +471,20 @@ class CudaLLG:
             ln()
         return B
 
-    def demag_field(self, m, out):
-        """The convolution term's field alone (T), cropped into ``out`` (B, 3, nz, ny, nx)."""
+    def convolve(self, m):
+        """The convolution term's field (demag) of m into its padded buffer, which the fused kernels read."""
         if self._conv is None:
             raise ValueError("no demag term")
-        self._conv.source_launch(m)()
-        for ln in self._conv.steps():
+        key = ("convolve", id(m))
+        seq = self._launches.get(key)
+        if seq is None:
+            seq = self._launches[key] = [self._conv.source_launch(m)] + self._conv.steps()
+        for ln in seq:
             ln()
+
+    def demag_field(self, m, out):
+        """The convolution term's field alone (T), cropped into ``out`` (B, 3, nz, ny, nx)."""
+        self.convolve(m)
         return self._conv.field_to_state(out)
 
     def observe(self, m, t=None):

@@ -42,9 +42,12 @@ class Zeeman(Term):
         mag = system.magnetic
         self._all_magnetic = bool(mag.all())
         self._mask = mag.astype(float)
-        self._Ms_eff = system.Ms_eff
         self._scratch = _Scratch()
+        self.prepare()
         self.set(B_ext)
+
+    def prepare(self):
+        self._Ms_eff = self.system.Ms_eff
 
     # ------------------------------------------------------------------ input
     def _shapes_msg(self):

@@ -1,6 +1,6 @@
 """``micromag validate``: run the validation cases against references nobody here wrote.
 
-    micromag validate [--quick|--full] [--backend auto|cpu|gpu] [--only NAME ...] [--report DIR] [--list]
+    micromag validate [--quick|--full] [--backend auto|cpu|gpu|emulate] [--only NAME ...] [--report DIR] [--list]
 
 Each case (see :mod:`micromag.validate.cases`) states its setup, its reference and source, the quantity
 compared and its tolerance with the reason. The command prints a table, writes with ``--report`` a folder
@@ -29,7 +29,7 @@ def add_arguments(p):
                       help="small forms, 2 CPU cores in a few minutes (default; what CI runs)")
     mode.add_argument("--full", dest="full", action="store_true",
                       help="the resolutions the standard problems prescribe (meant for a GPU)")
-    p.add_argument("--backend", choices=("auto", "cpu", "gpu"), default="auto")
+    p.add_argument("--backend", choices=("auto", "cpu", "gpu", "emulate"), default="auto")
     p.add_argument("--only", nargs="+", metavar="NAME", default=None, help="run only these cases")
     p.add_argument("--report", metavar="DIR", default=None, help="write DIR/README.md and one PNG per case")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
