@@ -17,7 +17,8 @@ point of the precession-free LLG, dm/dt = −γ m × (m × B_eff). It gets there
    with τ (1/T) from the two Barzilai–Borwein formulas in turn, τ1 = (s·s)/(s·y), τ2 = (s·y)/(y·y),
    s = Δm, y = −Δd (Barzilai & Borwein, IMA J. Numer. Anal. 8, 141 (1988); for micromagnetics Exl et al.,
    J. Appl. Phys. 115, 17D118 (2014)), capped so that no cell turns by more than ``max_angle`` (0.2 rad)
-   per iteration: far from equilibrium the step follows the flow's direction in short pieces, so the
+   per iteration (where the BB estimate is negative, on concave stretches of the energy, the capped step
+   is taken): far from equilibrium the step follows the flow's direction in short pieces, so the
    state cannot jump over an energy barrier into another basin; near the minimum the cap is inactive and
    the BB steps converge superlinearly. Every batch member has its own τ and stops on its own: a member
    whose largest torque is below ``tol_torque`` is not moved again.
@@ -78,12 +79,13 @@ def _torque_sq(llg, m, t, free):
 
 
 def descend(llg, m, t, free, tol_torque, max_iter=20000, patience=2000, tau0=1e-4, max_angle=0.2, xp=np,
-            prog=None, active=None):
+            prog=None, active=None, on_iteration=None):
     """Phase 1 (see the module docstring): move ``m`` (arrays of ``xp``, changed in place) down the
     precession-free LLG direction with capped Barzilai–Borwein steps until every member's largest
     |m × B_eff| over the ``free`` cells (a (nz, ny, nx) 0/1 array) is below ``tol_torque`` (T).
 
     ``active`` (bool (B,), host) limits the members that move; converged members stop moving.
+    ``on_iteration(it, torque)`` is called after every field evaluation (torque: host (B,) in T).
     Returns (largest torque per member in T as a host array (B,), iterations, converged (B,) bool).
     """
     nb = m.shape[0]
@@ -102,6 +104,8 @@ def descend(llg, m, t, free, tol_torque, max_iter=20000, patience=2000, tau0=1e-
         tq = np.asarray(tmax_dev if xp is np else xp.asnumpy(tmax_dev), dtype=float).reshape(nb)
         if tq0 is None:
             tq0 = tq.copy()
+        if on_iteration is not None:
+            on_iteration(it, tq)
         converged |= tq < tol_torque
         improved = tq < 0.9 * best
         best = np.where(improved, tq, best)
@@ -121,8 +125,10 @@ def descend(llg, m, t, free, tol_torque, max_iter=20000, patience=2000, tau0=1e-
                 new = _dot(s, s) / xp.where(sy != 0, sy, xp.inf)
             else:
                 new = sy / xp.maximum(_dot(y, y), 1e-300)
+            # negative curvature along the step (s·y < 0: the energy is concave there, far from a minimum):
+            # no BB estimate; take the largest step the cap allows, which still goes downhill
             ok = xp.isfinite(new) & (new > 0)
-            tau = xp.where(ok, new, tau).astype(m.dtype)
+            tau = xp.where(ok, new, xp.inf).astype(m.dtype)
         # cap the rotation: τ |d| <= max_angle in every cell of the member
         tau = xp.minimum(tau, max_angle / xp.maximum(tmax_dev, 1e-300)).astype(m.dtype)
         go = xp.asarray(active)
@@ -147,7 +153,8 @@ def _fraction(tq0, tq, tol):
     return min(1.0, max(0.0, math.log(tq0 / max(tq, tol)) / math.log(tq0 / tol)))
 
 
-def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_iter=20000, patience=2000):
+def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_iter=20000, patience=2000,
+          on_iteration=None, label="relax", polish=True):
     """Relax ``sim`` (a :class:`~micromag.Simulation`) as described in the module docstring.
 
     tol_torque : target of the largest |m × B_eff| in T, per member.
@@ -156,6 +163,9 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
         from the torque criterion.
     max_iter, patience : phase 1 budget and how many iterations without a 10 % gain of a member's torque
         send it to phase 2.
+    on_iteration : optional ``f(iteration, torque (B,) in T)`` called after each descent iteration.
+    label : the progress label.
+    polish : False skips phase 2 (members the descent leaves unconverged stay so).
 
     Returns (the largest final torque in T per member as a host array (B,), info dict with
     ``field_evaluations``, ``descent_iterations``, ``dynamic_evaluations`` and ``converged`` (B,)).
@@ -173,16 +183,16 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
     engine = sim.llg
     n0 = engine.nevals
     th = sim.terms.get("thermal")
-    prog = Progress("relax", 1.0, enabled=progress)
+    prog = Progress(label, 1.0, enabled=progress)
     if th is not None:
         th.enabled = False
     t_held = xp.asarray(sim._t).copy()
     m = sim._m
     try:
         tq, iters, conv = descend(engine, m, t_held, free, tol_torque, max_iter=max_iter, patience=patience,
-                                  xp=xp, prog=prog)
+                                  xp=xp, prog=prog, on_iteration=on_iteration)
         n1 = engine.nevals
-        if not conv.all():
+        if polish and not conv.all():
             tq = _polish(sim, tol_torque, max_time, free, conv, prog)
             conv = tq < tol_torque
     finally:
