@@ -98,12 +98,18 @@ def descend(llg, m, t, free, tol_torque, max_iter=20000, patience=2000, tau0=1e-
     tq = np.full(nb, np.inf)
     tq0 = None
     it = 0
+    m_best, tq_best = m.copy(), np.full(nb, np.inf)  # BB is not monotone: the best state seen is kept
     for it in range(1, max_iter + 1):
         tsq, d = _torque_sq(llg, m, t, free)
         tmax_dev = xp.sqrt(tsq.reshape(nb, -1).max(axis=1))
         tq = np.asarray(tmax_dev if xp is np else xp.asnumpy(tmax_dev), dtype=float).reshape(nb)
+        tq = np.where(np.isfinite(tq), tq, np.inf)
         if tq0 is None:
             tq0 = tq.copy()
+        better = tq < tq_best
+        if better.any():
+            m_best[...] = xp.where(xp.asarray(better).reshape((nb,) + (1,) * (m.ndim - 1)), m, m_best)
+            tq_best = np.where(better, tq, tq_best)
         if on_iteration is not None:
             on_iteration(it, tq)
         converged |= tq < tol_torque
@@ -143,6 +149,12 @@ def descend(llg, m, t, free, tol_torque, max_iter=20000, patience=2000, tau0=1e-
         # members that stopped, frozen and empty cells keep their values bit for bit
         keep = ~go.reshape((nb,) + (1,) * (m.ndim - 1)) | ~free.astype(bool)
         m[...] = xp.where(keep, m_old, new_m)
+    # members that did not converge end in the best state seen (BB is not monotone; after the budget
+    # the last update has not even been evaluated)
+    back = ~converged
+    if back.any():
+        m[...] = xp.where(xp.asarray(back).reshape((nb,) + (1,) * (m.ndim - 1)), m_best, m)
+        tq = np.where(back, tq_best, tq)
     return tq, it, converged
 
 
@@ -251,7 +263,9 @@ def _polish(sim, tol_torque, max_time, free, done, prog):
             t_end_host = np.where(newly, np.minimum(t_end_host, host(t)), t_end_host)
             t_end = xp.asarray(t_end_host)
 
+    start = m.copy()
     tq, T1 = torques()
+    tq_start = tq.copy()
     finish(tq)
     tq0 = float(tq.max())
     finished = bool((t >= t_end).all())
@@ -269,9 +283,15 @@ def _polish(sim, tol_torque, max_time, free, done, prog):
                 prog.update(_fraction(tq0, worst, tol_torque),
                             f"max torque {worst:.3g} T (target {tol_torque:g} T), step tolerance {st.tol:.2g} "
                             f"(dynamic polishing)")
-        if st.tol <= 1e-9:
+        if st.tol <= 1e-9 or not np.all(np.isfinite(tq)):
             break
         st.tol /= math.sqrt(2)
+    bad = ~np.isfinite(tq) | (tq > tq_start)  # a stiff problem (dt below dt_min) can blow up: undo it
+    if bad.any():
+        m[...] = xp.where(xp.asarray(bad).reshape((nb,) + (1,) * (m.ndim - 1)), start, m)
+        tq = np.where(bad, tq_start, tq)
+        warnings.warn("relax(): the dynamic polishing did not lower the torque (a stiff problem: fields of very "
+                      "different size); the state is the descent's best", RuntimeWarning, stacklevel=4)
     return tq
 
 

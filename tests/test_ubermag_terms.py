@@ -126,18 +126,17 @@ def test_zeeman_units_and_effective_field():
 
 def test_dmi_sign_is_ubermags():
     """Ubermag's Cnv_z energy density is w = D (m·∇m_z − m_z ∇·m); for the cycloid
-    m = (cos kx, 0, sin kx) it is D k (continuum), D sin(k dx)/dx with central differences. A huge A makes
-    the edge boundary terms (−D²/(4A) per edge face) negligible; the 2 edge cells of 40 miss one neighbour
-    each, hence the 2 % tolerance on top of the discrete formula."""
+    m = (cos kx, 0, sin kx) it is D k in the continuum. Discretised with central differences each of the
+    n − 1 faces of a chain carries V (D/dx) sin(k dx) (micromag's D_ind = −D); a huge A makes the edge
+    boundary terms (−V D²/(4A) per free face, 2e-30 J here) negligible: E = (n − 1) V D sin(k dx)/dx."""
     n, dx, D, k = 40, 1e-9, 3e-3, 2 * math.pi / 16e-9
     mesh = _mesh(n=(n, 1, 1), cell=(dx, dx, dx))
     s = mm.System(name="dmi")
     s.energy = mm.Exchange(A=1e-3) + mm.DMI(D=D, crystalclass="Cnv_z")
     s.m = df.Field(mesh, nvdim=3, value=lambda p: (math.cos(k * p[0]), 0, math.sin(k * p[0])), norm=8e5)
     E = mc.compute(s.energy.dmi.energy, s)
-    expect = D * math.sin(k * dx) / dx * n * dx**3
-    assert E == pytest.approx(expect, rel=0.06)
-    assert E > 0  # the sign: this cycloid costs energy for D > 0 in Ubermag's convention
+    assert E == pytest.approx((n - 1) * dx**3 * D * math.sin(k * dx) / dx, rel=1e-9)
+    assert E == pytest.approx(D * k * n * dx**3, rel=0.05)  # and near the continuum value D k V
     mc.delete(s)
 
 
