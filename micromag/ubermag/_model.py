@@ -301,6 +301,10 @@ class Model:
             self._rkky(rk)
         for z in system.energy.get(type=mm.Zeeman):
             self._zeeman(z)
+        spatial = any(np.ndim(B0) > 1 and kind != "uzeeman" for _, B0, _, kind in self.zeeman)
+        if spatial and not self._static():
+            # the GPU backend takes a time-dependent applied field only as a uniform vector per member
+            self.cpu_only.append("a time-dependent applied field that varies in space")
 
     def _pair_corrections(self, value, cellvals, what, harmonic):
         """Face corrections {axis: array} for the couplings between subregions that OOMMF applies (the
@@ -530,8 +534,11 @@ class Model:
             backend = "cpu"
             self.notes.append(f"backend cpu: {', '.join(self.cpu_only)} have no GPU kernel")
         regions, mats = self._materials()
+        # double precision on every backend (the GPU's default is float32): Ubermag's stopping criteria
+        # (0.1 A/m of |m × H|, ~1e-7 of typical fields) are those of OOMMF, which computes in double
         sim = mmg.Simulation(self.grid, regions=regions, materials=mats, demag=self.has_demag, backend=backend,
-                             integrator=integrator, tol=tol, dt=dt, dt_min=dt_min, dt_max=dt_max)
+                             integrator=integrator, tol=tol, dt=dt, dt_min=dt_min, dt_max=dt_max,
+                             dtype=np.float64)
         self.backend = sim.backend
         for name, make in self.extra:
             sim.add(make(sim), name=name)

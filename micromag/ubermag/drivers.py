@@ -120,7 +120,6 @@ class Driver(mm.ExternalDriver):
 
     def _row(self, first_values):
         mod = self._model
-        sim = mod.sim
         m, t = mod._host()
         w = mod.magnetic.astype(float)
         mavg = (m[0] * w).reshape(3, -1).sum(1) / w.sum()
@@ -129,7 +128,9 @@ class Driver(mm.ExternalDriver):
         for entry in mod.zeeman:
             B = mod.zeeman_B(entry, float(t[0]))
             bs += list((B * w).reshape(3, -1).sum(1) / w.sum()) if np.ndim(B) > 1 else list(B)
-        tq = float(np.max(sim.max_torque())) / MU0
+        free = mod.magnetic & ~mod.frozen  # fixed spins are not part of the criterion
+        tq = np.sqrt((np.cross(m[0], mod.term_field(None), axis=0) ** 2).sum(0))
+        tq = float(tq[free].max()) / MU0 if free.any() else 0.0
         self._table.write(list(first_values) + list(mavg) + [sum(es)] + es + bs + [tq])
 
     def _snapshot(self, system):
