@@ -243,7 +243,7 @@ class Batch:
         return list(groups.values())
 
     # ------------------------------------------------------------------ running
-    def run(self, duration, check_every=None, progress=False):
+    def run(self, duration, check_every=None, progress=True):
         """Integrate every member for ``duration`` s (or its own ``duration``); returns one dict per member:
 
         ``index``, ``t`` (final time, s), ``stopped`` (stop condition became true), ``t_stop`` (when, s;

@@ -183,7 +183,6 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
     ``field_evaluations``, ``descent_iterations``, ``dynamic_evaluations`` and ``converged`` (B,)).
     """
     xp = sim.xp
-    nb = sim.batch
     free = sim._mask_dev
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)

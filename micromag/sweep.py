@@ -439,7 +439,7 @@ def run_point(payload, params):
         every = payload["duration"] / 100
     batch = Batch(make, members, chunk=len(members), stop=stop, check_every=every,
                   halt=bool(det and det["stop"]), keep_m=False)
-    res = batch.run(payload["duration"])
+    res = batch.run(payload["duration"], progress=False)  # the sweep shows its own progress over points
     wall = time.perf_counter() - t_wall
     rows = []
     for k, r in enumerate(res):

@@ -218,3 +218,4 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="crystal class"):
         mc.MinDriver().drive(s, verbose=0)
     mc.delete(s)
+

@@ -21,7 +21,6 @@ magnetic cells), ``E`` (J) and ``E_<term>`` per energy term, ``Bx_<zeeman>``, ``
 from __future__ import annotations
 
 import math
-import os
 import pathlib
 import warnings
 
@@ -73,8 +72,9 @@ class Driver(mm.ExternalDriver):
 
     def schedule(self, system, cmd, header, *args, **kwargs):
         """Not supported: micromag runs in this process (RuntimeError, as a failed submission)."""
-        raise RuntimeError("micromag.ubermag cannot schedule drives: it runs inside this Python process; submit a "
-                           f"Python script that calls drive() with {cmd!r} instead")
+        raise RuntimeError("micromag.ubermag cannot schedule drives: it runs inside this Python process (and "
+                           "Ubermag's systems cannot be pickled for a job); submit a Python script that calls "
+                           f"drive() with {cmd!r} instead")
 
     def _checkargs(self, kwargs):
         pass
@@ -201,10 +201,7 @@ class MinDriver(Driver):
         self._evolver((ev.CGEvolver,), ev.CGEvolver)
         self._open_table([("iteration", "")])
         tol = self._tol()
-        cb = None
-        if output_step:
-            def cb(it, tq):
-                self._row([it])
+        cb = (lambda it, tq: self._row([it])) if output_step else None  # a row per iteration
         info = self._minimize(system, tol, verbose, on_iteration=cb, label=self.label)
         if not output_step:
             self._row([info["field_evaluations"]])
