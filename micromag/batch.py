@@ -242,7 +242,7 @@ class Batch:
         return list(groups.values())
 
     # ------------------------------------------------------------------ running
-    def run(self, duration, check_every=None, progress=False):
+    def run(self, duration, check_every=None, progress=True):
         """Integrate every member for ``duration`` s (or its own ``duration``); returns one dict per member:
 
         ``index``, ``t`` (final time, s), ``stopped`` (stop condition became true), ``t_stop`` (when, s;
@@ -255,6 +255,9 @@ class Batch:
         duration = _positive("duration", duration)
         check_every = self.check_every if check_every is None else _positive("check_every", check_every)
         results = [None] * len(self.members)
+        from .progress import Progress
+
+        prog = Progress("batch", len(self.members), enabled=progress)
         chunk_no = 0
         for group in self._groups():
             size = self.chunk
@@ -271,10 +274,11 @@ class Batch:
                 for i, r in zip(idx, res):
                     r.update(chunk=chunk_no, chunk_size=len(idx), wall=wall / len(idx))
                     results[i] = r
-                if progress:
-                    print(f"batch: chunk {chunk_no} ({len(idx)} members) in {wall:.3g} s")
+                prog.update(sum(r is not None for r in results),
+                            f"chunk {chunk_no} ({len(idx)} members) in {wall:.3g} s")
                 chunk_no += 1
                 start += size
+        prog.done(f"{len(self.members)} members in {chunk_no} chunks")
         return results
 
     def _run_chunk(self, idx, duration, every):

@@ -148,6 +148,7 @@ def _cmd_plot(args):
 
 def build_parser():
     p = argparse.ArgumentParser(prog="micromag", description="Finite-difference micromagnetics for MRAM devices")
+    p.add_argument("--version", action="version", version=f"micromag {__import__('micromag').__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a Python script with micromag (progress lines on stderr)",
                        description="Run SCRIPT with micromag: --backend sets the backend of every Simulation built "

@@ -26,40 +26,6 @@ def _positive(name, v, unit="s", allow_zero=False):
     return v
 
 
-class _FrozenTime:
-    """The LLG right-hand side with every drive held at fixed member times (for ``relax``, whose own clock
-    is a relaxation clock, not the simulation's time); everything else is the wrapped object's."""
-
-    def __init__(self, llg, t):
-        self._llg, self._t = llg, t
-
-    def __call__(self, m, t, out):
-        return self._llg(m, self._t, out)
-
-    def effective_field(self, m, t=None, out=None):
-        return self._llg.effective_field(m, self._t, out)
-
-    @property
-    def nevals(self):  # the count lives in the wrapped engine (a stepper adds to it)
-        return self._llg.nevals
-
-    @nevals.setter
-    def nevals(self, value):
-        self._llg.nevals = value
-
-    # the GPU backend evaluates host drives through these (at stage times, here all frozen)
-    def update_drives(self, t_rows, m=None, first_row=0):
-        th = np.asarray(self._llg.device.asnumpy(self._t), dtype=float)
-        rows = np.broadcast_to(th, np.atleast_2d(np.asarray(t_rows)).shape)
-        return self._llg.update_drives(rows, m=m, first_row=first_row)
-
-    def update_patterns(self, t):
-        return self._llg.update_patterns(np.asarray(self._llg.device.asnumpy(self._t), dtype=float))
-
-    def __getattr__(self, name):
-        return getattr(self._llg, name)
-
-
 class Simulation:
     """A micromagnetic simulation on a regular grid.
 
@@ -754,74 +720,20 @@ class Simulation:
         return path
 
     def relax(self, tol_torque=1e-5, max_time=50e-9, progress=True):
-        """Relax to a local energy minimum with the precession-free LLG, dm/dt = −γ m × (m × B_eff).
+        """Relax to a local energy minimum: the state where the precession-free LLG,
+        dm/dt = −γ m × (m × B_eff), stops, with the drives held at the present time (torques and thermal
+        noise off).
 
-        Integrates with RK23 the way MuMax3 relaxes: first while the energy falls; then, since an
-        adaptive step at the edge of stability leaves a noise floor of torque ~ tol/(γ dt), the step
-        tolerance is divided by √2 each time the mean torque stops falling, down to 1e-9. Stops early
-        when the largest |m × B_eff| is below ``tol_torque`` (T) in every member, or after ``max_time``
-        s of relaxation time. Returns the final largest torque in T.
+        Descends along the precession-free LLG direction with capped Barzilai–Borwein steps (one field
+        evaluation per iteration, no cell turning more than 0.2 rad per iteration, so the state stays in
+        the basin the flow is in), then, only for members that stall, polishes with precession-free RK23
+        the way MuMax3 relaxes (see :mod:`micromag.relax`). Each batch member stops when its own largest
+        |m × B_eff| is below ``tol_torque`` (T); ``max_time`` (s) bounds the relaxation clock of the
+        polishing. Returns the largest final torque over all members in T (warns if above the target).
         """
-        tol_torque = _positive("tol_torque", tol_torque, unit="T")
-        max_time = _positive("max_time", max_time)
-        xp = self.xp
-        # the drives stay at the simulation's present time; relaxation runs on a clock of its own
-        engine = self.llg
-        self.llg = _FrozenTime(engine, xp.asarray(self._t).copy())
-        try:
-            st = self._new_stepper("rk23", 1e-4, 1e-10)
-        finally:
-            self.llg = engine
-        t = xp.zeros(self.batch)
-        t_end = xp.full(self.batch, max_time)
-        prog = Progress("relax", 1.0, enabled=progress)
+        from .relax import relax_simulation
 
-        def steps(n=3):
-            for _ in range(n):
-                st.step(self._m, t, t_end=t_end)
-            return bool((t >= max_time).all())
-
-        def torques():
-            mx, ms = self._torque_stats()
-            return float(np.max(mx)), ms
-
-        self.llg.precession = False
-        th = self.terms.get("thermal")
-        if th is not None:
-            th.enabled = False
-        try:
-            done = steps()
-            E0 = float(np.sum(self.energy()))
-            done = done or steps()
-            E1 = float(np.sum(self.energy()))
-            k = 0
-            while E1 < E0 and not done:
-                done = steps()
-                E0, E1 = E1, float(np.sum(self.energy()))
-                k += 1
-                if k % 10 == 0 and torques()[0] < tol_torque:  # already there: no need to wait for the noise
-                    break
-            tq_max, T1 = torques()
-            while st.tol > 1e-9 and tq_max >= tol_torque and not done:
-                st.tol /= math.sqrt(2)
-                T0 = np.inf
-                while T1 < T0 and tq_max >= tol_torque and not done:
-                    done = steps()
-                    T0 = T1
-                    tq_max, T1 = torques()
-                prog.update(min(1.0, math.log(max(tq_max, tol_torque)) / math.log(tol_torque)) if tol_torque < 1 else 1.0,
-                            f"max torque {tq_max:.3g} T (target {tol_torque:g} T), step tolerance {st.tol:.2g}")
-        finally:
-            self.llg.precession = True
-            if th is not None:
-                th.enabled = True
-        self._changed()
-        prog.done(f"max torque {tq_max:.3g} T after {st.nevals} field evaluations")
-        if tq_max >= tol_torque:
-            warnings.warn(f"relax() stopped with max torque {tq_max:.3g} T, above tol_torque = {tol_torque:g} T "
-                          "(step tolerance exhausted or max_time reached): the state is not converged",
-                          RuntimeWarning, stacklevel=2)
-        return tq_max
+        return relax_simulation(self, tol_torque, max_time, progress)
 
     def minimize(self, tol_torque=1e-6, max_iter=100000, progress=True):
         """Minimize the energy by steepest descent with Barzilai–Borwein steps (no dynamics).

@@ -439,7 +439,7 @@ def run_point(payload, params):
         every = payload["duration"] / 100
     batch = Batch(make, members, chunk=len(members), stop=stop, check_every=every,
                   halt=bool(det and det["stop"]), keep_m=False)
-    res = batch.run(payload["duration"])
+    res = batch.run(payload["duration"], progress=False)  # the sweep shows its own progress over points
     wall = time.perf_counter() - t_wall
     rows = []
     for k, r in enumerate(res):
@@ -630,8 +630,10 @@ def plot_results(out, rows, names):
 
 # ---------------------------------------------------------------------------------------------- driving
 def _say(progress, msg):
-    if progress:
-        print(f"micromag sweep: {msg}", file=sys.stderr, flush=True)
+    if progress:  # tqdm.write keeps an open progress bar (micromag.progress) intact below the message
+        from tqdm import tqdm
+
+        tqdm.write(f"micromag sweep: {msg}", file=sys.stderr)
 
 
 def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progress=True, plot=True):
@@ -655,8 +657,12 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
     _say(progress, f"{len(pts)} points, {len(pts) - len(todo)} already done, {len(todo)} to run -> {out}")
     payload = spec.payload()
     failures = []
+    from .progress import Progress
+
+    prog = Progress("sweep", max(len(todo), 1), enabled=progress)
 
     def finished(i, k, p, rows):
+        prog.update(len(log.done) - (len(pts) - len(todo)) + 1 + len(failures), f"{len(failures)} failed")
         if log.write(k, i, p, rows):
             sw = [r["switched"] for r in rows]
             _say(progress, f"[{len(log.done)}/{len(pts)}] point {i} {p}: "
@@ -665,6 +671,7 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
 
     def failed(i, k, p, exc):
         failures.append((i, p, exc))
+        prog.update(len(log.done) - (len(pts) - len(todo)) + len(failures), f"{len(failures)} failed")
         with open(os.path.join(out, ERRORS), "a") as f:
             f.write(json.dumps({"key": k, "point": i, "params": p, "error": f"{type(exc).__name__}: {exc}"},
                                default=str) + "\n")
@@ -689,6 +696,7 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
             else:
                 _run_pool(n, payload, todo, spec.retries, finished, failed)
     finally:
+        prog.done(f"{len(todo) - len(failures)} points run, {len(failures)} failed")
         log.close()
         rows = read_results(out)
         if rows:

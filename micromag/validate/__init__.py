@@ -52,14 +52,20 @@ def select(only=None):
 
 
 def run_cases(cases, quick=True, backend="auto", echo=None):
+    from ..progress import Progress
+
     results = []
-    for c in cases:
+    prog = Progress("validate", len(cases), enabled=echo is not None)  # a bar over the cases in a terminal
+    say = prog.write if prog.mode == "bar" else echo  # messages above the bar, not through it
+    for k, c in enumerate(cases):
         if echo:
-            echo(f"[validate] {c.name} ...")
+            say(f"[validate] {c.name} ...")
+            prog.update(k, f"case {k + 1}/{len(cases)}: {c.name}")
         r = c.run(quick=quick, backend=backend)
         if echo:
-            echo(f"[validate] {c.name}: {r.status} ({r.wall:.1f} s)")
+            say(f"[validate] {c.name}: {r.status} ({r.wall:.1f} s)")
         results.append(r)
+    prog.done(f"{len(cases)} cases")
     return results
 
 
