@@ -50,7 +50,7 @@ class SimulationDiverged(RuntimeError):
 
 
 _REASONS = {
-    "non-finite": "the state could not be kept finite (NaN or inf), even at the smallest step dt_min",
+    "non-finite": "the state could not be kept finite (NaN or inf in the state or the step's error estimate)",
     "collapse": f"the step collapsed: {COLLAPSE_STEPS} consecutive steps were taken at dt_min with an error above tol",
     "stalled": f"the simulated time did not advance over {COLLAPSE_STEPS} steps",
     "minimize": "the torque |m × B_eff| is not finite",
@@ -97,8 +97,8 @@ def field_report(sim, members=None):
     (:func:`parameter_fields`)."""
     members = list(range(sim.batch)) if members is None else list(members)
     try:
-        m = sim.m[members]
-        t = np.atleast_1d(np.asarray(sim.t, dtype=float))[members]
+        m = sim.m  # all members: per-member drives are built for the whole batch
+        t = np.atleast_1d(np.asarray(sim.t, dtype=float))
         gamma = float(np.max(sim.system.table("gamma")))
     except Exception:  # noqa: BLE001 - a diagnosis must never hide the real error
         return None, None, None
@@ -119,7 +119,7 @@ def field_report(sim, members=None):
                     v = term.field(m, t)
                 else:
                     continue
-                mag = _magnitude(v)
+                mag = _magnitude(v[members])
             except Exception:  # noqa: BLE001
                 continue
             if mag > best or (name is None and mag >= best):
@@ -171,6 +171,8 @@ class RunGuard:
         self._t_ref = None
         self._target = None
         self._n_ref = 0
+        self._next_state = STATE_STEPS
+        self._next_collapse = COLLAPSE_STEPS
 
     def _host(self, a):
         return self.sim._host(a)
@@ -211,7 +213,29 @@ class RunGuard:
         self.n += 1
         if self.n % DT_STEPS:
             return None
-        return self.check(state=self.keep and self.n % STATE_STEPS == 0, collapse=self.n % COLLAPSE_STEPS == 0)
+        periodic = self.n >= self._next_state
+        collapse = self.n >= self._next_collapse
+        if periodic:
+            self._next_state = self.n + STATE_STEPS
+            self._slow_check()
+        if collapse:
+            self._next_collapse = self.n + COLLAPSE_STEPS
+        return self.check(state=self.keep and periodic, collapse=collapse)
+
+    def _slow_check(self):
+        """Every STATE_STEPS steps: a mean step below SLOW_DT (of a member still running) is a reason to
+        look at the field magnitude (warned once if implausible)."""
+        if getattr(self, "_warned_field", False) or self._target is None:
+            return
+        t_now = self._host(self.t)
+        ref = getattr(self, "_slow_ref", None)
+        self._slow_ref = (t_now, self.n)
+        if ref is None or ref[0].shape != t_now.shape:
+            return
+        run = (t_now < self._target) & ~self.frozen
+        adv = (t_now - ref[0])[run]
+        if adv.size and float(adv.min()) < SLOW_DT * (self.n - ref[1]):
+            self.check_field()
 
     def check(self, state=True, collapse=False):
         """Look now (``state``: also at every cell of m). Returns the members newly frozen, or None."""
@@ -243,13 +267,16 @@ class RunGuard:
                     if not self.frozen[b] and not new[b]:
                         new[b], self.reason[b] = True, "collapse"
             if self.n - self._n_ref >= COLLAPSE_STEPS:
-                adv = (t_now - self._t_ref)[t_now < self._target]
-                if adv.size and float(adv.min()) < SLOW_DT * (self.n - self._n_ref):
-                    self.check_field()
                 stalled = (t_now <= self._t_ref) & (t_now < self._target)
+                if stalled.any():  # a stepper that rejects a non-finite error forever: say why
+                    err = getattr(self.st, "last_err", getattr(self.st, "err", None))
+                    try:
+                        nonfinite = ~np.isfinite(self._host(err)).astype(bool) if err is not None else stalled & False
+                    except Exception:  # noqa: BLE001
+                        nonfinite = stalled & False
                 for b in np.nonzero(stalled)[0]:
                     if not self.frozen[b] and not new[b]:
-                        new[b], self.reason[b] = True, "stalled"
+                        new[b], self.reason[b] = True, "non-finite" if nonfinite[b] else "stalled"
                 self._t_ref, self._n_ref = t_now, self.n
         if not new.any():
             return None
@@ -260,6 +287,7 @@ class RunGuard:
         xp = self.xp
         rows = np.nonzero(new)[0]
         sel = rows if xp is np else xp.asarray(rows)
+        restored = False
         if self.keep:
             # back to the last checked state: a stepper without keeps_finite may have committed NaN
             bad = ~self._host(xp.isfinite(self.m[sel].reshape(len(rows), -1)).all(axis=1)).astype(bool)
@@ -268,13 +296,14 @@ class RunGuard:
                 s = r if xp is np else xp.asarray(r)
                 self.m[s] = self._good_m[s]
                 self.t[s] = self._good_t[s]
+                restored = True
         self.st.dt[sel] = xp.nan  # the stepper takes no more steps for these members
         t = self._host(self.t)
         for b in rows:
             self.t_good[int(b)] = float(t[b])
         self.frozen |= new
-        if hasattr(self.st, "invalidate"):
-            self.st.invalidate()
+        if restored and hasattr(self.st, "invalidate"):
+            self.st.invalidate()  # (only then: the others' cached stages stay, so they go on bit for bit)
 
     def error(self, what="run"):
         """The :class:`SimulationDiverged` for every frozen member (None if none)."""
@@ -306,6 +335,19 @@ def check_stepper(sim, st, what="relax"):
         raise SimulationDiverged(msg, members, tg, "non-finite", B, name)
 
 
+def check_torque(sim, value, what="relax"):
+    """``value`` (a largest torque, T) if finite; else :class:`SimulationDiverged` for every member."""
+    if math.isfinite(value):
+        return value
+    members = list(range(sim.batch))
+    t = np.atleast_1d(np.asarray(sim.t, dtype=float))
+    tg = [float(t[b]) for b in members]
+    msg, B, name = describe(sim, members, tg, "non-finite", what)
+    raise SimulationDiverged(msg.replace("the state could not be kept finite (NaN or inf in the state or the "
+                                         "step's error estimate)", "the torque |m × B_eff| is not finite"),
+                             members, tg, "non-finite", B, name)
+
+
 def check_finite(name, value, unit=""):
     """``float(value)`` if it is a finite number, else a ValueError naming ``name``."""
     try:
@@ -328,5 +370,5 @@ def check_int(name, value, lo=None, hi=None):
     return int(value)
 
 
-__all__ = ["SimulationDiverged", "RunGuard", "check_stepper", "check_finite", "check_int", "describe",
+__all__ = ["SimulationDiverged", "RunGuard", "check_stepper", "check_torque", "check_finite", "check_int", "describe",
            "field_report", "COLLAPSE_STEPS"]
