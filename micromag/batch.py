@@ -145,13 +145,19 @@ class Batch:
                 raise ValueError(f"member {i} sets {unknown}: not a member setting (known: {sorted(known)}; "
                                  "add setters={name: f(sim, values)} for other drives)")
             if "temperature" in mem:
-                T = float(mem["temperature"])
+                try:
+                    T = float(mem["temperature"])
+                except (TypeError, ValueError):
+                    T = math.nan
                 if not math.isfinite(T) or T < 0:
-                    raise ValueError(f"member {i}: temperature must be >= 0 K, got {mem['temperature']!r}")
+                    raise ValueError(f"member {i}: temperature must be a number >= 0 K, got {mem['temperature']!r}")
             if "duration" in mem:
-                d = float(mem["duration"])
+                try:
+                    d = float(mem["duration"])
+                except (TypeError, ValueError):
+                    d = math.nan
                 if not math.isfinite(d) or d <= 0:
-                    raise ValueError(f"member {i}: duration must be > 0 s, got {mem['duration']!r}")
+                    raise ValueError(f"member {i}: duration must be a number > 0 s, got {mem['duration']!r}")
         for name in self.setters:
             have = [name in mem for mem in members]
             if any(have) and not all(have):
@@ -161,9 +167,9 @@ class Batch:
             raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
         self.chunk = None if chunk is None else int(chunk)
         self.stop = stop
-        self.check_every = None if check_every is None else float(check_every)
-        if self.check_every is not None and not (self.check_every > 0 and math.isfinite(self.check_every)):
-            raise ValueError(f"check_every must be a number > 0 s, got {check_every!r}")
+        from .simulation import _positive
+
+        self.check_every = None if check_every is None else _positive("check_every", check_every)
         self.halt = bool(halt)
         self.keep_m = bool(keep_m)
         self.compact = bool(compact)

@@ -17,9 +17,11 @@ from .terms import build_terms
 
 
 def _positive(name, v, unit="s", allow_zero=False):
+    if isinstance(v, (bool, np.bool_, str, bytes)):  # float(True) = 1 s, float("1e-9") would pass silently
+        raise ValueError(f"{name} must be a number in {unit}, got {v!r}")
     try:
         v = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a number in {unit}, got {v!r}") from None
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0 {unit}, got {v!r}")
@@ -319,7 +321,11 @@ class Simulation:
             comps = value(x, y, z)
             arr = np.stack([np.broadcast_to(np.asarray(c, float), g.shape) for c in comps])
         else:
-            arr = np.asarray(value, dtype=float)
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise ValueError(f"m must be a 3-vector, an array of unit vectors or a function (x, y, z) -> "
+                                 f"(mx, my, mz), got {value!r}") from None
             if arr.shape == (3,):
                 arr = np.broadcast_to(arr[:, None, None, None], (3,) + g.shape)
         if arr.shape == (3,) + g.shape:
@@ -539,6 +545,8 @@ class Simulation:
         """One duration per member (s), checked."""
         B = self.batch
         try:
+            if np.asarray(duration).dtype.kind not in "iuf":  # True, "1e-9", None: not a time
+                raise TypeError
             d = np.asarray(duration, dtype=float)
         except (TypeError, ValueError):
             raise ValueError(f"duration must be a time in s (a number, or {B} numbers, one per member), "
