@@ -769,7 +769,6 @@ class Simulation:
         from .io.ovf import write_ovf
 
         member = check_int("member", member, lo=0, hi=self.batch - 1)
-
         write_ovf(path, self.m[member], grid=self.grid, fmt=fmt, desc=f"Total simulation time: {self.t if self.batch == 1 else self.t[member]} s")
         return path
 

@@ -44,6 +44,8 @@ def deadline(seconds):
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except TimeoutError as exc:  # re-raised here: the interrupted frame may be C (scipy.fft), which
+        raise TimeoutError(str(exc)) from None  # pytest cannot show
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
@@ -201,6 +203,18 @@ def test_batch_reports_the_member_that_diverged_and_runs_the_rest():
     assert res[0]["error"] is None and res[0]["t"] == pytest.approx(20e-12)
     single = mm.Batch(build, [members[2]], check_every=5e-12).run(20e-12)[0]
     np.testing.assert_array_equal(res[2]["m"], single["m"])  # unaffected by its neighbour, bit for bit
+
+
+def test_sweep_point_that_diverges_is_a_row_with_its_error(tmp_path):
+    w = quiet()
+    try:
+        with deadline(60):
+            rows = sweep_mod.sweep(sweep_mod.demo_cell, {"Bz": [0.1, 1e300]}, out=tmp_path / "o", duration=2e-12,
+                                   every=1e-12, detect={"quantity": "mz", "threshold": 0.0}, workers=1, plot=False)
+    finally:
+        w.__exit__(None, None, None)
+    assert rows[0]["error"] is None and rows[0]["switched"] is False
+    assert "zeeman" in rows[1]["error"] and rows[1]["switched"] is None and rows[1]["t_end"] == 0.0
 
 
 # ============================================================================ 2: minimize
