@@ -197,9 +197,9 @@ class RunGuard:
         B, name, gamma = field_report(sim)
         src = f" (largest from the {name})" if name else ""
         tt = np.atleast_1d(self._host(self.t))
-        warnings.warn(f"the effective field reaches {math.sqrt(b):.3g} T{src} at t = {float(tt.min()):.4g} s, far above "
-                      f"any field in a magnet (< ~1e3 T): check the units (B_ext is in T, not A/m or Oe; Ms in A/m; "
-                      f"Ku1 in J/m³). The adaptive step has to resolve a precession period of "
+        warnings.warn(f"the effective field reaches {math.sqrt(b):.3g} T{src} at t = {float(tt.min()):.4g} s, "
+                      f"far above any field in a magnet (< ~1e3 T): check the units (B_ext is in T, not A/m or Oe; "
+                      f"Ms in A/m; Ku1 in J/m³). The adaptive step has to resolve a precession period of "
                       f"{2 * math.pi / (gamma * math.sqrt(b)):.3g} s, so the run will be slow",
                       RuntimeWarning, stacklevel=3)
 

@@ -1,9 +1,9 @@
 """Memory estimates before allocating: a Simulation, a Batch chunk, a sweep's point list, a table schedule.
 
 Each estimate is compared with what the chosen backend has free -- host RAM (``MemAvailable``, bounded by
-a cgroup limit and by ``ulimit -v``) for 'cpu' and 'emulate', the GPU's free memory (CuPy) for 'gpu' -- and a request that does
-not fit is refused with :class:`NotEnoughMemory`, whose message gives the estimate and the free memory in
-GiB and what to change, before any large array exists.
+a cgroup limit and by ``ulimit -v``) for 'cpu' and 'emulate', the GPU's free memory (CuPy) for 'gpu' -- and
+a request that does not fit is refused with :class:`NotEnoughMemory`, whose message gives the estimate and
+the free memory in GiB and what to change, before any large array exists.
 
 The model of a Simulation (bytes; N cells, B members, s stages of the integrator, P = the demag padding
 factor, 2 per open axis with more than one cell, so 8 for a 3D grid and 4 for a film) was calibrated with
@@ -43,7 +43,8 @@ class NotEnoughMemory(MemoryError, ValueError):
 def _cgroup_free():
     """Bytes left under this process's cgroup (v2 or v1) memory limit, or None."""
     for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
         try:
             with open(limit) as f:
                 lim = f.read().strip()

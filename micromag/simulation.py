@@ -621,11 +621,12 @@ class Simulation:
         nsteps = max(1.0, longest / dt)
         if growth > 1 and nsteps * math.log(growth) > math.log(1e3):
             lim = stability_limit(st.tab, alpha)
-            safe = f"dt <= {lim / omega:.3g} s" if lim > 0 else "a smaller dt (it is unstable for undamped modes at any step)"
+            safe = (f"dt <= {lim / omega:.3g} s" if lim > 0
+                    else "a smaller dt (it is unstable for undamped modes at any step)")
             warnings.warn(f"the fixed step dt = {dt:g} s of integrator {st.tab.name!r} is unstable here: the largest "
                           f"precession frequency γ(|B_eff| + B_ex) = {omega:.3g} rad/s (|B_eff| up to {b_max:.3g} T, "
-                          f"exchange stiffness field {b_ex:.3g} T, α = {alpha:g}) gives ω·dt = {rho:.3g}, beyond the "
-                          f"stability limit {lim:.3g} of {st.tab.name}; errors grow by {growth:.3g} per step. Use "
+                          f"exchange stiffness field {b_ex:.3g} T, α = {alpha:g}) gives ω·dt = {rho:.3g}, beyond "
+                          f"the stability limit {lim:.3g} of {st.tab.name}; errors grow by {growth:.3g} per step. Use "
                           f"{safe}, or an adaptive integrator (rk45)", RuntimeWarning, stacklevel=3)
 
     def run(self, duration, out=None, every=None, progress=True, snapshot_every=None, snapshot_members=None,
