@@ -36,6 +36,8 @@ import time
 
 import numpy as np
 
+from .guard import RunGuard
+
 BUILTIN = ("B_ext", "temperature", "seed", "m0", "duration")
 
 
@@ -67,14 +69,10 @@ class Threshold:
 
 
 def _host_mem_available():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 * 2**30
+    from .memory import host_available
+
+    avail = host_available()
+    return 4 * 2**30 if avail is None else avail
 
 
 def bytes_per_member(grid, itemsize=8, stages=7, demag=True):
@@ -147,13 +145,19 @@ class Batch:
                 raise ValueError(f"member {i} sets {unknown}: not a member setting (known: {sorted(known)}; "
                                  "add setters={name: f(sim, values)} for other drives)")
             if "temperature" in mem:
-                T = float(mem["temperature"])
+                try:
+                    T = float(mem["temperature"])
+                except (TypeError, ValueError):
+                    T = math.nan
                 if not math.isfinite(T) or T < 0:
-                    raise ValueError(f"member {i}: temperature must be >= 0 K, got {mem['temperature']!r}")
+                    raise ValueError(f"member {i}: temperature must be a number >= 0 K, got {mem['temperature']!r}")
             if "duration" in mem:
-                d = float(mem["duration"])
+                try:
+                    d = float(mem["duration"])
+                except (TypeError, ValueError):
+                    d = math.nan
                 if not math.isfinite(d) or d <= 0:
-                    raise ValueError(f"member {i}: duration must be > 0 s, got {mem['duration']!r}")
+                    raise ValueError(f"member {i}: duration must be a number > 0 s, got {mem['duration']!r}")
         for name in self.setters:
             have = [name in mem for mem in members]
             if any(have) and not all(have):
@@ -163,9 +167,9 @@ class Batch:
             raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
         self.chunk = None if chunk is None else int(chunk)
         self.stop = stop
-        self.check_every = None if check_every is None else float(check_every)
-        if self.check_every is not None and not (self.check_every > 0 and math.isfinite(self.check_every)):
-            raise ValueError(f"check_every must be a number > 0 s, got {check_every!r}")
+        from .simulation import _positive
+
+        self.check_every = None if check_every is None else _positive("check_every", check_every)
         self.halt = bool(halt)
         self.keep_m = bool(keep_m)
         self.compact = bool(compact)
@@ -175,9 +179,18 @@ class Batch:
     # ------------------------------------------------------------------ building chunks
     def _make(self, idx):
         """A Simulation for the members with global indices ``idx``, all member settings applied."""
+        from .memory import NotEnoughMemory
+
         mems = [self.members[i] for i in idx]
         n = len(idx)
-        sim = self.build(n, members=mems) if self._build_members else self.build(n)
+        try:
+            sim = self.build(n, members=mems) if self._build_members else self.build(n)
+        except NotEnoughMemory as exc:
+            fit = int(n * exc.available / exc.need) if exc.need and exc.available else 0
+            raise NotEnoughMemory(f"a Batch chunk of {n} members does not fit: {exc}. Pass chunk={max(1, fit)} "
+                                  "(or fewer) to mm.Batch to run the members in smaller chunks" if fit >= 1 else
+                                  f"a Batch chunk of {n} members does not fit, not even one member: {exc}",
+                                  exc.need, exc.available, exc.where) from None
         self.nbuilds += 1
         if getattr(sim, "batch", None) != n:
             raise ValueError(f"build({n}) returned {type(sim).__name__} with batch = {getattr(sim, 'batch', None)}; "
@@ -248,7 +261,10 @@ class Batch:
         ``index``, ``t`` (final time, s), ``stopped`` (stop condition became true), ``t_stop`` (when, s;
         interpolated for a :class:`Threshold`; NaN if never), ``m_avg`` (3,), ``energy`` (J, final total),
         ``steps`` / ``accepted`` / ``rejected`` (this member's own step counts), ``chunk``, ``chunk_size``,
-        ``wall`` (s, the chunk's wall time divided among its members) and ``m`` (final state, if keep_m).
+        ``wall`` (s, the chunk's wall time divided among its members), ``m`` (final state, if keep_m),
+        ``diverged`` (the member's state stopped being finite or its step collapsed: it was stopped at its
+        last good state, which ``t``, ``m_avg``, ``energy`` and ``m`` describe, while the others went on) and
+        ``error`` (why, naming the likely cause; None if it did not diverge).
         """
         from .simulation import _positive
 
@@ -290,15 +306,20 @@ class Batch:
         t0 = sim._host(sim._t)
         t_end = t0 + dur
         maxdur = float(dur.max())
-        if every is None:
-            marks = [maxdur]
-        else:
+
+        def schedule():  # lazily: a tiny check_every must not build a list of billions of times
+            if every is None:
+                yield maxdur
+                return
             nmarks = int(math.floor(maxdur / every * (1 + 1e-12)))
-            marks = [every * (i + 1) for i in range(nmarks)]
-            if not marks or maxdur - marks[-1] > 1e-9 * every:
-                marks.append(maxdur)
+            for i in range(nmarks):
+                yield every * (i + 1)
+            if nmarks == 0 or maxdur - every * nmarks > 1e-9 * every:
+                yield maxdur
+
+        marks = schedule()
         # per global member bookkeeping, indexed by position in idx
-        res = [dict(index=i, stopped=False, t_stop=float("nan")) for i in idx]
+        res = [dict(index=i, stopped=False, t_stop=float("nan"), diverged=False, error=None) for i in idx]
         self._steps, self._acc = np.zeros(n, np.int64), np.zeros(n, np.int64)
         pos = np.arange(n)            # position (in idx) of each row of the current sim
         done = np.zeros(n, bool)      # per row of the current sim
@@ -309,11 +330,13 @@ class Batch:
             prev_v, prev_t = np.asarray(stop.value(sim), float), t0.copy()
         exact = sim.backend == "cpu"
         xp = sim.xp
+        guard = RunGuard(sim, st, sim._m, sim._t)
         for mark in marks:
             t_now = sim._host(sim._t)
             target = np.minimum(t0 + mark, t_end)
             target = np.where(done, t_now, target)
             target_dev = xp.asarray(target)
+            guard.new_target(target)
             while True:
                 behind = sim._t < target_dev
                 if not bool(behind.any()):
@@ -329,6 +352,14 @@ class Batch:
                 a = b if acc is None else sim._host(acc).astype(bool)
                 self._steps[pos[b]] += 1
                 self._acc[pos[a & b]] += 1
+                frozen = guard.after_step()
+                if frozen is not None:  # these members stop here, at their last good state; the others go on
+                    t_end, target = self._diverged(sim, guard, frozen, pos, res, t_end, target)
+                    target_dev = xp.asarray(target)
+                    guard.new_target(target)
+            frozen = guard.check(state=guard.keep)
+            if frozen is not None:
+                t_end, target = self._diverged(sim, guard, frozen, pos, res, t_end, target)
             t_now = sim._host(sim._t)
             finishing = (~done) & (t_now >= t_end)
             if stop is not None:
@@ -369,10 +400,22 @@ class Batch:
                 if interp:
                     prev_v, prev_t = prev_v[live], prev_t[live]
                 xp = sim.xp
+                guard = RunGuard(sim, st, sim._m, sim._t)
         if not done.all():
             self._record(sim, pos, ~done, res)
         self.member_evals += getattr(sim.llg, "nevals", 0) * sim.batch
         return res
+
+    @staticmethod
+    def _diverged(sim, guard, frozen, pos, res, t_end, target):
+        """Members ``frozen`` by the guard: their result says why; they finish at their last good time."""
+        t_now = sim._host(sim._t)
+        for row in np.nonzero(frozen)[0]:
+            r = res[pos[row]]
+            r["diverged"] = True
+            r["error"] = guard.member_message(int(row), what="Batch.run")
+        t_end = np.where(frozen, t_now, t_end)
+        return t_end, np.minimum(target, t_end)
 
     def _record(self, sim, pos, rows, res):
         m = sim.m

@@ -108,9 +108,9 @@ def _cmd_convert(args):
         print("micromag convert: the input has no cell size; give --cell DX DY DZ (m)", file=sys.stderr)
         return 2
     if ext == ".npy":
-        tmp = args.output + ".tmp.npy"
-        np.save(tmp, arr)
-        os.replace(tmp, args.output)
+        from .io.atomic import atomic_write
+
+        atomic_write(args.output, lambda f: np.save(f, arr))
     elif ext == ".ovf":
         from .grid import Grid
         from .io.ovf import write_ovf
@@ -147,8 +147,10 @@ def _cmd_plot(args):
 
 
 def build_parser():
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="micromag", description="Finite-difference micromagnetics for MRAM devices")
-    p.add_argument("--version", action="version", version=f"micromag {__import__('micromag').__version__}")
+    p.add_argument("--version", action="version", version=f"micromag {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a Python script with micromag (progress lines on stderr)",
                        description="Run SCRIPT with micromag: --backend sets the backend of every Simulation built "
@@ -180,13 +182,41 @@ def build_parser():
     return p
 
 
+def _check_report_folder(folder):
+    """``validate --report DIR`` must be writable before any case runs (not found out after all of them):
+    create it and write (then remove) a probe file. Returns an error message or None."""
+    from .io.atomic import atomic_write
+
+    try:
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            return f"--report {folder} is an existing file, not a folder"
+        os.makedirs(folder, exist_ok=True)
+        probe = atomic_write(os.path.join(folder, ".micromag-write-probe"), [b""])
+        os.unlink(probe)
+    except OSError as exc:
+        return f"--report {folder} is not writable ({exc.strerror or exc}): choose another folder"
+    return None
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.command == "validate" and getattr(args, "report", None) and not getattr(args, "list", False):
+        msg = _check_report_folder(args.report)
+        if msg:
+            print(f"micromag validate: {msg}", file=sys.stderr)
+            return 2
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, OSError) as exc:
+    except (ValueError, FileNotFoundError, OSError) as exc:  # NotEnoughMemory is a ValueError too
         print(f"micromag {args.command}: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # a run that diverged (micromag.guard.SimulationDiverged) and the like
+        from .guard import SimulationDiverged
+
+        if not isinstance(exc, SimulationDiverged):
+            raise
+        print(f"micromag {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

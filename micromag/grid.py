@@ -8,6 +8,8 @@ import numpy as np
 
 
 def _check_positive_triple(name, value, kind):
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be a sequence of three numbers, got {value!r}")
     try:
         vals = tuple(value)
     except TypeError:
@@ -17,11 +19,20 @@ def _check_positive_triple(name, value, kind):
     out = []
     for axis, v in zip("xyz", vals):
         if kind is int:
-            if isinstance(v, bool) or int(v) != v or v < 1:
-                raise ValueError(f"{name}[{axis}] must be an integer >= 1, got {v!r}")
+            # NaN, inf, strings and bools are refused here, naming the entry (int(nan) would not)
+            ok = isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+            if not ok and isinstance(v, (float, np.floating)):
+                ok = math.isfinite(v) and float(v).is_integer()
+            if not ok or v < 1:
+                raise ValueError(f"{name}[{axis}] must be an integer >= 1 (cells), got {v!r}")
             out.append(int(v))
         else:
-            v = float(v)
+            if isinstance(v, (bool, np.bool_, str, bytes)):
+                raise ValueError(f"{name}[{axis}] must be a finite length > 0 in metres, got {v!r}")
+            try:
+                v = float(v)
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"{name}[{axis}] must be a finite length > 0 in metres, got {v!r}") from None
             if not math.isfinite(v) or v <= 0:
                 raise ValueError(f"{name}[{axis}] must be a finite length > 0 in metres, got {v!r}")
             if v > 1e-3:
@@ -52,9 +63,20 @@ class Grid:
     def __post_init__(self):
         object.__setattr__(self, "n", _check_positive_triple("n", self.n, int))
         object.__setattr__(self, "cell", _check_positive_triple("cell", self.cell, float))
-        pbc = tuple(self.pbc)
-        if len(pbc) != 3 or any(int(p) != p or p < 0 for p in pbc):
-            raise ValueError(f"pbc must be three integers >= 0 (images per side), got {self.pbc!r}")
+        try:
+            pbc = tuple(self.pbc)
+        except TypeError:
+            pbc = ()
+
+        def _count(p):
+            if isinstance(p, (bool, np.bool_)):
+                return False
+            if isinstance(p, (int, np.integer)):
+                return p >= 0
+            return isinstance(p, (float, np.floating)) and math.isfinite(p) and float(p).is_integer() and p >= 0
+
+        if len(pbc) != 3 or not all(_count(p) for p in pbc):
+            raise ValueError(f"pbc must be three integers >= 0 (periodic images per side, x, y, z), got {self.pbc!r}")
         object.__setattr__(self, "pbc", tuple(int(p) for p in pbc))
 
     @property

@@ -8,9 +8,34 @@ Step control (as in MuMax3): the error of a step is the largest per-cell norm ``
 of the unit vector m, dimensionless); the step is accepted when it is at most ``tol``, and the next step is
 ``dt · headroom · (tol / err)^(1/(q+1))`` with q the order of the error estimate, clamped to
 ``[dt/5, 2 dt]`` and to ``[dt_min, dt_max]``. m is renormalized after every accepted step.
+
+A step whose error estimate is not finite (an overflow: the step was far too long for the field) is
+rejected and retried with dt/5; at dt_min it cannot be shortened, and the member is marked as diverged.
+
+The stepper contract (what the backend-neutral run loop, :class:`micromag.guard.RunGuard`, relies on;
+a GPU stepper offers the same attributes):
+
+``step(m, t, t_end=None)``  one try per member, in place on m (B, 3, nz, ny, nx) and t (B,) s; members with
+                            ``t >= t_end`` or a NaN dt stay bit for bit; returns the (B,) accepted mask.
+``dt``             (B,) float64 array of the backend: the next step per member, s. **NaN marks a member whose
+                   step could not keep a finite state** (non-finite error estimate at dt_min, or non-finite
+                   new state of a fixed step): its m and t are left at the last good values and it takes no
+                   more steps. The run loop writes NaN into ``dt`` to freeze a member.
+``nsteps``         int, steps tried (all members together count as one).
+``nevals``         int, right-hand-side evaluations.
+``nrejected``      int, member-steps rejected (error above tol, or non-finite).
+``nforced``        int, member-steps accepted only because dt had reached dt_min with the error above tol.
+``forced_streak``  (B,) int array: consecutive forced steps per member (0 after a normal acceptance); the
+                   loop calls a streak of ``micromag.guard.COLLAPSE_STEPS`` a collapsed step. Optional.
+``last_err``       (B,) error estimate of the last step (dimensionless; NaN/inf when non-finite). Optional.
+``keeps_finite``   True when the stepper never commits a non-finite m (this one); without it the run loop
+                   keeps a copy of the last checked state on the device to restore a member that went bad.
+``fixed``          bool: no error control (dt stays as set).
+``invalidate()``   forget cached stages after m, t or a drive changed outside the stepper.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +127,40 @@ def get_tableau(name) -> Tableau:
     return TABLEAUX[key]
 
 
+def stability_polynomial(tableau):
+    """Coefficients c_0..c_s of the stability function R(z) = Σ c_k z^k of an explicit tableau (the growth
+    factor of one step on y' = λ y, z = λ dt): c_0 = 1, c_k = bᵀ A^(k-1) 1."""
+    tab = get_tableau(tableau)
+    s = tab.stages
+    A = np.zeros((s, s))
+    for i, row in enumerate(tab.a):
+        A[i, :len(row)] = row
+    b = np.asarray(tab.b, dtype=float)
+    coeffs, v = [1.0], np.ones(s)
+    for _ in range(s):
+        coeffs.append(float(b @ v))
+        v = A @ v
+    return np.array(coeffs)
+
+
+def growth_factor(tableau, z):
+    """|R(z)|: the amplification of a linear mode with λ dt = z in one step of ``tableau``."""
+    c = stability_polynomial(tableau)
+    return float(abs(np.polyval(c[::-1], complex(z))))
+
+
+def stability_limit(tableau, alpha):
+    """The largest ω dt (ω = γ|B|, rad/s) for which one step of ``tableau`` does not amplify a precessing
+    mode of the linearized LLG, whose eigenvalue is λ = ω (−α + i) / (1 + α²): the first ρ > 0 with
+    |R(ρ (−α + i)/√(1 + α²))| > 1 (0 when every ρ amplifies, as Euler's at α = 0). Dimensionless."""
+    u = complex(-alpha, 1.0) / math.sqrt(1 + alpha * alpha)
+    c = stability_polynomial(tableau)[::-1]
+    rho = np.linspace(0, 8, 8001)[1:]
+    g = np.abs(np.polyval(c, rho * u))
+    over = np.nonzero(g > 1 + 1e-12)[0]
+    return float(rho[over[0] - 1]) if len(over) and over[0] > 0 else (0.0 if len(over) else float(rho[-1]))
+
+
 def normalize(m, mask=None, out=None):
     """Scale every cell vector of m (B, 3, ...) to unit length; cells outside ``mask`` stay zero."""
     out = m if out is None else out
@@ -145,8 +204,11 @@ class Stepper:
         self.nsteps = 0
         self.nrejected = 0
         self.nforced = 0  # steps taken at dt_min with an error above tol
+        self.forced_streak = np.zeros(B, dtype=np.int64)
         self.nevals = 0
         self.last_err = np.zeros(B)
+
+    keeps_finite = True  # a non-finite step is never committed (see the module docstring)
 
     def invalidate(self):
         """Forget the cached first stage (call when m, t or the drives change outside the stepper)."""
@@ -178,9 +240,10 @@ class Stepper:
             # a step a few ulps short of the end would leave a sliver: take it whole
             dt = np.where(remaining <= dt * (1 + 1e-9), remaining, dt)
             dt = np.maximum(dt, 0.0)
-        active = dt > 0
+        active = dt > 0  # False for a NaN-marked (diverged or frozen) member
         if not active.any():
             return active
+        dt = np.where(active, dt, 0.0)  # idle members' stages stay at m (no NaN arithmetic)
         k = self.k
         if hasattr(self.f, "begin_step"):
             self.f.begin_step(t, dt)
@@ -202,20 +265,35 @@ class Stepper:
                     ev += (dt * ej)[:, None, None, None, None] * kj
             err = np.sqrt(np.einsum("bc...,bc...->b...", ev, ev)).reshape(B, -1).max(axis=1)
             self.last_err = err
+            finite = np.isfinite(err)  # NaN anywhere in a stage makes the (max) error NaN
             at_min = dt <= self.dt_min * (1 + 1e-12)
-            accept = active & ((err <= self.tol) | at_min)
-            self.nforced += int((active & at_min & (err > self.tol)).sum())  # accepted only because dt = dt_min
-            # step-size update for every active member (accepted or not)
-            with np.errstate(divide="ignore"):
+            accept = active & finite & ((err <= self.tol) | at_min)
+            forced = accept & at_min & (err > self.tol)  # accepted only because dt = dt_min
+            self.nforced += int(forced.sum())
+            self.forced_streak = np.where(forced, self.forced_streak + 1, np.where(accept, 0, self.forced_streak))
+            # step-size update for every active member (accepted or not); a non-finite error: dt/5
+            with np.errstate(divide="ignore", invalid="ignore"):
                 fac = self.headroom * (self.tol / np.maximum(err, 1e-300)) ** (1.0 / (tab.err_order + 1))
-            fac = np.clip(fac, 0.2, 2.0)
+            fac = np.clip(np.where(finite, fac, 0.2), 0.2, 2.0)
             newdt = np.clip(dt * fac, self.dt_min, self.dt_max)
             # a step shortened only to land on t_end says nothing about the right step size
             newdt = np.where(accept & (dt < self.dt), np.maximum(newdt, self.dt), newdt)
+            # no finite step even at dt_min: the member has diverged (NaN dt: it takes no more steps)
+            newdt = np.where(active & ~finite & at_min, np.nan, newdt)
             self.dt = np.where(active, newdt, self.dt)
             self.nrejected += int((active & ~accept).sum())
         else:
             accept = active
+            # no error estimate: the new state proves itself finite before it is committed (one pass)
+            with np.errstate(over="ignore", invalid="ignore"):
+                flat = mnew.reshape(B, -1)
+                ok = np.isfinite(np.einsum("ij,ij->i", flat, flat))
+            bad = accept & ~ok
+            if bad.any():
+                accept = accept & ok
+                self.dt = np.where(bad, np.nan, self.dt)
+                self.last_err = np.where(bad, np.nan, 0.0)
+                self.nrejected += int(bad.sum())
         if accept.all():
             np.copyto(m, mnew)
             normalize(m, self.mask, out=m)

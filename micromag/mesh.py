@@ -117,7 +117,8 @@ def read_mesh(path, file_format=None):
         with warnings.catch_warnings(), contextlib.redirect_stdout(chatter):
             warnings.simplefilter("ignore", RuntimeWarning)  # STL sniffing overflows harmlessly on ASCII
             return meshio.read(p, file_format=file_format)
-    except Exception as e:  # meshio raises ReadError, ValueError, IndexError, ... on bad files
+    except (Exception, SystemExit) as e:  # meshio raises ReadError, ValueError, IndexError, ... on bad files,
+        # and calls sys.exit(1) when no candidate format reads it (a corrupt .msh): never end the caller
         msg = str(e).strip() or "no details"
         extra = " ".join(chatter.getvalue().split())
         if extra:

@@ -8,6 +8,9 @@ Cayley-type update keeps |m| = 1 exactly:
 The step τ (1/T) follows Barzilai & Borwein, IMA J. Numer. Anal. 8, 141 (1988), alternating
 τ1 = (s·s)/(s·y) and τ2 = (s·y)/(y·y) with s = Δm and y = −Δd (the change of the gradient), as in
 Exl et al., J. Appl. Phys. 115, 17D118 (2014). Every batch member has its own τ.
+
+A torque that is not finite (an overflowing field: B_ext = 1e200 T, say) stops the minimizer with
+:class:`micromag.guard.SimulationDiverged`; m is put back to the last iterate whose torque was finite.
 """
 from __future__ import annotations
 
@@ -42,7 +45,17 @@ def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4,
         d = Beff - mb * m  # −m×(m×B)
         d *= mask
         tsq = (d * d).sum(axis=1)  # |m×B|² (= |d|² for |m| = 1)
-        tq = math.sqrt(float(tsq.max()))  # one scalar back from the device per iteration
+        tq2 = float(tsq.max())  # one scalar back from the device per iteration (NaN if any cell is NaN)
+        if not math.isfinite(tq2):
+            bad = ~xp.isfinite(tsq.reshape(B, -1).max(axis=1))
+            if m_old is not None:  # back to the last iterate with a finite torque
+                m[...] = xp.where(bad.reshape((B,) + (1,) * (m.ndim - 1)), m_old, m)
+            from .guard import SimulationDiverged
+
+            members = [int(b) for b in np.nonzero(np.asarray(bad.get() if hasattr(bad, "get") else bad))[0]]
+            raise SimulationDiverged(f"minimize(): the torque is not finite at iteration {it} (members {members})",
+                                     members=members, reason="non-finite")
+        tq = math.sqrt(tq2)
         if tq < tol_torque:
             break
         if d_old is not None:

@@ -17,13 +17,34 @@ from .terms import build_terms
 
 
 def _positive(name, v, unit="s", allow_zero=False):
+    if isinstance(v, (bool, np.bool_, str, bytes)):  # float(True) = 1 s, float("1e-9") would pass silently
+        raise ValueError(f"{name} must be a number in {unit}, got {v!r}")
     try:
         v = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a number in {unit}, got {v!r}") from None
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0 {unit}, got {v!r}")
     return v
+
+
+MAX_MARKS = 1e9  # table/snapshot times of one run (each costs at least one step and one row)
+
+
+def _check_tol(tol):
+    v = _positive("tol", tol, unit="(dimensionless: largest error of the unit vector m per step)")
+    if v >= 1:
+        raise ValueError(f"tol must lie in (0, 1) (dimensionless: the largest error of the unit vector m per "
+                         f"step; typical 1e-5 .. 1e-3), got {tol!r}")
+    return v
+
+
+def _make_out(out):
+    """Create the output folder ``out``; an existing file of that name is an error naming ``out``."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"out = {os.fspath(out)!r} is an existing file, not a folder: give a folder for the "
+                         "table and snapshots")
+    os.makedirs(out, exist_ok=True)
 
 
 class Simulation:
@@ -50,9 +71,17 @@ class Simulation:
                  backend="auto", demag=True, integrator="rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11,
                  dtype=None):
         # every argument is checked before any work (the demag kernel, the engine) starts
-        if int(batch) != batch or batch < 1:
-            raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
-        self.tol = _positive("tol", tol, unit="(dimensionless: largest change error of the unit vector m per step)")
+        from .guard import check_int
+        from .materials import Material
+
+        batch = check_int("batch", batch, lo=1)
+        if material is not None and not isinstance(material, Material):
+            raise TypeError(f"material must be a micromag Material (e.g. mm.Permalloy()), got {material!r}")
+        if materials is not None and not isinstance(materials, dict):
+            raise TypeError(f"materials must be a dict {{region id: Material}}, got {type(materials).__name__}")
+        if not isinstance(demag, (bool, np.bool_)):
+            raise TypeError(f"demag must be True or False, got {demag!r}")
+        self.tol = _check_tol(tol)
         self._dt0 = _positive("dt", dt)
         self.dt_min = _positive("dt_min", dt_min)
         self.dt_max = _positive("dt_max", dt_max)
@@ -61,22 +90,32 @@ class Simulation:
         self.integrator = integrator
         self.backend = select_backend(backend)
         self.batch = int(batch)
+        if self.backend == "cpu":
+            if dtype not in (None, np.float64, "float64"):
+                raise ValueError(f"dtype on the CPU backend must be float64, got {dtype!r}")
+            dtype_ = np.dtype(np.float64)
+        else:
+            default = np.float32 if self.backend == "gpu" else np.float64
+            try:
+                dtype_ = np.dtype(default if dtype is None else dtype)
+            except TypeError:
+                dtype_ = None
+            if dtype_ not in (np.float32, np.float64):
+                raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        from .grid import Grid
+        from .memory import check_simulation
+
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid must be a micromag Grid (mm.Grid(n=..., cell=...)), got {grid!r}")
+        check_simulation(grid, self.batch, self._tableau.stages, bool(demag), self.backend, dtype_)
         self.system = System(grid, material=material, geometry=geometry, regions=regions, materials=materials)
         self.grid = grid
         self._shape = (self.batch, 3) + grid.shape
         self._mask = self.system.magnetic.astype(float)
         self._weight = (self.system.fill * self.system.magnetic) / float((self.system.fill * self.system.magnetic).sum())
-        self.terms = build_terms(self.system, demag=demag)
+        self.terms = build_terms(self.system, demag=bool(demag))
         self.zeeman = self.terms["zeeman"]
-        if self.backend == "cpu":
-            if dtype not in (None, np.float64, "float64"):
-                raise ValueError(f"dtype on the CPU backend must be float64, got {dtype!r}")
-            self.dtype = np.dtype(np.float64)
-        else:
-            default = np.float32 if self.backend == "gpu" else np.float64
-            self.dtype = np.dtype(default if dtype is None else dtype)
-            if self.dtype not in (np.float32, np.float64):
-                raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.dtype = dtype_
         self._build_engine()
         self.m = (1.0, 0.0, 0.0)
         self._tables = {}
@@ -158,10 +197,17 @@ class Simulation:
 
         st = self._stepper
         self._sync_noise()
+        m, t = self._host(self._m), self._host(self._t)
+        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(t))):
+            raise ValueError(f"checkpoint {path} not written: the state holds NaN or infinite values (m or t), "
+                             "which could not be continued; restore an earlier checkpoint")
+        dt = None if st is None else self._host(st.dt)
+        if dt is not None:  # a member frozen by a failure gets a fresh try at the initial step on resume
+            dt = np.where(np.isfinite(dt), dt, self._dt0)
         state = {
             "format": "micromag-checkpoint-2",
-            "m": self._host(self._m).astype(self.dtype), "t": self._host(self._t),
-            "dt": None if st is None else self._host(st.dt),
+            "m": m.astype(self.dtype), "t": t,
+            "dt": dt,
             "k0": self._host(st.k[0]) if st is not None and st.k0_valid else None,
             # the noise identity and step counts of every member (the same on every backend)
             "thermal": self.terms["thermal"].noise_state() if "thermal" in self.terms else None,
@@ -187,6 +233,18 @@ class Simulation:
             raise ValueError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc})") from None
         if not isinstance(state, dict) or state.get("format") != "micromag-checkpoint-2":
             raise ValueError(f"{path} is not a micromag checkpoint (of this version)")
+        missing = [k for k in ("m", "t", "dt", "k0", "thermal", "recipe") if k not in state]
+        if missing:
+            raise ValueError(f"checkpoint {path} is incomplete: it lacks {missing} (written by another program or "
+                             "damaged); write it again with sim.save_checkpoint(path)")
+        m, t = state["m"], state["t"]
+        if not (isinstance(m, np.ndarray) and m.ndim == 5 and m.shape[1] == 3 and isinstance(t, np.ndarray)
+                and t.shape == (m.shape[0],)):
+            raise ValueError(f"checkpoint {path} is damaged: m must be an array (B, 3, nz, ny, nx) and t one time "
+                             "per member")
+        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(t))):
+            raise ValueError(f"checkpoint {path} holds a non-finite state (NaN or inf in m or t): it cannot be "
+                             "continued")
         return state
 
     @classmethod
@@ -213,6 +271,7 @@ class Simulation:
         xp = self.xp
         self._m[...] = xp.asarray(state["m"].astype(self.dtype))
         self._t[...] = xp.asarray(state["t"])
+        self._restored_t = self._host(self._t)  # a continued run may cut output written after this time
         if state["thermal"] is not None and "thermal" in self.terms:
             self.terms["thermal"].set_noise_state(state["thermal"])
             if self.backend != "cpu":
@@ -288,7 +347,11 @@ class Simulation:
             comps = value(x, y, z)
             arr = np.stack([np.broadcast_to(np.asarray(c, float), g.shape) for c in comps])
         else:
-            arr = np.asarray(value, dtype=float)
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise ValueError(f"m must be a 3-vector, an array of unit vectors or a function (x, y, z) -> "
+                                 f"(mx, my, mz), got {value!r}") from None
             if arr.shape == (3,):
                 arr = np.broadcast_to(arr[:, None, None, None], (3,) + g.shape)
         if arr.shape == (3,) + g.shape:
@@ -300,13 +363,18 @@ class Simulation:
                              f"{self._shape}, or a function (x, y, z) -> (mx, my, mz); got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError("m contains NaN or infinite values")
-        norm = np.sqrt((arr**2).sum(axis=1))
+        # the length through the largest component: (1e200, 1e200, 0) must not overflow to inf (and give 0)
+        scale = np.abs(arr).max(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            unit = np.where(scale > 0, arr / np.where(scale > 0, scale, 1.0), 0.0)
+        norm = np.sqrt((unit**2).sum(axis=1)) * scale[:, 0]
         if np.any(norm[:, self.system.magnetic] < 1e-12):
             raise ValueError("m has zero length in a magnetic cell: every cell of the magnet needs a direction")
-        m = np.array(arr, dtype=float)
         if np.abs(norm[:, self.system.magnetic] - 1).max() > 4e-16:  # unit vectors (a restored state) stay bitwise
+            m = np.array(unit, dtype=float)
             normalize(m, self._mask, out=m)
         else:
+            m = np.array(arr, dtype=float)
             m *= self._mask
         self._m[...] = self.xp.asarray(m.astype(self.dtype))
         self._changed()
@@ -319,7 +387,15 @@ class Simulation:
 
     @t.setter
     def t(self, value):
-        self._t[...] = self.xp.asarray(np.broadcast_to(np.asarray(value, dtype=float), (self.batch,)))
+        try:
+            v = np.asarray(value, dtype=float)
+            v = np.broadcast_to(v, (self.batch,))
+        except (TypeError, ValueError):
+            raise ValueError(f"t must be a time in s (a number, or {self.batch} numbers, one per member), "
+                             f"got {value!r}") from None
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"t must be a finite time in s, got {value!r}")
+        self._t[...] = self.xp.asarray(v)
         self._changed()
 
     @property
@@ -598,10 +674,118 @@ class Simulation:
 
     # ------------------------------------------------------------------ time evolution
     def step(self, n=1):
-        """Take n integrator steps (accepted or not)."""
+        """Take n >= 1 integrator steps (accepted or not). Raises :class:`~micromag.guard.SimulationDiverged`
+        (the last good state kept) if a member's state stopped being finite."""
+        from .guard import RunGuard, check_int
+
+        n = check_int("n (the number of steps)", n, lo=1)
+        self.tol = _check_tol(self.tol)
         st = self._get_stepper()
-        for _ in range(int(n)):
+        self._retry_frozen(st)
+        guard = RunGuard(self, st, self._m, self._t)
+        for _ in range(n):
             st.step(self._m, self._t)
+        guard.check(state=True)
+        err = guard.error("step")
+        if err is not None:
+            raise err
+
+    def _retry_frozen(self, st):
+        """A member frozen by an earlier failure gets a fresh try at the initial step (its field may have
+        been changed since)."""
+        xp = self.xp
+        bad = ~xp.isfinite(st.dt)
+        if bool(bad.any()):
+            st.dt[...] = xp.where(bad, self._dt0, st.dt)
+            st.invalidate()
+
+    def _durations(self, duration):
+        """One duration per member (s), checked."""
+        B = self.batch
+        try:
+            if np.asarray(duration).dtype.kind not in "iuf":  # True, "1e-9", None: not a time
+                raise TypeError
+            d = np.asarray(duration, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"duration must be a time in s (a number, or {B} numbers, one per member), "
+                             f"got {duration!r}") from None
+        if d.ndim > 1 or (d.ndim == 1 and d.shape[0] not in (1, B)):
+            raise ValueError(f"duration must be one number or {B} numbers (one per batch member) in s, got "
+                             f"{d.shape[0] if d.ndim == 1 else d.shape} values")
+        d = np.broadcast_to(d.reshape(-1) if d.ndim else d, (B,)).copy()
+        for v in d:
+            _positive("duration", v)
+        return d
+
+    @staticmethod
+    def _schedule(durations, every, snapshot_every):
+        """The marks of a run, lazily: (offset from the start in s, is a table time, is a snapshot time), in
+        order; times closer than 1e-9 of the finest interval merge. Memory O(1), however many marks."""
+        import heapq
+
+        longest = float(max(durations))
+
+        def ticks(step, tab):
+            if step is None:
+                return
+            n = int(math.floor(longest / step * (1 + 1e-12)))
+            for i in range(n):
+                yield (step * (i + 1), tab, not tab)
+
+        ends = sorted((float(d), every is None, False) for d in durations)
+        eps = 1e-9 * min(x for x in (every, snapshot_every, longest) if x)
+        cur = None
+        for x, is_tab, is_snap in heapq.merge(ticks(every, True), ticks(snapshot_every, False), ends):
+            if cur is not None and x - cur[0] <= eps:
+                cur = (cur[0], cur[1] or is_tab, cur[2] or is_snap)
+                continue
+            if cur is not None:
+                yield cur
+            cur = (x, is_tab, is_snap)
+        if cur is not None:
+            yield cur
+
+    def _stability_check(self, st, longest):
+        """Before a fixed-step run: warn when the step is clearly unstable. The largest precession frequency
+        is estimated as ω = γ (max |B_eff| + B_ex), B_ex = (2A/Ms) Σ 4/d_i² (T) the exchange field of the
+        shortest spin wave on the grid; a mode with eigenvalue λ = ω (−α + i)/(1 + α²) grows by |R(λ dt)| per
+        step (R: the tableau's stability function); the warning fires when that growth compounds to more than
+        a factor 1000 over the run (an error seeded at 1e-3 then reaches order 1)."""
+        from .integrators import growth_factor, stability_limit
+
+        xp = self.xp
+        sysm = self.system
+        regions = np.unique(sysm.region[sysm.magnetic])
+        Ms = sysm.table("Ms")[regions]
+        ok = Ms > 0
+        regions, Ms = regions[ok], Ms[ok]
+        if not len(regions):
+            return
+        A = sysm.table("A")[regions]
+        gamma = float(sysm.table("gamma")[regions].max())
+        alpha = float(sysm.table("alpha")[regions].min())
+        g = self.grid
+        k2 = sum(4.0 / d**2 for n, d, p in zip(g.n, g.cell, g.pbc) if n > 1 or p > 0)
+        b_ex = float(np.max(2 * A / Ms)) * k2
+        Bf = self.llg.effective_field(self._m, self._t)
+        b_max = math.sqrt(float((Bf * Bf).sum(axis=1).max()))
+        dt = float(xp.nanmax(st.dt)) if xp is not np else float(np.nanmax(st.dt))
+        if not (math.isfinite(b_max) and dt > 0):
+            return
+        omega = gamma * (b_max + b_ex)
+        rho = omega * dt
+        u = complex(-alpha, 1.0) / math.sqrt(1 + alpha * alpha)
+        growth = growth_factor(st.tab, rho * u)
+        nsteps = max(1.0, longest / dt)
+        if growth > 1 and nsteps * math.log(growth) > math.log(1e3):
+            lim = stability_limit(st.tab, alpha)
+            safe = (f"dt <= {lim / omega:.3g} s" if lim > 0
+                    else "a smaller dt (it is unstable for undamped modes at any step)")
+            warnings.warn(f"the fixed step dt = {dt:g} s of integrator {st.tab.name!r} is unstable here: the largest "
+                          f"precession frequency γ(|B_eff| + B_ex) = {omega:.3g} rad/s (|B_eff| up to {b_max:.3g} T, "
+                          f"exchange stiffness field {b_ex:.3g} T, α = {alpha:g}) gives ω·dt = {rho:.3g}, beyond "
+                          f"the stability limit {lim:.3g} of {st.tab.name}; errors grow by {growth:.3g} per step. Use "
+                          f"{safe}, or an adaptive integrator (rk45)", RuntimeWarning, stacklevel=3)
 
     def run(self, duration, out=None, every=None, progress=True, snapshot_every=None, snapshot_members=None,
             snapshot_extra=(), stop=None, append=False):
@@ -617,61 +801,92 @@ class Simulation:
         stop : ``stop(sim) -> bool per member``, checked at every table/snapshot time: members for which it
               is true end there (their time stops advancing).
         append : continue the table and series already in ``out`` (after ``load_checkpoint``/
-              ``restore_checkpoint``: the resumed run adds its rows and frames to those of the first one).
+              ``restore_checkpoint``: the rows and frames after the checkpoint's time, written by the run
+              that was interrupted, are removed first -- atomically -- so every time appears exactly once).
+
+        A member whose state stops being finite, or whose step collapses, is frozen at its last good state
+        while the others run on; then :class:`~micromag.guard.SimulationDiverged` is raised naming the likely
+        cause. A fixed-step integrator warns first when its step is clearly unstable for the present field.
         """
+        from . import memory
+        from .guard import RunGuard
+
         B = self.batch
-        dur = np.broadcast_to(np.asarray(duration, dtype=float), (B,)).copy()
-        for d in dur:
-            _positive("duration", d)
+        dur = self._durations(duration)
+        self.tol = _check_tol(self.tol)
         if every is not None:
             every = _positive("every", every)
+            if every < self.dt_min:
+                raise ValueError(f"every = {every:g} s is below dt_min = {self.dt_min:g} s: every table row would "
+                                 "need a step shorter than the smallest one; choose every >= dt_min")
         if snapshot_every is not None:
             snapshot_every = _positive("snapshot_every", snapshot_every)
             if out is None:
                 raise ValueError("snapshot_every needs out= (the folder of the ParaView series)")
+            if snapshot_every < self.dt_min:
+                raise ValueError(f"snapshot_every = {snapshot_every:g} s is below dt_min = {self.dt_min:g} s")
+        longest = float(dur.max())
+        nmarks = max(longest / every if every else 0, longest / snapshot_every if snapshot_every else 0)
+        if nmarks > MAX_MARKS:
+            raise ValueError(f"run({longest:g}) with every = {every} s and snapshot_every = {snapshot_every} s has "
+                             f"{nmarks:.3g} table/snapshot times, each at least one step: more than {MAX_MARKS:.0e}; "
+                             "raise every / snapshot_every")
+        if out is not None:  # the files this schedule writes must fit on the disk (checked before any row)
+            rows = (longest / every if every else 1) + 2
+            nser = B if snapshot_members is None else len(list(snapshot_members))
+            frames = (longest / snapshot_every + 2) * nser if snapshot_every else 0
+            ncol = 8 + len(self._energy_terms()) + len(self._extra_columns)
+            memory.check_output(rows * B, ncol, frames, self.grid.ncells * (20 + 12 * len(tuple(snapshot_extra)))
+                                + 4096, self._out_dir(out), what=f"run({longest:g})")
         table = self._open_table(out, append) if out is not None else None
         series = self._open_series(out, snapshot_members, append) if snapshot_every is not None else None
         st = self._get_stepper()
+        self._retry_frozen(st)
         self.llg.precession = True
         if self.backend != "cpu":
             self.llg.refresh()  # settings changed on the terms directly (term.J = ...) are taken over
         xp = self.xp
         t0 = self._host(self._t)
         t_end = t0 + dur
-        longest = float(dur.max())
-
-        def ticks(step):
-            if step is None:
-                return []
-            n = int(math.floor(longest / step * (1 + 1e-12)))
-            return [step * (i + 1) for i in range(n)]
-
-        # (time, is a table time, is a snapshot time); times closer than 1e-9 of the finest interval merge
-        raw = sorted([(x, True, False) for x in ticks(every)] + [(x, False, True) for x in ticks(snapshot_every)]
-                     + [(float(d), every is None, False) for d in dur])
-        eps = 1e-9 * min(x for x in (every, snapshot_every, longest) if x)
-        marks = []
-        for x, is_tab, is_snap in raw:
-            if marks and x - marks[-1][0] <= eps:
-                marks[-1] = (marks[-1][0], marks[-1][1] or is_tab, marks[-1][2] or is_snap)
-            else:
-                marks.append((x, is_tab, is_snap))
-        if table is not None and self._tables[table] == 0:
-            self._write_row(table)
-        if series is not None and not series[0].entries:
+        if getattr(st, "fixed", False):
+            self._stability_check(st, longest)
+        marks = self._schedule(dur, every, snapshot_every)
+        if table is not None:
+            self._write_row(table)  # the start, unless the table already has this time (a continued run)
+        if series is not None:
             self._write_snapshots(series, snapshot_extra)
+        guard = RunGuard(self, st, self._m, self._t)
+        guard.check_field()  # a field of 1e5 T is nearly always a unit mistake: say so before the slow run
         prog = Progress("run", longest, enabled=progress)
         forced0 = getattr(st, "nforced", 0)
         for mark, is_tab, is_snap in marks:
             target = np.minimum(t0 + mark, t_end)
             target_dev = xp.asarray(target)
-            while bool((self._t < target_dev).any()):  # one scalar back from the device per step
-                st.step(self._m, self._t, t_end=target_dev)
+            guard.new_target(target)
+            burst = 1
+            while bool((self._t < target_dev).any()):  # one scalar back from the device per burst
+                # on a device the steps of a burst are issued without waiting for the device: a member that
+                # reaches the target is masked (its remaining steps of the burst do nothing), so a burst
+                # may overshoot in work, never in time; it doubles while the target is still ahead
+                for _ in range(burst):
+                    st.step(self._m, self._t, t_end=target_dev)
+                    frozen = guard.after_step()
+                    if frozen is not None:  # these members end here, at their last good state
+                        t_end = np.where(frozen, self._host(self._t), t_end)
+                        target = np.minimum(target, t_end)
+                        target_dev = xp.asarray(target)
+                        guard.new_target(target)
+                        break
+                if xp is not np:
+                    burst = min(2 * burst, 16)
                 if prog.due():
                     tmin = float(self._t.min())
                     rate = st.nsteps / max(prog.elapsed(), 1e-9)
-                    prog.update(tmin - float(t0.min()), f"t = {tmin:.4g} s  dt = {float(st.dt.min()):.3g} s  "
+                    prog.update(tmin - float(t0.min()), f"t = {tmin:.4g} s  dt = {float(xp.nanmin(st.dt)):.3g} s  "
                                 f"steps {st.nsteps} ({rate:.0f}/s)")
+            frozen = guard.check(state=guard.keep)  # every table/check time sees the whole state
+            if frozen is not None:
+                t_end = np.where(frozen, self._host(self._t), t_end)
             if stop is not None:
                 done = np.broadcast_to(np.asarray(stop(self), dtype=bool), (B,))
                 t_end = np.where(done, np.minimum(t_end, self._host(self._t)), t_end)
@@ -683,6 +898,9 @@ class Simulation:
             if last:
                 break
         prog.done(f"{st.nsteps} steps, {st.nevals} field evaluations")
+        err = guard.error("run")
+        if err is not None:
+            raise err
         forced = getattr(st, "nforced", 0) - forced0
         if forced:
             warnings.warn(f"{forced} steps were taken at dt_min = {self.dt_min:g} s with an error above tol = "
@@ -697,8 +915,10 @@ class Simulation:
         if not hasattr(self, "_series"):
             self._series = {}
         if key not in self._series:  # first run into this folder: an existing series there is an error
-            os.makedirs(out, exist_ok=True)
-            self._series[key] = open_series(self, out, members=members, resume=append)
+            _make_out(out)
+            t = self._host(self._t)
+            self._series[key] = open_series(self, out, members=members, resume=append,
+                                            after=t if append else None, may_cut=self._may_cut(t))
         return self._series[key]
 
     def _write_snapshots(self, series, extra):
@@ -714,8 +934,10 @@ class Simulation:
 
     def save_ovf(self, path, fmt="binary4", member=0):
         """Write m of one member to an OVF 2.0 file (binary4, binary8 or text), atomically."""
+        from .guard import check_int
         from .io.ovf import write_ovf
 
+        member = check_int("member", member, lo=0, hi=self.batch - 1)
         write_ovf(path, self.m[member], grid=self.grid, fmt=fmt, desc=f"Total simulation time: {self.t if self.batch == 1 else self.t[member]} s")
         return path
 
@@ -742,28 +964,42 @@ class Simulation:
         m ← [(4 − τ²|m×B|²) m + 4τ (B − (m·B) m)] / (4 + τ²|m×B|²), τ in 1/T alternating the two BB
         formulas per member. Stops when max |m × B_eff| < ``tol_torque`` (T). Returns the final max torque.
         """
+        from .guard import SimulationDiverged, check_int, describe
         from .minimize import minimize_bb
 
         tol_torque = _positive("tol_torque", tol_torque, unit="T")
+        max_iter = check_int("max_iter", max_iter, lo=1)
         th = self.terms.get("thermal")
         if th is not None:
             th.enabled = False
         try:
-            tq = minimize_bb(self.llg, self._m, self._t, self._mask_dev, tol_torque, int(max_iter), progress,
+            tq = minimize_bb(self.llg, self._m, self._t, self._mask_dev, tol_torque, max_iter, progress,
                              xp=self.xp)
+        except SimulationDiverged as exc:  # m is back at the last state with a finite torque
+            self._changed()
+            members = list(exc.members) or list(range(self.batch))
+            t = np.atleast_1d(np.asarray(self.t, dtype=float))
+            msg, B, name = describe(self, members, [t[b] for b in members], "non-finite", "minimize")
+            raise SimulationDiverged(msg, members, [t[b] for b in members], "non-finite", B, name) from None
         finally:
             if th is not None:
                 th.enabled = True
         self._changed()
         if tq >= tol_torque:
-            warnings.warn(f"minimize() stopped after {int(max_iter)} iterations with max torque {tq:.3g} T, above "
+            warnings.warn(f"minimize() stopped after {max_iter} iterations with max torque {tq:.3g} T, above "
                           f"tol_torque = {tol_torque:g} T: the state is not converged", RuntimeWarning, stacklevel=2)
         return tq
 
     # ------------------------------------------------------------------ output
+    def _may_cut(self, t):
+        """Whether output after the times ``t`` may be removed: only by a run continuing from a checkpoint
+        restored into this Simulation (at those very times), i.e. output the interrupted run wrote."""
+        r = getattr(self, "_restored_t", None)
+        return r is not None and np.array_equal(np.asarray(r), np.asarray(t))
+
     def _open_table(self, out, append=False):
         out = self._out_dir(out)
-        os.makedirs(out, exist_ok=True)
+        _make_out(out)
         names = ["table.txt"] if self.batch == 1 else [f"table_{b:04d}.txt" for b in range(self.batch)]
         key = os.path.abspath(out)
         if key not in self._table_files:
@@ -775,7 +1011,11 @@ class Simulation:
             if any(existing) and not append:
                 raise FileExistsError(f"{os.path.join(out, names[existing.index(True)])} exists; choose another "
                                       "out= folder, remove it, or pass append=True to continue it")
-            self._table_files[key] = [Table(os.path.join(out, n), cols, append=append) for n in names]
+            t = self._host(self._t)
+            cut = self._may_cut(t)
+            self._table_files[key] = [Table(os.path.join(out, n), cols, append=append,
+                                            after=float(t[b]) if append else None, may_cut=cut)
+                                      for b, n in enumerate(names)]
             self._tables[key] = 1 if append and all(existing) else 0  # a continued table has its first row
         return key
 
@@ -787,6 +1027,8 @@ class Simulation:
 
     def _write_row(self, key):
         t = self._host(self._t)
+        if not any(t[b] > tab.last_t for b, tab in enumerate(self._table_files[key])):
+            return
         mavg = np.asarray(self.m_avg).reshape(self.batch, 3)
         es = self._energies()
         etot = sum(es.values()) if es else np.zeros(self.batch)
@@ -798,6 +1040,8 @@ class Simulation:
                 v = np.broadcast_to(np.asarray(fn(m, t), dtype=float), (self.batch,))
                 extra.append(v)
         for b, tab in enumerate(self._table_files[key]):
+            if not t[b] > tab.last_t:  # a member that did not advance (stopped, frozen, continued) gets no row
+                continue
             row = [t[b], *mavg[b], etot[b], *(es[n][b] for n in es), *bext[b], *(x[b] for x in extra)]
             tab.write(row)
         self._tables[key] += 1

@@ -139,6 +139,7 @@ def _values(where, name, v):
             n = v["num"]
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise where.error("params", name, f"range {name!r} is empty: num must be an integer >= 1, got {n!r}")
+            _fits(where, name, n)
             if v.get("log", False):
                 if a <= 0 or b <= 0:
                     raise where.error("params", name, f"log range {name!r} needs start and stop > 0")
@@ -149,12 +150,24 @@ def _values(where, name, v):
             if st == 0 or (b - a) / st < 0:
                 raise where.error("params", name, f"range {name!r} is empty: step {st!r} does not lead from "
                                   f"{a!r} to {b!r}")
-            n = int(math.floor((b - a) / st + 1e-9)) + 1
+            count = math.floor((b - a) / st + 1e-9) + 1  # a float: 1e13 values must be refused, not listed
+            _fits(where, name, count)
+            n = int(count)
             return [a + i * st for i in range(n)]
         raise where.error("params", name, f"range {name!r} needs num or step")
     if isinstance(v, (int, float, str, bool)):
         return [v]
     raise where.error("params", name, f"parameter {name!r} must be a list or a range table, got {v!r}")
+
+
+def _fits(where, name, n):
+    """Refuse a range of ``n`` values whose list could not fit in memory (before it is built)."""
+    from .memory import NotEnoughMemory, check_points
+
+    try:
+        check_points(n, 1)
+    except NotEnoughMemory as exc:
+        raise where.error("params", name, f"range {name!r} has {n:.4g} values: {exc}") from None
 
 
 def _load_callable(ref, base_dir=None, what="build"):
@@ -260,7 +273,26 @@ class Spec:
                 raise w.error("params", name, f"mode = 'zip' needs lists of one length, got {lens}")
         if self.explicit is not None:
             if not isinstance(self.explicit, list) or not self.explicit:
-                raise w.error("points", None, "points must be a non-empty list of tables")
+                raise w.error("points", None, "points must be a non-empty list of tables ([[points]] with "
+                              "name = value lines)")
+            for k, p in enumerate(self.explicit):
+                if not isinstance(p, dict):
+                    raise w.error("points", None, f"points[{k}] is {p!r}: every point must be a table of "
+                                  "parameter values ([[points]] then name = value, or points = [{J = 1e11}, ...])")
+        # the number of points, before any list of them is built
+        lens = [len(v) for v in self.values.values()]
+        if self.mode == "zip" and lens:
+            count = float(lens[0])
+        else:
+            count = float(np.prod([float(n) for n in lens])) if lens else 1.0
+        if self.explicit is not None:
+            count *= len(self.explicit)
+        from .memory import NotEnoughMemory, check_points
+
+        try:
+            check_points(count, len(self.values) + len(self.fixed))
+        except NotEnoughMemory as exc:
+            raise w.error("params", None, str(exc)) from None
         overlap = sorted(set(self.fixed) & set(self.values))
         if overlap:
             raise w.error("params", overlap[0], f"{overlap[0]!r} is both fixed and swept")
@@ -447,11 +479,12 @@ def run_point(payload, params):
         if repeats > 1:
             row["seed"] = k
         row.update({
-            "switched": bool(r["stopped"]) if stop is not None else None,
+            "switched": bool(r["stopped"]) if stop is not None and not r.get("diverged") else None,
             "t_switch": _clean(r["t_stop"]), "t_end": _clean(r["t"]),
             "mx": _clean(r["m_avg"][0]), "my": _clean(r["m_avg"][1]), "mz": _clean(r["m_avg"][2]),
             "E_final": _clean(r["energy"]), "energy_used": None,
             "steps": int(r["steps"]), "rejected": int(r["rejected"]), "wall_s": wall / len(res),
+            "error": r.get("error"),  # a member whose state diverged: why (its values are its last good state)
         })
         if energy is not None:
             row["energy_used"] = _clean(energy(dict(kw), dict(row)))
@@ -551,14 +584,17 @@ def write_tables(out, rows, first=()):
         for k in r:
             if k not in cols:
                 cols.append(k)
+    import io
+
+    from .io.atomic import atomic_write
+
     path = os.path.join(out, "results.csv")
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=cols)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+    atomic_write(path, [buf.getvalue().encode("utf-8")])
     written = [path]
     try:
         import pyarrow as pa
@@ -568,8 +604,7 @@ def write_tables(out, rows, first=()):
         return written
     table = pa.Table.from_pylist([{k: r.get(k) for k in cols} for r in rows])
     path = os.path.join(out, "results.parquet")
-    pq.write_table(table, path + ".tmp")
-    os.replace(path + ".tmp", path)
+    atomic_write(path, lambda f: pq.write_table(table, f))
     written.append(path)
     return written
 
@@ -577,6 +612,7 @@ def write_tables(out, rows, first=()):
 def plot_results(out, rows, names):
     """A phase diagram (two parameters: switched fraction) or switching probability / error rate against
     the parameter (one). Returns the PNG path, or None."""
+    rows = [r for r in rows if not r.get("error")]  # a diverged run has no switching result
     names = [n for n in names if all(isinstance(r.get(n), (int, float)) and not isinstance(r.get(n), bool)
                                      for r in rows)]
     if not rows or not names or rows[0].get("switched") is None:
@@ -622,9 +658,10 @@ def plot_results(out, rows, names):
         ax.legend(loc="best")
         path = os.path.join(out, "error_rate.png")
     fig.tight_layout()
-    fig.savefig(path + ".tmp.png", dpi=110)
+    from .io.atomic import atomic_write
+
+    atomic_write(path, lambda f: fig.savefig(f, dpi=110, format="png"))
     plt.close(fig)
-    os.replace(path + ".tmp.png", path)
     return path
 
 
@@ -638,6 +675,10 @@ def _say(progress, msg):
 
 def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progress=True, plot=True):
     """Run every point of ``spec`` not yet in ``out`` (see the module docstring); returns all rows."""
+    if workers is not None:
+        from .guard import check_int
+
+        workers = check_int("workers", workers, lo=1)
     out = os.path.abspath(out or spec.out or f"sweep-{spec.name}")
     os.makedirs(out, exist_ok=True)
     pts = spec.points()
@@ -646,7 +687,15 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
         dup = next(p for p, k in zip(pts, keys) if keys.count(k) > 1)
         raise SpecError(f"{spec.where('params')}: the point {dup} appears more than once")
     log = ResultsLog(out, spec.spec_hash, resume)
-    from .io.atomic import atomic_write
+    from .io.atomic import atomic_write, clean_stale_tmp
+
+    if resume:  # temporaries of writes a killed sweep left behind (results.csv, sweep.json, ...)
+        clean_stale_tmp(out)
+        for old in ("results.csv.tmp", "results.parquet.tmp", "phase.png.tmp.png", "error_rate.png.tmp.png"):
+            try:
+                os.unlink(os.path.join(out, old))  # names earlier versions used
+            except OSError:
+                pass
 
     desc = {"name": spec.name, "spec_hash": spec.spec_hash, "settings": spec.settings(), "params": spec.values,
             "points": len(pts)}
@@ -724,6 +773,27 @@ def _default_workers():
     return os.cpu_count() or 1
 
 
+def _watch_parent(parent, interval=0.2):
+    """Exit this process as soon as ``parent`` is gone (reparented: getppid changes). A daemon thread of
+    every pool worker, so that killing ``micromag sweep`` (even with SIGKILL, which it cannot catch) leaves
+    no worker behind -- and once the workers are gone, multiprocessing's resource tracker, whose pipe they
+    held, exits too."""
+    while True:
+        if os.getppid() != parent:
+            os._exit(70)
+        time.sleep(interval)
+
+
+def _worker_init(parent, mem_share):
+    """Initializer of a sweep pool worker: die with the parent; plan memory for a share of the free memory."""
+    import threading
+
+    os.environ["MICROMAG_MEMORY_SHARE"] = repr(float(mem_share))
+    if os.getppid() != parent:
+        os._exit(70)
+    threading.Thread(target=_watch_parent, args=(parent,), name="micromag-parent-watchdog", daemon=True).start()
+
+
 def _run_pool(n, payload, todo, retries, finished, failed):
     import concurrent.futures as cf
     import multiprocessing as mp
@@ -732,7 +802,9 @@ def _run_pool(n, payload, todo, retries, finished, failed):
     pending = list(todo)
     for attempt in range(retries + 1):
         broken = []
-        with cf.ProcessPoolExecutor(max_workers=min(n, len(pending)), mp_context=mp.get_context("spawn")) as ex:
+        nw = min(n, len(pending))
+        with cf.ProcessPoolExecutor(max_workers=nw, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                    initargs=(os.getpid(), 1.0 / nw)) as ex:
             futs = {ex.submit(run_point, payload, p): (i, k, p) for i, k, p in pending}
             for fut in cf.as_completed(futs):
                 i, k, p = futs[fut]
@@ -827,6 +899,16 @@ def cmd_sweep(args):
     return 0
 
 
+def _workers_arg(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or n < 1:
+        raise argparse.ArgumentTypeError(f"--workers must be an integer >= 1, got {text!r}")
+    return n
+
+
 def add_sweep_parser(subparsers):
     """Add ``micromag sweep SPEC.toml [--out DIR] [--resume] [--scheduler ADDRESS]`` to the CLI."""
     s = subparsers.add_parser(
@@ -839,8 +921,8 @@ def add_sweep_parser(subparsers):
     s.add_argument("--resume", action="store_true", help="continue the sweep in OUT, skipping finished points")
     s.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address (tcp://host:8786); default: run on this machine")
-    s.add_argument("--workers", type=int, default=None, help="local worker processes (default: [sweep] workers or "
-                   "the number of cores)")
+    s.add_argument("--workers", type=_workers_arg, default=None, help="local worker processes, an integer >= 1 "
+                   "(default: [sweep] workers or the number of cores)")
     s.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     s.set_defaults(func=cmd_sweep)

@@ -1,7 +1,9 @@
 """Atomic file writes: a temporary file in the same folder, fsync, then os.replace.
 
-A reader never sees a half-written file, and a failed write (full disk, killed process) leaves the old
-file as it was and no temporary behind.
+A reader never sees a half-written file, and a failed write (full disk, an exception) leaves the old
+file as it was and no temporary behind. A process killed outright (SIGKILL, power loss) cannot clean up:
+its ``.NAME.PID.HEX.tmp`` file stays, and :func:`clean_stale_tmp` removes it when the folder is next
+continued (a resumed run, table or sweep).
 """
 from __future__ import annotations
 
@@ -38,3 +40,45 @@ def atomic_write(path, write):
             pass
         raise
     return path
+
+
+_TMP_RE = None
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: leave its file alone
+    return True
+
+
+def clean_stale_tmp(folder):
+    """Remove the temporary files that interrupted :func:`atomic_write` calls left in ``folder``
+    (``.NAME.PID.HEX.tmp`` of processes no longer running on this machine). Returns the removed paths."""
+    global _TMP_RE
+    import re
+
+    if _TMP_RE is None:
+        _TMP_RE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        m = _TMP_RE.match(name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except OSError:
+            pass
+    return removed

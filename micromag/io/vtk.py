@@ -260,7 +260,9 @@ class SnapshotSeries:
     exactly the frames written so far. ``base`` is ``name``, or ``name_0007`` for batch member 7.
 
     An existing series of the same base name in ``folder`` is an error (nothing is silently overwritten)
-    unless ``resume=True``, which appends to it.
+    unless ``resume=True``, which appends to it: exactly-once, since frames the collection does not list
+    past its last entry (a killed run's) are deleted, and with ``after=t`` so are the entries later than
+    ``t`` s (``may_cut=False`` makes such entries an error instead). Stale temporaries are removed.
 
     Parameters
     ----------
@@ -270,9 +272,12 @@ class SnapshotSeries:
     resume : append to an existing series instead of refusing.
     compress : see :func:`write_vti`.
     dtype : float precision of the files (default float32; None keeps the arrays' precision).
+    after : with resume, the time (s) a continued run starts at.
+    may_cut : whether entries after ``after`` may be removed (else they are an error).
     """
 
-    def __init__(self, folder, name="m", member=None, resume=False, compress=True, dtype=np.float32):
+    def __init__(self, folder, name="m", member=None, resume=False, compress=True, dtype=np.float32, after=None,
+                 may_cut=True):
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
             raise ValueError(f"series name must be letters, digits, '_', '-' or '.', got {name!r}")
         if member is not None and (int(member) != member or member < 0):
@@ -293,12 +298,44 @@ class SnapshotSeries:
                 raise FileExistsError(
                     f"{self.pvd_path} (or its frames) exists; choose another folder or name, remove it, "
                     "or pass resume=True to append")
+            from .atomic import clean_stale_tmp
+
+            clean_stale_tmp(self.folder)
             if os.path.exists(self.pvd_path):
                 self.entries = read_pvd(self.pvd_path)
+                self._cut(after, may_cut, existing, frame_re)
+                existing = sorted(f for f in os.listdir(self.folder) if frame_re.match(f))
         used = [int(frame_re.match(f).group(1)) for f in existing]
         used += [int(m.group(1)) for _, f in self.entries if (m := frame_re.match(os.path.basename(f)))]
         self._next = max(used) + 1 if used else 0
         self.closed = False
+
+    def _cut(self, after, may_cut, existing, frame_re):
+        """Resume exactly-once: drop the entries later than ``after`` (s) from the collection (rewritten
+        atomically first), then delete their frames and the unlisted frames numbered after the last listed
+        one (written by a run killed before it could list them). Other unlisted frames are left alone (and
+        numbered around)."""
+        old = {os.path.basename(f) for _, f in self.entries}
+        if after is not None:
+            keep = [(t, f) for t, f in self.entries if not t > after + 1e-12 * abs(after)]
+            if len(keep) < len(self.entries):
+                if not may_cut:
+                    raise ValueError(f"{self.pvd_path} has {len(self.entries) - len(keep)} frames after t = "
+                                     f"{after:g} s, the time this simulation starts from: resume=True continues "
+                                     "a series from a checkpoint of the same run, which removes them")
+                self.entries = keep
+                write_pvd(self.pvd_path, self.entries)
+        listed = {os.path.basename(f) for _, f in self.entries}
+        nums = [int(m.group(1)) for f in listed if (m := frame_re.match(f))]
+        top = max(nums) if nums else -1
+        for f in existing:
+            if f in listed:
+                continue
+            if f in old or int(frame_re.match(f).group(1)) > top:
+                try:
+                    os.unlink(os.path.join(self.folder, f))
+                except OSError:
+                    pass
 
     def __len__(self):
         return len(self.entries)
@@ -311,6 +348,11 @@ class SnapshotSeries:
     @property
     def times(self):
         return [t for t, _ in self.entries]
+
+    @property
+    def last_t(self):
+        """Time of the last frame (s), or -inf."""
+        return self.entries[-1][0] if self.entries else -np.inf
 
     def write(self, grid, cell_data, t, origin=None):
         """Write one frame at physical time ``t`` (s) and rewrite the collection; returns the frame path."""
@@ -406,16 +448,26 @@ def snapshot_fields(sim, member=0, fields=("m", "Ms", "region"), extra=()):
     return snapshot_fields_batch(sim, [member], fields=fields, extra=extra)[0]
 
 
-def open_series(sim, folder, members=None, name="m", resume=False, compress=True, dtype=np.float32):
-    """The series a run writes: one for a single simulation, else one per member (all, or ``members``)."""
+def open_series(sim, folder, members=None, name="m", resume=False, compress=True, dtype=np.float32, after=None,
+                may_cut=True):
+    """The series a run writes: one for a single simulation, else one per member (all, or ``members``).
+    ``after``: the members' start times (s, (B,)) of a resumed run; later frames are removed."""
+    at = (lambda b: None) if after is None else (lambda b: float(np.atleast_1d(after)[b]))
     if sim.batch == 1 and members in (None, [0], (0,)):
-        return [SnapshotSeries(folder, name, None, resume=resume, compress=compress, dtype=dtype)]
+        return [SnapshotSeries(folder, name, None, resume=resume, compress=compress, dtype=dtype, after=at(0),
+                               may_cut=may_cut)]
     members = range(sim.batch) if members is None else members
-    return [SnapshotSeries(folder, name, int(b), resume=resume, compress=compress, dtype=dtype) for b in members]
+    return [SnapshotSeries(folder, name, int(b), resume=resume, compress=compress, dtype=dtype, after=at(int(b)),
+                           may_cut=may_cut) for b in members]
 
 
 def write_snapshots(series, sim, fields=("m", "Ms", "region"), extra=()):
-    """Write one frame of ``sim``'s current state into every series (from :func:`open_series`)."""
-    members = [s.member or 0 for s in series]
+    """Write one frame of ``sim``'s current state into every series (from :func:`open_series`) whose
+    member has advanced past its last frame (a stopped member, or a continued series, gets no repeat)."""
+    tv = np.atleast_1d(np.asarray(sim.t, dtype=float))
+    todo = [s for s in series if tv[s.member or 0] > s.last_t]
+    if not todo:
+        return []
+    members = [s.member or 0 for s in todo]
     cds = snapshot_fields_batch(sim, members, fields=fields, extra=extra)
-    return [s.write(sim.grid, cd, _member_time(sim, b)) for s, b, cd in zip(series, members, cds)]
+    return [s.write(sim.grid, cd, _member_time(sim, b)) for s, b, cd in zip(todo, members, cds)]
