@@ -41,6 +41,10 @@ __device__ __forceinline__ vec3 combine(vec3 base, const unsigned long long* kp,
     return acc;
 }
 
+#ifndef NAN
+#define NAN __longlong_as_double(0x7ff8000000000000LL)
+#endif
+
 extern "C" __global__ void rk_stage(const real* __restrict__ m, const real* __restrict__ yin, real* __restrict__ yout,
                                     const unsigned long long* __restrict__ kp, const double* __restrict__ tab,
                                     int stage, int nstage, int eval, int fsal, int adaptive,
@@ -96,18 +100,23 @@ extern "C" __global__ void rk_stage(const real* __restrict__ m, const real* __re
                 if (adaptive) {
                     const vec3 ev = combine(mk3(0, 0, 0), kp, tab + MM_TAB_E, nstage, h, b, c, ncell, stage, k);
                     const double n = (double)MM_SQRT(ev.x * ev.x + ev.y * ev.y + ev.z * ev.z);
-                    if (!(n <= emax)) emax = n;  // also takes a NaN
+                    if (n > emax || n != n) emax = n;  // a NaN wins and stays
                 }
-                if (!fsal) store3(yout, b, c, ncell, combine(m0, kp, tab + MM_TAB_B, nstage, h, b, c, ncell, stage, k));
+                // the new state: written here (not FSAL) or the last stage's input (FSAL); a non-finite one
+                // marks the step as non-finite (NaN error), so it is never committed
+                const vec3 y = fsal ? load3(yin, b, c, ncell) : combine(m0, kp, tab + MM_TAB_B, nstage, h, b, c, ncell, stage, k);
+                if (!fsal) store3(yout, b, c, ncell, y);
+                const real s2 = y.x * y.x + y.y * y.y + y.z * y.z;
+                if (!(s2 - s2 == (real)0)) emax = NAN;
             }
         }
-        if (last && adaptive) {
+        if (last) {
             sh[threadIdx.x] = emax;
             __syncthreads();
             for (int s = blockDim.x / 2; s > 0; s >>= 1) {
                 if ((int)threadIdx.x < s) {
                     const double o = sh[threadIdx.x + s];
-                    if (!(o <= sh[threadIdx.x])) sh[threadIdx.x] = o;
+                    if (o > sh[threadIdx.x] || o != o) sh[threadIdx.x] = o;  // a NaN wins and stays
                 }
                 __syncthreads();
             }
@@ -117,49 +126,56 @@ extern "C" __global__ void rk_stage(const real* __restrict__ m, const real* __re
     }
 }
 
-// The end of a step, per member b (the controller of Stepper.step): active = dt_used > 0; accept when the
-// error is at most tol or the step is at dt_min (adaptive), else every active member; then for accepted
-// members m = normalize(ysol) (0 outside the magnet) and, FSAL, k0 = klast. Block 0 / thread 0 of each
-// member: t += dt_used, the next dt = clip(dt clip(headroom (tol/err)^(1/(q+1)), 0.2, 2), dt_min, dt_max)
-// (not shrunk by a step that was only shortened to land on t_end), accept[b], the member's counters of
-// rejected steps and of steps forced at dt_min, and (has_noise) its noise step counter. A member not
-// accepted keeps m bit for bit.
+// The end of a step, per member b (the controller of Stepper.step): active = dt_used > 0; the error (the
+// adaptive estimate, or for fixed steps only a NaN flag for a non-finite new state) must be finite for a
+// step to be accepted; then accept when it is at most tol or the step is at dt_min (adaptive), else every
+// active member; for accepted members m = normalize(ysol) (0 outside the magnet) and, FSAL, k0 = klast.
+// Block 0 / thread 0 of each member: t += dt_used; the next dt = clip(dt clip(headroom (tol/err)^(1/(q+1)),
+// 0.2, 2), dt_min, dt_max) (not shrunk by a step that was only shortened to land on t_end); a non-finite
+// error gives dt/5, and at dt_min NaN: the member has diverged and takes no more steps (its m and t stay at
+// the last good values; the run loop reports it); accept[b], the member's counters of rejected steps, of
+// steps forced at dt_min and of consecutive forced steps, and (has_noise) its noise step counter. A member
+// not accepted keeps m bit for bit.
 extern "C" __global__ void rk_finish(real* __restrict__ m, const real* __restrict__ ysol, real* __restrict__ k0,
                                      const real* __restrict__ klast, const int* __restrict__ region,
                                      const double* __restrict__ err, const double* __restrict__ dt_used,
                                      double* __restrict__ dt_next, double* __restrict__ t, int* __restrict__ accept,
                                      long long* __restrict__ nrejected, long long* __restrict__ nforced,
-                                     long long* __restrict__ noise_counter, int has_noise, int adaptive, int fsal,
-                                     double tol, double dt_min, double dt_max, double headroom, int err_order,
-                                     long long ncell, int nb) {
+                                     long long* __restrict__ streak, long long* __restrict__ noise_counter,
+                                     int has_noise, int adaptive, int fsal, double tol, double dt_min, double dt_max,
+                                     double headroom, int err_order, long long ncell, int nb) {
     for (int b = blockIdx.y; b < nb; b += gridDim.y) {
         const double h = dt_used[b];
+        const double e = err[b];
         const bool active = h > 0;
-        bool acc = active;
-        bool at_min = false;
-        if (adaptive && active) {
-            at_min = h <= dt_min * (1 + 1e-12);
-            acc = (err[b] <= tol) || at_min;
-        }
+        const bool finite = e - e == 0.0;  // false for NaN and inf
+        const bool at_min = adaptive && h <= dt_min * (1 + 1e-12);
+        const bool acc = active && finite && (!adaptive || e <= tol || at_min);
         if (blockIdx.x == 0 && threadIdx.x == 0) {
-            if (adaptive && active) {
-                const double e = err[b];
-                double fac = headroom * pow(tol / (e > 1e-300 ? e : 1e-300), 1.0 / (err_order + 1));
-                if (!(fac >= 0.2)) fac = (fac != fac) ? fac : 0.2;
-                if (fac > 2.0) fac = 2.0;
-                double nd = h * fac;
-                if (nd < dt_min) nd = dt_min;
-                if (nd > dt_max) nd = dt_max;
-                if (acc && h < dt_next[b] && nd < dt_next[b]) nd = dt_next[b];
-                dt_next[b] = nd;
+            if (active) {
+                if (adaptive) {
+                    double fac = finite ? headroom * pow(tol / (e > 1e-300 ? e : 1e-300), 1.0 / (err_order + 1)) : 0.2;
+                    if (!(fac >= 0.2)) fac = 0.2;
+                    if (fac > 2.0) fac = 2.0;
+                    double nd = h * fac;
+                    if (nd < dt_min) nd = dt_min;
+                    if (nd > dt_max) nd = dt_max;
+                    if (acc && h < dt_next[b] && nd < dt_next[b]) nd = dt_next[b];
+                    if (!finite && at_min) nd = NAN;  // no finite step even at dt_min: diverged
+                    dt_next[b] = nd;
+                } else if (!finite) {
+                    dt_next[b] = NAN;  // a fixed step cannot be shortened: diverged
+                }
                 if (!acc) nrejected[b] += 1;
-                if (acc && at_min && !(err[b] <= tol)) nforced[b] += 1;
+                const bool forced = acc && at_min && !(e <= tol);
+                if (forced) nforced[b] += 1;
+                streak[b] = forced ? streak[b] + 1 : (acc ? 0 : streak[b]);
             }
             accept[b] = acc ? 1 : 0;
             if (acc) t[b] += h;
             if (has_noise && active) noise_counter[b] += 1;
         }
-        if (!acc) continue;  // rejected or finished (dt_used = 0): m stays bit for bit, nothing is moved
+        if (!acc) continue;  // rejected, diverged or finished (dt_used = 0): m stays bit for bit
         for (long long c = (long long)blockIdx.x * blockDim.x + threadIdx.x; c < ncell;
              c += (long long)gridDim.x * blockDim.x) {
             const vec3 v = load3(ysol, b, c, ncell);

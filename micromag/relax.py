@@ -221,6 +221,10 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
         tq, iters, conv = descend(engine, m, t_held, free, tol_torque, max_iter=max_iter, patience=patience,
                                   xp=xp, prog=prog, on_iteration=on_iteration)
         n1 = engine.nevals
+        if not np.all(np.isfinite(tq)):  # no state with a finite torque: m is back at the start; say why
+            from .guard import check_torque
+
+            check_torque(sim, float("nan"), label)
         if polish and not conv.all():
             tq = _polish(sim, tol_torque, max_time, free, conv, prog)
             conv = tq < tol_torque

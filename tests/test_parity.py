@@ -284,3 +284,17 @@ def test_forced_steps_warn_on_both_backends():
         with pytest.warns(RuntimeWarning, match="dt_min"):
             sim.run(1e-12, progress=False)
         assert sim._get_stepper().nforced > 0
+
+
+@pytest.mark.parametrize("backend", ["cpu", "emulate"])
+def test_a_blown_up_step_is_an_error_not_a_hang(backend):
+    """Ku1 = 1e300 J/m³ overflows the first step: both steppers reject the non-finite step down to dt_min,
+    mark the member as diverged (NaN dt), and run() raises naming the cause, with the last good (finite)
+    state kept."""
+    from micromag.guard import SimulationDiverged
+
+    sim = small(backend, demag=False, Ku1=1e300)
+    m0 = sim.m
+    with pytest.raises(SimulationDiverged, match="Ku1|anisotropy"):
+        sim.run(1e-12, progress=False)
+    assert np.all(np.isfinite(sim.m)) and np.array_equal(sim.m, m0)

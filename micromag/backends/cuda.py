@@ -612,6 +612,7 @@ class CudaStepper:
         self.t_end = xp.zeros(B)
         self._nrej = xp.zeros(B, dtype=np.int64)
         self._nforced = xp.zeros(B, dtype=np.int64)
+        self.forced_streak = xp.zeros(B, dtype=np.int64)  # consecutive steps forced at dt_min, per member
         self._t_end_src = None
         self.k0_valid = False
         self.nsteps = 0
@@ -621,6 +622,13 @@ class CudaStepper:
         self.graph_launches = 0
 
     # -------------------------------------------------------------------------------- counters
+    keeps_finite = True  # a non-finite step is never committed (see gpu_kernels/rk_stage.cu, rk_finish)
+
+    @property
+    def last_err(self):
+        """(B,) error estimate of the last step (NaN: non-finite)."""
+        return self.err
+
     @property
     def nrejected(self):
         return int(np.asarray(self.device.asnumpy(self._nrej)).sum())
@@ -682,7 +690,8 @@ class CudaStepper:
         nz = f._noise
         prog.append(mod.prepare(
             "rk_finish", grid, blk, m, ysol, self.k[0], self.k[-1], f.region, self.err, self.dt_used, self.dt, t,
-            self.accept, self._nrej, self._nforced, None if nz is None else nz["counter"], 0 if nz is None else 1,
+            self.accept, self._nrej, self._nforced, self.forced_streak, None if nz is None else nz["counter"],
+            0 if nz is None else 1,
             1 if adaptive else 0, 1 if tab.fsal else 0, self.tol, self.dt_min, self.dt_max, self.headroom,
             tab.err_order, f.ncell, f.batch))
         prog = (prog, (s - (0 if need_k0 else 1)))
