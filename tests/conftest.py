@@ -27,6 +27,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(params=["cpu", "emulate"])
+def each_backend(request, monkeypatch):
+    """Runs the test once per backend by making backend="auto" mean that backend (MICROMAG_BACKEND, the
+    variable `micromag run --backend` sets): a module marked ``pytestmark =
+    pytest.mark.usefixtures("each_backend")`` runs every test on both without touching the tests."""
+    if request.param == "emulate" and not HAVE_CXX:
+        pytest.skip("the host emulation of the GPU backend needs g++")
+    monkeypatch.setenv("MICROMAG_BACKEND", request.param)
+    return request.param
+
+
+@pytest.fixture(params=["cpu", "emulate"])
 def backend(request):
     if request.param == "emulate" and not HAVE_CXX:
         pytest.skip("the host emulation of the GPU backend needs g++")

@@ -6,13 +6,15 @@ import pytest
 import micromag as mm
 from micromag.batch import Batch, Threshold
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
+
 GRID = mm.Grid(n=(4, 4, 1), cell=(3e-9, 3e-9, 1.5e-9))
 MAT = mm.Material(Ms=1.0e6, A=5e-12, alpha=0.3, Ku1=1e6, anis_u=(0, 0, 1))
 M0 = (0.2, 0.0, 1.0)
 
 
 def build(B):
-    sim = mm.Simulation(GRID, material=MAT, batch=B, backend="cpu")
+    sim = mm.Simulation(GRID, material=MAT, batch=B)
     sim.m = M0
     return sim
 

@@ -8,6 +8,8 @@ import micromag as mm
 from micromag.integrators import Stepper
 from micromag.constants import mu0
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
+
 GAMMA0 = 2.211e5  # m/(A·s), the µMAG value
 GAMMA = GAMMA0 / mu0  # rad/(s·T)
 

@@ -5,6 +5,8 @@ import pytest
 import micromag as mm
 from micromag.readout import MTJ, SwitchDetector, run_monitored
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
+
 RA, TMR = 5e-12, 1.46  # 5 Ω·µm², 146 %
 
 

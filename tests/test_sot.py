@@ -11,6 +11,8 @@ from micromag.heavy_metal import BetaW, HeavyMetal, Pt, WriteLine
 from micromag.terms.oersted import OerstedField, prism_F
 from micromag.terms.sot import SpinOrbitTorque, damping_like_field
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
+
 MS, TF, THETA = 1e6, 1e-9, 0.3
 
 
@@ -22,7 +24,7 @@ def J_of_B(b, theta=THETA, Ms=MS, tF=TF):
 def macrospin(alpha, Ku=0.0, axis=(0, 0, 1), batch=1, demag=False, cell=(5e-9, 5e-9, TF)):
     g = mm.Grid(n=(1, 1, 1), cell=cell)
     mat = mm.Material(Ms=MS, alpha=alpha, Ku1=Ku, anis_u=axis)
-    return mm.Simulation(g, material=mat, demag=demag, batch=batch, backend="cpu")
+    return mm.Simulation(g, material=mat, demag=demag, batch=batch)
 
 
 # ------------------------------------------------------------------------------------------ magnitude
@@ -72,7 +74,7 @@ def test_field_like_equals_field_along_sigma_with_damping():
 
 def test_direction_and_per_cell_sigma():
     g = mm.Grid(n=(4, 2, 1), cell=(5e-9, 5e-9, 1e-9))
-    sim = mm.Simulation(g, material=mm.Material(Ms=MS, alpha=0.0), demag=False, backend="cpu")
+    sim = mm.Simulation(g, material=mm.Material(Ms=MS, alpha=0.0), demag=False)
     d = np.zeros((2, 2, 4)); d[0] = 1.0; d[1, :, 2:] = 1.0  # x̂ on the left, (x̂+ŷ)/√2 on the right
     sot = SpinOrbitTorque(sim.system, J=1e11, theta_sh=0.3, direction=d)
     np.testing.assert_allclose(sot.sigma[:, 0, 0, 0], (0, 1, 0))
@@ -232,7 +234,7 @@ def test_bad_inputs_sot():
     # a current pattern that does not reach the magnet
     g = mm.Grid(n=(8, 8, 1), cell=(5e-9, 5e-9, 1e-9))
     s = mm.Simulation(g, material=mm.Material(Ms=MS), geometry=mm.Box((10e-9, 10e-9, None), center=(-10e-9, -10e-9)),
-                      demag=False, backend="cpu")
+                      demag=False)
     cf = np.zeros((2, 8, 8)); cf[0, 6:, :] = 1.0
     with pytest.raises(ValueError, match="does not touch the free layer"):
         SpinOrbitTorque(s.system, J=1e11, theta_sh=0.1, current_field=cf)
@@ -261,7 +263,7 @@ def test_oersted_sheet_limit_and_sign():
     with Ω(h) = 4 atan(a²/(h √(2a² + h²))) the solid angle of the square of half side a at height h."""
     n, d, t = 64, 5e-9, 4e-9
     g = mm.Grid(n=(n, n, 1), cell=(d, d, 1e-9))
-    sim = mm.Simulation(g, material=mm.Material(Ms=MS), demag=False, backend="cpu")
+    sim = mm.Simulation(g, material=mm.Material(Ms=MS), demag=False)
     hm = HeavyMetal(theta_sh=0.1, resistivity=2e-7, thickness=t)
     J = 1e11
     oe = OerstedField(sim.system, WriteLine(heavy_metal=hm), J=J)
@@ -292,7 +294,7 @@ def test_oersted_thin_wire_far_field():
     wire, B_z = μ0 I/(4π d) · L/√((L/2)² + d²) at its mid-point, along ĵ × r̂ = x̂ × ŷ = +ẑ for d > 0."""
     nx, ny, d = 256, 64, 2e-9
     g = mm.Grid(n=(nx, ny, 1), cell=(d, d, 1e-9))
-    sim = mm.Simulation(g, material=mm.Material(Ms=MS), demag=False, backend="cpu")
+    sim = mm.Simulation(g, material=mm.Material(Ms=MS), demag=False)
     t = 1e-9
     hm = HeavyMetal(theta_sh=0.1, resistivity=2e-7, thickness=t)
     line = WriteLine(width=d, center_y=-(ny / 2 - 0.5) * d, heavy_metal=hm)  # the bottom row

@@ -7,6 +7,8 @@ from micromag.constants import e, hbar
 from micromag.drives import DC, Pulse
 from micromag.terms.stt import SlonczewskiSTT
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
+
 Ms, tF = 1e6, 1e-9
 
 
@@ -150,6 +152,5 @@ def test_bad_inputs(kw, word):
 
 def test_bad_batch():
     sim = macrospin(-1e5, 0.1, batch=2)
-    sim.add(SlonczewskiSTT(sim.system, J=[1e11, 2e11, 3e11]))
-    with pytest.raises(ValueError, match="^J: "):
-        sim.run(1e-12, progress=False)
+    with pytest.raises(ValueError, match="^J: "):  # before any work: when the term joins the batch
+        sim.add(SlonczewskiSTT(sim.system, J=[1e11, 2e11, 3e11]))

@@ -7,6 +7,8 @@ import pytest
 import micromag as mm
 from micromag.constants import kB
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
+
 
 def langevin(x):
     return 1 / math.tanh(x) - 1 / x

@@ -4,25 +4,17 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.terms.base import Term
 from micromag.terms.zhangli import ZhangLiSTT
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 
-class HardAxisZ(Term):
-    """Test-local hard axis along z: e = K⊥ mz², B = −(2K⊥/Ms) mz ẑ (a thin-strip shape anisotropy)."""
 
-    name = "hard_axis"
+def HardAxisZ(system, Kp):
+    """A hard axis along z: e = K⊥ mz², B = −(2K⊥/Ms) mz ẑ (a thin-strip shape anisotropy); the plug-in term
+    of the validation suite, which has a GPU kernel."""
+    from micromag.validate.hard_axis import HardAxis
 
-    def __init__(self, system, Kp):
-        super().__init__(system)
-        self.Kp = Kp
-        self.c = -2 * Kp / system.uniform("Ms")
-
-    def add_field(self, m, t, B):
-        B[:, 2] += self.c * m[:, 2]
-
-    def energy_density(self, m, t):
-        return self.Kp * m[:, 2] ** 2
+    return HardAxis(system, Kp, (0, 0, 1))
 
 
 def test_sp5_velocity():

@@ -130,7 +130,7 @@ class _Convolution:
         sp = self.spec
         sv = self.S.view(self.dtype)
         self._multiply = self.module.prepare(
-            "demag_multiply_planes", device.grid(pz * py * pxh, batch), (device.block,), sv, sp["xx"], sp["yy"],
+            "demag_multiply_planes", *device.dims(pz * py * pxh, batch), sv, sp["xx"], sp["yy"],
             sp["zz"], sp["xy"], sp["xz"], sp["yz"], pz * py, pxh, batch)
 
     def set_weight(self, term):
@@ -140,7 +140,7 @@ class _Convolution:
     def source_launch(self, m):
         """A prepared launch writing Ms·fill·m into the source rows (the first stage and plain evaluations)."""
         d = self.device
-        return self.module.prepare("demag_source", d.grid(self.nx * self.ny * self.nz, self.batch), (d.block,),
+        return self.module.prepare("demag_source", *d.dims(self.nx * self.ny * self.nz, self.batch),
                                    m, self.ms, self.src, self.nx, self.ny, self.nz, self.batch, self.px, self.sy)
 
     def steps(self):
@@ -412,7 +412,8 @@ class CudaLLG:
 
     # -------------------------------------------------------------------------------- launches
     def _grid(self):
-        return self.device.grid(self.ncell, self.batch)
+        """(grid, block) of the per-cell kernels."""
+        return self.device.dims(self.ncell, self.batch)
 
     def rhs_args(self, m, drv_row=0):
         """The RHS kernels' common arguments after the state: (region, params, drv, consts, ptr)."""
@@ -434,11 +435,11 @@ class CudaLLG:
                 seq += self._conv.steps()
             if kind == "observe":
                 seq.append(self.module_rhs.prepare(
-                    "llg_observe", self._grid(), (dev.block,), m, *self.rhs_args(m), self.fill, self.wavg, out,
+                    "llg_observe", *self._grid(), m, *self.rhs_args(m), self.fill, self.wavg, out,
                     *self._dims()))
             else:
                 mod = self.module_field if bout is not None else self.module_rhs
-                seq.append(mod.prepare("llg_rhs", self._grid(), (dev.block,), m, *self.rhs_args(m), out, bout,
+                seq.append(mod.prepare("llg_rhs", *self._grid(), m, *self.rhs_args(m), out, bout,
                                        *self._dims(), 1 if kind == "precession" else 0))
             self._launches[key] = seq
         return seq
@@ -519,7 +520,7 @@ class CudaLLG:
         term = nz["term"]
         col = self.layout.drives[(term.name, term.noise[1])][0]
         amp_key = (term.name, term.noise[0])
-        return nz["module"].prepare("thermal_noise", self._grid(), (self.device.block,), nz["field"],
+        return nz["module"].prepare("thermal_noise", *self._grid(), nz["field"],
                                     self.patterns[amp_key], self.drv[0], self.drv.shape[2], col, dt_next, t, t_end,
                                     int(has_end), nz["counter"], nz["seeds"], nz["ids"], self.ncell, self.batch)
 
@@ -655,7 +656,7 @@ class CudaStepper:
         s = tab.stages
         adaptive = tab.adaptive and not self.fixed
         dyn = f.host_dynamic()
-        grid, blk = f._grid(), (dev.block,)
+        grid, blk = f._grid()
         px, sy = (conv.px, conv.sy) if conv is not None else (1, 1)
         src, ms = (conv.src, conv.ms) if conv is not None else (None, None)
         prog = []

@@ -142,10 +142,19 @@ class Device:
             self.compiles += 1
         return mod
 
+    def block_for(self, n):
+        """Threads per block for n items per member: the device's block (a power of two, <= 256, which the
+        block reductions assume)."""
+        return self.block
+
     def grid(self, n, members=1):
         """Launch grid for n items per member (kernels are grid-stride over items and member-strided over
         gridDim.y, so any block count and any batch size work)."""
-        return (max(1, min(self.max_blocks, -(-int(n) // self.block))), max(1, min(int(members), MAX_GRID_Y)))
+        return (max(1, min(self.max_blocks, -(-int(n) // self.block_for(n)))), max(1, min(int(members), MAX_GRID_Y)))
+
+    def dims(self, n, members=1):
+        """(grid, block) of a launch over n items per member."""
+        return self.grid(n, members), (self.block_for(n),)
 
     def asnumpy(self, a):
         return np.asarray(a)
@@ -340,6 +349,14 @@ class EmulatedDevice(Device):
 
     def __init__(self, block=32, max_blocks=4):
         super().__init__("emulation", np, block=block, max_blocks=max_blocks)
+
+    def block_for(self, n):
+        # the smallest power of two that holds n (a macrospin batch runs one thread per block, not 32 that
+        # have nothing to do), at most the device's block
+        b = 1
+        while b < min(int(n), self.block):
+            b *= 2
+        return b
 
     def _compile(self, src):
         from ..emulation import EmuModule

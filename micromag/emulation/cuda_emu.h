@@ -109,13 +109,30 @@ inline void fiber_entry() {
     swapcontext(&fib.ctx[fib.current], &fib.sched);
 }
 
+inline bool plain_mode = false;  // the rest of a block runs without fibers (its first thread met no barrier)
+
 inline void syncthreads_() {
+    if (plain_mode) {
+        std::fprintf(stderr, "emulation: __syncthreads reached by a thread of a block whose first thread returned "
+                             "without one (a barrier in divergent code deadlocks on the GPU)\n");
+        std::abort();
+    }
     if (fib.current < 0) return;  // a kernel run without fibers has no other thread to wait for
     fib.state[fib.current] = 1;
     swapcontext(&fib.ctx[fib.current], &fib.sched);
 }
 
-// Run one block's threads as fibers until all have returned; barriers release when every live thread waits.
+inline void make_fiber(int i) {
+    getcontext(&fib.ctx[i]);
+    fib.ctx[i].uc_stack.ss_sp = fib.stacks.data() + (size_t)i * FIBER_STACK;
+    fib.ctx[i].uc_stack.ss_size = FIBER_STACK;
+    fib.ctx[i].uc_link = nullptr;
+    makecontext(&fib.ctx[i], fiber_entry, 0);
+}
+
+// Run one block. Barriers are uniform over a block in correct CUDA code, so the first thread tells: it runs
+// as a fiber; if it returns without meeting a barrier the other threads run plainly (cheap), else they run
+// as fibers too, and a barrier releases when every live thread waits at it.
 inline void run_block_fibers(unsigned bx, unsigned by, unsigned bz, void (*body)(void*), void* arg) {
     const int n = (int)(bx * by * bz);
     fib.ctx.resize(n);
@@ -127,14 +144,22 @@ inline void run_block_fibers(unsigned bx, unsigned by, unsigned bz, void (*body)
     int i = 0;
     for (unsigned tz = 0; tz < bz; tz++)
         for (unsigned ty = 0; ty < by; ty++)
-            for (unsigned tx = 0; tx < bx; tx++, i++) {
-                fib.tid[i] = uint3{tx, ty, tz};
-                getcontext(&fib.ctx[i]);
-                fib.ctx[i].uc_stack.ss_sp = fib.stacks.data() + (size_t)i * FIBER_STACK;
-                fib.ctx[i].uc_stack.ss_size = FIBER_STACK;
-                fib.ctx[i].uc_link = nullptr;
-                makecontext(&fib.ctx[i], fiber_entry, 0);
-            }
+            for (unsigned tx = 0; tx < bx; tx++, i++) fib.tid[i] = uint3{tx, ty, tz};
+    make_fiber(0);
+    fib.current = 0;
+    threadIdx_ = fib.tid[0];
+    swapcontext(&fib.sched, &fib.ctx[0]);
+    fib.current = -1;
+    if (fib.state[0] == 2) {  // no barrier in this launch: the others plainly
+        plain_mode = true;
+        for (i = 1; i < n; i++) {
+            threadIdx_ = fib.tid[i];
+            body(arg);
+        }
+        plain_mode = false;
+        return;
+    }
+    for (i = 1; i < n; i++) make_fiber(i);
     for (;;) {
         int waiting = 0, done = 0;
         for (i = 0; i < n; i++) {

@@ -167,6 +167,11 @@ class OerstedField(Term):
     def host_dynamic(self):
         return not drive_is_static(self.J)
 
+    def check_batch(self, batch):
+        from .stt import member_values
+
+        member_values("J", self.J, np.zeros(batch), batch)
+
     def add_field(self, m, t, B):
         Jv = drive_values(self.J, t, m.shape[0])
         if not np.any(Jv):

@@ -182,6 +182,11 @@ class SpinOrbitTorque(TorqueTerm):
     def host_dynamic(self):
         return not drive_is_static(self.J)
 
+    def check_batch(self, batch):
+        from .stt import member_values
+
+        member_values("J", self.J, np.zeros(batch), batch)
+
     # ------------------------------------------------------------------ helpers
     def B_DL(self, J):
         """Damping-like field per cell (T, (nz, ny, nx)) for a current density J (A/m²)."""

@@ -175,6 +175,8 @@ class SlonczewskiSTT(TorqueTerm):
     def check_batch(self, batch):
         if self._p is not None and self._p.shape[0] not in (1, batch):
             raise ValueError(f"p was given for {self._p.shape[0]} members, the batch has {batch}")
+        if not hasattr(self._J, "current_density"):
+            member_values("J", self._J, np.zeros(batch), batch)
 
     # ------------------------------------------------------------------ polarizer
     def _set_p(self, p):

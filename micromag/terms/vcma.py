@@ -76,6 +76,9 @@ class VCMA(Term):
     def host_dynamic(self):
         return not drive_is_static(self.V)
 
+    def check_batch(self, batch):
+        member_values("V", self.V, np.zeros(batch), batch)
+
     def delta_Ki(self, V):
         """Interface anisotropy change ΔK_i = −ξ V / t_ox in J/m² (V in volts, number or array)."""
         return -self.xi * np.asarray(V, dtype=float) / self.t_ox

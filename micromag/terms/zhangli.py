@@ -115,6 +115,8 @@ class ZhangLiSTT(TorqueTerm):
     def check_batch(self, batch):
         if self._J_array is not None and self._J_array.shape[0] not in (1, batch):
             raise ValueError(f"J was given for {self._J_array.shape[0]} members, the batch has {batch}")
+        if self._J_drives is not None:
+            self.current(np.zeros(batch), batch)
 
     def _set_J(self, J):
         g = self.grid
