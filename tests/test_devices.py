@@ -12,6 +12,8 @@ import micromag as mm
 from micromag import devices as dv
 from micromag.table import read_table
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -5,6 +5,8 @@ import pytest
 import micromag as mm
 from micromag.table import read_table
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
+
 
 def small(batch=1, **kw):
     grid = mm.Grid(n=(8, 4, 2), cell=(4e-9, 4e-9, 3e-9))
@@ -119,7 +121,8 @@ def test_energy_decreases_under_damping_and_relax_minimize_agree():
     assert a.energy() == pytest.approx(b.energy(), rel=1e-9)
 
 
-def test_gpu_backend_request_is_a_clear_error_without_gpu():
+def test_gpu_backend_request_is_a_clear_error_without_gpu(monkeypatch):
+    monkeypatch.delenv("MICROMAG_BACKEND", raising=False)  # "auto" itself is what is tested here
     grid = mm.Grid(n=(4, 4, 1), cell=(5e-9,) * 3)
     try:
         import cupy  # noqa: F401
