@@ -53,16 +53,19 @@ def _check_gradient(term, m, Ms):
         assert -dE / (Ms * V) == pytest.approx(B[idx], rel=1e-6, abs=1e-9 * np.abs(B).max())
 
 
-def test_uniaxial_k2_energy_and_field():
-    s = _system((3, 2, 1))
-    K2 = np.full(s.grid.shape, 2e4)
-    u = np.zeros((3,) + s.grid.shape)
-    u[0] = 1.0
-    t = _terms.UniaxialK2(s, K2, u)
-    m = _random_m(s)
-    E = t.energy(m)[0]
-    assert E == pytest.approx(-2e4 * (m[0, 0] ** 4).sum() * s.grid.cell_volume, rel=1e-12)
-    _check_gradient(t, m, 8e5)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_uniaxial_k2_is_micromag_ku2_on_every_backend(backend):
+    """UniaxialAnisotropy(K1, K2) maps to micromag's own uniaxial term with Ku2 (−K2 (m·u)⁴), which has a
+    GPU kernel: the energy through the calculator is the closed form on both backends."""
+    mesh = _mesh()
+    s = mm.System(name=f"k2_{backend}")
+    s.energy = mm.UniaxialAnisotropy(K1=1e4, K2=2e4, u=(1, 0, 0))
+    th = 0.7
+    s.m = df.Field(mesh, nvdim=3, value=(math.cos(th), math.sin(th), 0), norm=8e5)
+    E = mc.compute(s.energy.uniaxialanisotropy.energy, s, backend=backend, verbose=0)
+    V = float(np.prod(mesh.n)) * float(np.prod(mesh.cell))
+    c = math.cos(th)
+    assert E == pytest.approx(-(1e4 * c**2 + 2e4 * c**4) * V, rel=1e-10)
 
 
 def test_face_coupling_exchange_and_dmi_closed_forms():
@@ -200,8 +203,13 @@ def test_drivers_on_each_backend_agree_with_micromag(backend):
 
 
 def test_cpu_only_terms_are_refused_on_the_gpu_backends():
-    s = _small_system("k2")
-    s.energy = mm.Exchange(A=1e-11) + mm.UniaxialAnisotropy(K1=1e4, K2=1e3, u=(1, 0, 0))
+    s = _small_system("pairs")
+    r1 = df.Region(p1=(0, 0, 0), p2=(6e-9, 6e-9, 4e-9))
+    r2 = df.Region(p1=(6e-9, 0, 0), p2=(12e-9, 6e-9, 4e-9))
+    s.m = df.Field(df.Mesh(p1=(0, 0, 0), p2=(12e-9, 6e-9, 4e-9), cell=(2e-9, 2e-9, 2e-9),
+                           subregions={"r1": r1, "r2": r2}), nvdim=3, value=(1, 0.3, 0.1), norm=8e5)
+    # an explicit coupling between two subregions (OOMMF's "r1:r2" rule) has no GPU kernel
+    s.energy = mm.Exchange(A={"r1": 1e-11, "r2": 2e-11, "r1:r2": 5e-12})
     with pytest.raises(NotImplementedError, match="backend='cpu'"):
         mc.MinDriver().drive(s, backend="emulate", verbose=0)
     mc.MinDriver().drive(s, verbose=0)  # 'auto' takes the CPU

@@ -19,7 +19,7 @@ Term by term (what is not listed raises NotImplementedError or ValueError naming
   side (default 10); exchange-type terms have no periodic coupling in micromag and refuse PBC.
 - ``Zeeman(H, func, f, t0, dt, tcl_strings)``: B = μ0 H, several terms summed, time dependence from
   :mod:`._timefunc`.
-- ``UniaxialAnisotropy(K | K1, K2, u)``: Ku1 = K (K1); K2 by :class:`_terms.UniaxialK2`.
+- ``UniaxialAnisotropy(K | K1, K2, u)``: Ku1 = K (K1), Ku2 = K2 (micromag's own uniaxial term, every backend).
 - ``CubicAnisotropy(K, u1, u2)``: Kc1 = K (K > 0: the axes are easy, as in OOMMF and MuMax3).
 - ``DMI(D, crystalclass="Cnv_z" | "Cnv")``: micromag's interfacial DMI with D_ind = −D (Ubermag/OOMMF
   write w = D(m·∇m_z − m_z ∇·m), micromag MuMax3's opposite sign); dict pairs as for exchange. Other
@@ -204,6 +204,7 @@ class Model:
         p = self.params
         p["A"] = np.zeros(shape)
         p["Ku1"] = np.zeros(shape)
+        p["Ku2"] = np.zeros(shape)
         p["u"] = np.zeros((3,) + shape)
         p["u"][2] = 1.0
         p["Kc1"] = np.zeros(shape)
@@ -246,13 +247,8 @@ class Model:
             p["u"] = np.where(norm > 0, u / np.where(norm > 0, norm, 1), p["u"])
             self.parts[ua.name] = ["anisotropy_uniaxial"]
             K2 = attr(ua, "K2")
-            if K2 is not None:
-                K2 = self.cellvalues(K2, 1, "UniaxialAnisotropy.K2")
-                if np.any(K2[self.magnetic]):
-                    u2 = p["u"].copy()
-                    self.extra.append(("k2", lambda sim, K2=K2, u2=u2: _terms.UniaxialK2(sim.system, K2, u2)))
-                    self.parts[ua.name].append("k2")
-                    self.cpu_only.append("UniaxialAnisotropy with K2")
+            if K2 is not None:  # micromag's Ku2: −K2 (m·u)⁴ about the same axis, on every backend
+                p["Ku2"] = self.cellvalues(K2, 1, "UniaxialAnisotropy.K2")
         ca = self._one(system, mm.CubicAnisotropy)
         if ca is not None:
             p["Kc1"] = self.cellvalues(ca.K, 1, "CubicAnisotropy.K")
@@ -301,10 +297,6 @@ class Model:
             self._rkky(rk)
         for z in system.energy.get(type=mm.Zeeman):
             self._zeeman(z)
-        spatial = any(np.ndim(B0) > 1 and kind != "uzeeman" for _, B0, _, kind in self.zeeman)
-        if spatial and not self._static():
-            # the GPU backend takes a time-dependent applied field only as a uniform vector per member
-            self.cpu_only.append("a time-dependent applied field that varies in space")
 
     def _pair_corrections(self, value, cellvals, what, harmonic):
         """Face corrections {axis: array} for the couplings between subregions that OOMMF applies (the
@@ -515,14 +507,15 @@ class Model:
     def _materials(self):
         """Region map and {region: Material} from the distinct parameter combinations of the cells."""
         p = self.params
-        cols = [self.Ms, p["A"], p["alpha"], p["gamma"], p["Ku1"], *p["u"], p["Kc1"], *p["c1"], *p["c2"], p["D"]]
+        cols = [self.Ms, p["A"], p["alpha"], p["gamma"], p["Ku1"], p["Ku2"], *p["u"], p["Kc1"], *p["c1"], *p["c2"],
+                p["D"]]
         table = np.stack([c.reshape(-1) for c in cols], axis=1)
         rows, inverse = np.unique(table, axis=0, return_inverse=True)
         regions = inverse.reshape(self.shape).astype(np.int32)
         mats = {}
         for r, row in enumerate(rows):
-            Ms, A, alpha, gamma, Ku1, ux, uy, uz, Kc1, c1x, c1y, c1z, c2x, c2y, c2z, D = row
-            mats[r] = mmg.Material(Ms=Ms, A=A, alpha=alpha, gamma=gamma, Ku1=Ku1, anis_u=(ux, uy, uz), Kc1=Kc1,
+            Ms, A, alpha, gamma, Ku1, Ku2, ux, uy, uz, Kc1, c1x, c1y, c1z, c2x, c2y, c2z, D = row
+            mats[r] = mmg.Material(Ms=Ms, A=A, alpha=alpha, gamma=gamma, Ku1=Ku1, Ku2=Ku2, anis_u=(ux, uy, uz), Kc1=Kc1,
                                    anis_c1=(c1x, c1y, c1z), anis_c2=(c2x, c2y, c2z), D_ind=D)
         return regions, mats
 

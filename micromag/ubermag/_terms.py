@@ -5,8 +5,6 @@ field buffer, energy densities in J/m³ of shape (B, nz, ny, nx). Each is linear
 exact discrete energy whose gradient is the field (tests/test_ubermag_terms.py checks the gradient by
 finite differences and the energy against closed forms).
 
-- :class:`UniaxialK2` — the fourth-order uniaxial term −K2 (m·u)⁴ (Ubermag's ``UniaxialAnisotropy(K1, K2)``;
-  micromag's core has the second-order −Ku1 (m·u)²).
 - :class:`FaceCoupling` — extra exchange ΔA (J/m) and interfacial-DMI ΔD (J/m², micromag's D_ind sign) on
   chosen faces: Ubermag's explicit couplings between subregions (``A={"r1": .., "r2": .., "r1:r2": ..}``),
   which OOMMF applies on the faces between the two regions instead of micromag's harmonic mean of A (and
@@ -36,38 +34,6 @@ def _inv_Ms(system):
     out = np.zeros_like(Ms)
     np.divide(1.0, Ms, out=out, where=system.magnetic)
     return out
-
-
-class UniaxialK2(Term):
-    r"""Fourth-order uniaxial anisotropy.
-
-    Energy density  e = −K2 (m·u)⁴                     (J/m³; K2 > 0 favours the axis u)
-    Field           B = (4 K2 / Ms) (m·u)³ u            (T), −(1/Ms) ∂e/∂m
-
-    Parameters: ``K2`` (nz, ny, nx) in J/m³, ``u`` (3, nz, ny, nx) unit vectors (0 outside the magnet).
-    """
-
-    name = "anisotropy_uniaxial_k2"
-
-    def __init__(self, system, K2, u):
-        super().__init__(system)
-        mag = system.magnetic
-        self.K2 = np.where(mag, np.asarray(K2, float), 0.0)
-        u = np.asarray(u, float)
-        n = np.sqrt((u * u).sum(axis=0))
-        self.u = np.where(n > 0, u / np.where(n > 0, n, 1.0), 0.0)
-        self._c = 4 * self.K2 * _inv_Ms(system)  # T per (m·u)³
-        self._fill = system.fill * mag
-
-    def _mu(self, m):
-        return np.einsum("bc...,c...->b...", m, self.u)
-
-    def add_field(self, m, t, B):
-        mu = self._mu(m)
-        B += (self._c * mu**3)[:, None] * self.u[None]
-
-    def energy_density(self, m, t):
-        return -self.K2 * self._mu(m) ** 4 * self._fill
 
 
 class FaceCoupling(Term):
