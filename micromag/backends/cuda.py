@@ -621,6 +621,7 @@ class CudaStepper:
         self._programs = {}
         self._graphs = {}
         self.graph_launches = 0
+        self.graph_size = None  # launches in the last replayed graph (recording and emulated devices)
 
     # -------------------------------------------------------------------------------- counters
     keeps_finite = True  # a non-finite step is never committed (see gpu_kernels/rk_stage.cu, rk_finish)
@@ -735,6 +736,7 @@ class CudaStepper:
             if g is not None:
                 g.launch()
                 self.graph_launches += 1
+                self.graph_size = len(g.launches) if g.native is None else None
             else:
                 for ln in prog:
                     ln()
