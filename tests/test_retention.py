@@ -135,7 +135,9 @@ def _check_read_disturb(results, conf):
         model = r.read_disturb_probability(Delta0, i * Ic0, Ic0, t_read, tau0=tau0, exponent=2.0)
         lo, hi = r.binomial_interval(k, n, conf)
         assert lo <= exact <= hi, (i, k, n, exact)
-        assert lo <= model <= hi, (i, k, n, model)
+        # the model assumes escape from a thermalized well at a constant rate; from the pole the first
+        # relaxation time (~(1+α²)/(αγB_K) = 11 ps) adds less: +11 % at i = 0.4, +0.2 % at i = 0.55 here
+        assert model == pytest.approx(exact, rel=0.15)
     # the current matters: the higher read current flips clearly more often
     assert results[1][1] / results[1][2] > results[0][1] / results[0][2] + 0.2
 
@@ -143,8 +145,8 @@ def _check_read_disturb(results, conf):
 @pytest.mark.parametrize("backend", ["cpu", "emulate"])
 def test_read_disturb_against_thermal_batch_quick(backend):
     """200 members per current. Exact P = 0.21 and 0.63: the binomial standard deviations are 0.029 and 0.034;
-    the criterion is that the exact Fokker–Planck probability and the model lie inside the 99.9 % Clopper–
-    Pearson interval of the simulated fraction (two currents: a false alarm in 1/500 runs with a correct code;
+    the criterion is that the exact Fokker–Planck probability lies inside the 99.9 % Clopper–Pearson
+    interval of the simulated fraction (two currents: a false alarm in 1/500 runs with a correct code;
     a 20 % error of the barrier moves P at i = 0.4 from 0.21 to 0.10 or 0.41, well out of it)."""
     _check_read_disturb(_read_disturb_batch(backend, 200), 0.999)
 
