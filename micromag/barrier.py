@@ -158,7 +158,9 @@ class EnergyPath:
     s : (images,) reaction coordinate: arc length along the string in the moment-weighted metric, rad
         (the rms angle, weighted by Ms·fill, between neighbouring images, summed).
     saddle_index : index of the highest image (the climbing image when ``climbing`` was on).
-    converged : whether the stated criterion was met (see :mod:`micromag.barrier`).
+    converged : whether the stated criterion was met (see :mod:`micromag.barrier`); ``status`` is
+        "converged", "settled" (the barrier stopped changing, within ``barrier_spread`` J, while the saddle
+        torque stayed above the tolerance) or "not converged".
     iterations, max_torque (T: the climbing image's largest |m × B| at the end), tol_torque (T), wall_s (s).
     """
 
@@ -177,6 +179,8 @@ class EnergyPath:
         self.climbing = bool(climbing)
         self.wall_s = float(wall_s)
         self.backend = backend
+        self.status = "converged" if converged else "not converged"
+        self.barrier_spread = 0.0 if converged else float("nan")
 
     @property
     def images(self):
@@ -215,7 +219,8 @@ class EnergyPath:
         return {"images": self.images, "energies_J": self.energies.tolist(), "s_rad": self.s.tolist(),
                 "terms_J": {k: np.asarray(v, dtype=float).tolist() for k, v in self.terms.items()},
                 "barrier_J": self.barrier, "barrier_back_J": self.barrier_back, "saddle_index": self.saddle_index,
-                "converged": self.converged, "iterations": self.iterations, "max_torque_T": self.max_torque,
+                "converged": self.converged, "status": getattr(self, "status", None),
+                "barrier_spread_J": getattr(self, "barrier_spread", None), "iterations": self.iterations, "max_torque_T": self.max_torque,
                 "tol_torque_T": self.tol_torque, "climbing": self.climbing, "wall_s": self.wall_s,
                 "backend": self.backend}
 
@@ -443,7 +448,7 @@ def _stiffness(string, m, metric, iters=12, eps=1e-4):
 
 def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000, climbing=True,
                    relax_ends=True, path=None, noise=0.02, seed=0, step=None, max_angle=0.05, tol_energy=None,
-                   check_every=50, climb_start=100.0, progress=True):
+                   check_every=50, climb_start=100.0, settle_checks=40, settle_rtol=5e-3, progress=True):
     """The minimum-energy path from ``m_from`` to ``m_to`` on the energy landscape of ``sim`` and its barrier.
 
     Parameters
@@ -467,6 +472,12 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     step : descent step τ in 1/T (default 1/λ_max, λ_max the largest curvature of the landscape in T, from a
         power iteration: half the stability limit of the explicit step).
     max_angle : largest turn of any cell per iteration, rad (acts only far from the path).
+    settle_checks, settle_rtol : stop early, with ``path.status = "settled"`` and a warning, when the barrier
+        (highest energy minus the first) has varied by less than ``settle_rtol`` (relative) over the last
+        ``settle_checks`` checks although the climbing image's torque stays above ``tol_torque``: on a grid a
+        wall sees a ripple of pinning sites, the top of the path has many nearly equal saddles and the torque
+        criterion is not met in a useful time; the variation is then the barrier's uncertainty
+        (``path.barrier_spread``, J).
     check_every : iterations between energy evaluations (the settle test and the choice of the climbing
         image; each costs about one field evaluation).
     climb_start : the highest image starts to climb once the energies change by less than climb_start ×
@@ -576,6 +587,9 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     it = 0
     E_prev = E = None
     dE = tq_climb = np.inf
+    history, settled, spread = [], False, float("nan")
+    climb_prev = f_prev = s_prev = None
+    tau_bb = tau
     for it in range(1, int(max_iter) + 1):
         string.m = m
         B = string.effective_field()[inner]
@@ -605,13 +619,39 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
             if dE < tol_E and (not climbing or climb is not None and tq_climb < tol_torque):
                 converged = True
                 break
+            if climb is not None:
+                history.append(float(E.max() - E[0]))
+                recent = history[-settle_checks:]
+                spread = max(recent) - min(recent)
+                if len(recent) == settle_checks and spread <= settle_rtol * max(abs(recent[-1]), 1e-300):
+                    settled = True  # the barrier no longer changes though the saddle torque stays up: stop
+                    break
+        tau_c = None
         if climb is not None:
             c = climb - 1
             force[c] = d[c] - 2.0 * par[c] * t_hat[c]  # up along the tangent, down across it
+            # The climbing image is not reparametrized: it takes Barzilai–Borwein steps of its own, as
+            # Simulation.minimize does (the top of a path often has soft modes, a wall's position or the
+            # turn of its moment, that the plain step τ = 1.6/λ_max would take thousands of iterations over)
+            if climb_prev == climb and f_prev is not None:
+                s_ = mi[c] - s_prev
+                y_ = f_prev - force[c]
+                sy = float(metric.dot(s_, y_))
+                new_tau = (float(metric.dot(s_, s_)) / sy if it % 2 else sy / max(float(metric.dot(y_, y_)), 1e-300)) \
+                    if sy > 0 else None
+                tau_bb = new_tau if new_tau is not None and math.isfinite(new_tau) else tau_bb
+            else:
+                tau_bb = tau
+            climb_prev, f_prev, s_prev = climb, force[c].copy(), mi[c].copy()
+            tau_c = max(tau_bb, tau)
         fmax = np.sqrt((force * force).sum(axis=1).reshape(n_in, -1).max(axis=1))
-        step_i = np.minimum(tau, max_angle / np.maximum(fmax, 1e-300))  # far from the path: cap the turn
+        step_i = np.full(n_in, tau)
+        if tau_c is not None:
+            step_i[climb - 1] = tau_c
+        step_i = np.minimum(step_i, max_angle / np.maximum(fmax, 1e-300))  # far from the path: cap the turn
         new_m = m.copy()
-        new_m[inner] = _normalize(mi + step_i.reshape(shape5) * force, mask)
+        delta_m = step_i.reshape(shape5) * force
+        new_m[inner] = _normalize(mi + delta_m, mask)
         m = _reparametrize(metric, new_m, climb)
         if prog.due():
             prog.update(min(1.0, max(0.0, math.log(max(tq_climb, tol_torque)) / math.log(tol_torque)))
@@ -627,10 +667,19 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     top = climb if climb is not None else int(np.argmax(E))
     wall = time.perf_counter() - t_wall
     prog.done(f"{it} iterations, saddle torque {crit:.3g} T")
-    if not converged:
+    if settled:
+        warnings.warn(f"energy_barrier: the barrier settled (it varied by {spread:.3g} J, {spread / max(abs(history[-1]), 1e-300):.2%}, "
+                      f"over the last {settle_checks * check_every} iterations) but the torque at the climbing image "
+                      f"stayed at {crit:.3g} T (tol_torque = {tol_torque:g} T): the top of the path is rugged (a wall "
+                      "pinned between rows of cells: smaller cells smooth it) and the barrier is uncertain by about "
+                      "that variation", RuntimeWarning, stacklevel=2)
+    elif not converged:
         warnings.warn(f"energy_barrier: not converged after {it} iterations: the torque at the climbing image is "
                       f"{crit:.3g} T (tol_torque = {tol_torque:g} T) and the path energies changed by up to "
                       f"{dE:.3g} J over the last {check_every} iterations; the barrier is approximate (raise max_iter, "
                       "or loosen tol_torque / tol_energy)", RuntimeWarning, stacklevel=2)
-    return EnergyPath(m, E, terms, _arclength(metric, m), sim.grid, top, converged, it, crit, tol_torque,
+    path = EnergyPath(m, E, terms, _arclength(metric, m), sim.grid, top, converged, it, crit, tol_torque,
                       climb is not None, wall, sim.backend)
+    path.status = "converged" if converged else "settled" if settled else "not converged"
+    path.barrier_spread = spread if settled else 0.0 if converged else float("nan")
+    return path
