@@ -44,7 +44,8 @@ Checked every ``check_every`` iterations (an energy evaluation of the whole stri
 (a) the climbing image's torque |m × B| is below ``tol_torque`` (T) in every cell — it is then a stationary
 point, the saddle, whatever the resolution of the rest of the string — and (b) the string has settled: no
 image's energy has changed by more than ``tol_energy`` (J; default 1e-5 of the energy range along the path)
-since the last check. Criterion (b) is on energies, not on the torque perpendicular to the string, because
+since the last check, or the barrier has stayed within ``settle_rtol`` over the last ``settle_checks``
+checks (the other images then only drift along directions of no energy). Criterion (b) is on energies, not on the torque perpendicular to the string, because
 on a discretized element the images keep drifting along directions of almost no energy (a wall's
 nucleation point wandering round a staircase disc edge, the twist of a path about a symmetry axis) where
 such a torque never reaches a small absolute value while the profile, and the barrier, no longer change.
@@ -319,24 +320,60 @@ def _perp(v, m):
     return v - (v * m).sum(axis=-4, keepdims=True) * m
 
 
-def _geodesic(a, b, n, mask, via=(1.0, 0.0, 0.0)):
-    """n states along the per-cell great circle from a to b (antiparallel cells turn through ``via``)."""
+def _slerp(a, b, s):
+    """Per-cell great-circle interpolation a → b at fractions s (k,) -> (k, 3, nz, ny, nx); an antiparallel
+    cell turns through x̂ (or ŷ where a ∥ x̂)."""
     cos = np.clip((a * b).sum(axis=0), -1.0, 1.0)
     v = b - cos * a
     vn = np.sqrt((v * v).sum(axis=0))
-    e = np.asarray(via, dtype=float).reshape(3, 1, 1, 1)
+    e = np.array([1.0, 0.0, 0.0]).reshape(3, 1, 1, 1)
     alt = e - (e * a).sum(axis=0) * a
-    if np.any(np.sqrt((alt * alt).sum(axis=0))[mask] < 1e-6):  # via along a somewhere: use another axis
-        e2 = np.array([0.0, 1.0, 0.0]).reshape(3, 1, 1, 1)
-        alt = np.where(np.sqrt((alt * alt).sum(axis=0)) < 1e-6, e2 - (e2 * a).sum(axis=0) * a, alt)
+    e2 = np.array([0.0, 1.0, 0.0]).reshape(3, 1, 1, 1)
+    alt = np.where(np.sqrt((alt * alt).sum(axis=0)) < 1e-6, e2 - (e2 * a).sum(axis=0) * a, alt)
     v = np.where(vn > 1e-9, v, alt)
     v = v / np.maximum(np.sqrt((v * v).sum(axis=0)), 1e-300)
-    theta = np.arctan2(vn, cos)
-    theta = np.where(vn > 1e-9, theta, np.where(cos < 0, math.pi, 0.0))
-    s = np.linspace(0.0, 1.0, n).reshape(n, 1, 1, 1, 1)
-    path = np.cos(s * theta) * a + np.sin(s * theta) * v
+    theta = np.where(vn > 1e-9, np.arctan2(vn, cos), np.where(cos < 0, math.pi, 0.0))
+    s = np.asarray(s, dtype=float).reshape(-1, 1, 1, 1, 1)
+    return np.cos(s * theta) * a + np.sin(s * theta) * v
+
+
+def _geodesic(a, b, n, mask, via=None):
+    """n states from a to b: the per-cell great circle; with ``via`` (a 3-vector) the path of a reversal goes
+    through the direction ``via`` (projected off a in each cell) half way, a → via → b, so that nearly
+    antiparallel states, whose great circle is set by round-off, turn through a chosen plane."""
+    s = np.linspace(0.0, 1.0, n)
+    if via is None:
+        path = _slerp(a, b, s)
+    else:
+        e = np.asarray(via, dtype=float).reshape(3, 1, 1, 1)
+        mid = e - (e * a).sum(axis=0) * a
+        mid = mid / np.maximum(np.sqrt((mid * mid).sum(axis=0)), 1e-300)
+        first = _slerp(a, mid, np.clip(2 * s, 0, 1))
+        second = _slerp(mid, b, np.clip(2 * s - 1, 0, 1))
+        path = np.where((s <= 0.5).reshape(-1, 1, 1, 1, 1), first, second)
     path[0], path[-1] = a, b
-    return path * mask
+    return _normalize(path, mask)
+
+
+def _via(ends, metric, a, b):
+    """For a reversal (a and b nearly opposite on average): the axis x̂, ŷ or ẑ, made perpendicular to the
+    average of a, along which the uniform state has the lowest energy — the cheapest plane to turn in."""
+    ma = np.einsum("cijk,ijk->c", a, metric.w)
+    mb = np.einsum("cijk,ijk->c", b, metric.w)
+    if float(ma @ mb) > -0.5 * float(np.linalg.norm(ma) * np.linalg.norm(mb)):
+        return None
+    u = ma / max(np.linalg.norm(ma), 1e-300)
+    best, E_best = None, np.inf
+    for axis in np.eye(3):
+        c = axis - (axis @ u) * u
+        if np.linalg.norm(c) < 0.3:
+            continue
+        c = c / np.linalg.norm(c)
+        ends.m = tuple(c)
+        E = float(np.atleast_1d(ends.energy())[0])
+        if E < E_best:
+            best, E_best = c, E
+    return best
 
 
 def _arclength(metric, m):
@@ -447,7 +484,8 @@ def _stiffness(string, m, metric, iters=12, eps=1e-4):
 
 
 def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000, climbing=True,
-                   relax_ends=True, path=None, noise=0.02, seed=0, step=None, max_angle=0.05, tol_energy=None,
+                   relax_ends=True, path=None, via=None, noise=0.02, seed=0, step=None, max_angle=0.05,
+                   tol_energy=None,
                    check_every=50, climb_start=100.0, settle_checks=40, settle_rtol=5e-3, progress=True):
     """The minimum-energy path from ``m_from`` to ``m_to`` on the energy landscape of ``sim`` and its barrier.
 
@@ -471,10 +509,15 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         start (coherent rotation) can break into a lower path (a domain wall) where one exists.
     step : descent step τ in 1/T (default 1/λ_max, λ_max the largest curvature of the landscape in T, from a
         power iteration: half the stability limit of the explicit step).
+    via : for the default initial path of a reversal: the direction the images turn through half way (a
+        3-vector; made perpendicular to m_from in each cell). Default: of x̂, ŷ, ẑ (each made perpendicular
+        to the average m_from) the one whose uniform state has the lowest energy — the in-plane hard axis of
+        an in-plane element, an in-plane axis of a perpendicular one.
     max_angle : largest turn of any cell per iteration, rad (acts only far from the path).
     settle_checks, settle_rtol : stop early, with ``path.status = "settled"`` and a warning, when the barrier
         (highest energy minus the first) has varied by less than ``settle_rtol`` (relative) over the last
-        ``settle_checks`` checks although the climbing image's torque stays above ``tol_torque``: on a grid a
+        ``settle_checks`` checks and the climbing image's torque, still above ``tol_torque``, has stopped
+        falling (its least value in the second half of that window above half its least in the first): on a grid a
         wall sees a ripple of pinning sites, the top of the path has many nearly equal saddles and the torque
         criterion is not met in a useful time; the variation is then the barrier's uncertainty
         (``path.barrier_spread``, J).
@@ -545,6 +588,7 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         if metric.dist(a, b) < 1e-3:
             raise ValueError("m_from and m_to relax into the same state (rms angle between them < 1e-3 rad): there "
                              "is no barrier between them on this landscape; choose two different minima")
+    via = _via(ends, metric, a, b) if via is None and init is None else via
     del ends
     # ---------------------------------------------------------------- the initial string
     if init is not None:
@@ -561,7 +605,7 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
             init[0], init[-1] = a, b
         m = init
     else:
-        m = _geodesic(a, b, images, mask)
+        m = _geodesic(a, b, images, mask, via=via)
         if noise > 0:
             rng = np.random.default_rng(seed)
             kick = rng.standard_normal(m[1:-1].shape) * noise
@@ -587,7 +631,7 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     it = 0
     E_prev = E = None
     dE = tq_climb = np.inf
-    history, settled, spread = [], False, float("nan")
+    history, tq_hist, settled, spread = [], [], False, float("nan")
     climb_prev = f_prev = s_prev = None
     tau_bb = tau
     for it in range(1, int(max_iter) + 1):
@@ -616,16 +660,22 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
             if climb is not None:
                 c = climb - 1
                 tq_climb = float(np.sqrt((d[c] * d[c]).sum(axis=0).max()))
-            if dE < tol_E and (not climbing or climb is not None and tq_climb < tol_torque):
-                converged = True
-                break
+            stable = stuck = False
             if climb is not None:
                 history.append(float(E.max() - E[0]))
+                tq_hist.append(tq_climb)
                 recent = history[-settle_checks:]
                 spread = max(recent) - min(recent)
-                if len(recent) == settle_checks and spread <= settle_rtol * max(abs(recent[-1]), 1e-300):
-                    settled = True  # the barrier no longer changes though the saddle torque stays up: stop
-                    break
+                stable = len(recent) == settle_checks and spread <= settle_rtol * max(abs(recent[-1]), 1e-300)
+                h = settle_checks // 2
+                # no progress of the saddle torque over the window: its second half no better than half the first
+                stuck = stable and min(tq_hist[-h:]) > 0.5 * min(tq_hist[-2 * h:-h])
+            if (dE < tol_E or stable) and (not climbing or climb is not None and tq_climb < tol_torque):
+                converged = True
+                break
+            if stuck:
+                settled = True  # the barrier no longer changes and the saddle torque no longer falls: stop
+                break
         tau_c = None
         if climb is not None:
             c = climb - 1

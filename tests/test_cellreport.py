@@ -143,7 +143,7 @@ def test_whole_report_and_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(cr, "stage_wer", real_wer)
     for name in ("stage_delta", "stage_critical", "stage_switching"):
         monkeypatch.setattr(cr, name, lambda *a, **k: pytest.fail("a finished stage ran again"))
-    f = cr.cell_report(spec, out, backend="cpu", workers=1, progress=False)
+    cr.cell_report(spec, out, backend="cpu", workers=1, progress=False)
     assert len((out / "stages" / "results.jsonl").read_text().splitlines()) == 6
     for name in ("report.md", "figures.json", "delta_vs_T.png", "energy_path.png", "switching.png", "wer.png",
                  "critical.png", "saddle.vti", "cell.json"):
@@ -167,3 +167,56 @@ def test_whole_report_and_resume(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="another cell spec"):
         cr.cell_report(other, out, backend="cpu", workers=1, progress=False)
     assert math.isfinite(data["critical"]["Ic0_A"])
+
+
+# ---------------------------------------------------------------------------------------------- long forms
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _cli(args, cwd, timeout=1500):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=ROOT, MPLBACKEND="Agg")
+    return subprocess.Popen([sys.executable, "-m", "micromag.cli", "cell", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill(tmp_path):
+    """A real kill (SIGKILL) after two finished stages; the same command then finishes the report without
+    redoing them."""
+    import time
+
+    spec = _spec(tmp_path)
+    out = tmp_path / "out"
+    p = _cli([str(spec), "--out", str(out), "--workers", "1", "--backend", "cpu"], tmp_path)
+    log = out / "stages" / "results.jsonl"
+    t0 = time.time()
+    while time.time() - t0 < 600:
+        if log.exists() and len(log.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.2)
+    p.kill()
+    p.wait()
+    done = len(log.read_text().splitlines())
+    assert done >= 2 and not (out / "report.md").exists()
+    p = _cli([str(spec), "--out", str(out), "--workers", "1", "--backend", "cpu"], tmp_path)
+    _, err = p.communicate(timeout=900)
+    assert p.returncode == 0, err[-2000:]
+    assert f"{done} stages already done" in err
+    keys = [json.loads(line)["key"] for line in log.read_text().splitlines()]
+    assert len(keys) == len(set(keys)) == 6 and (out / "report.md").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["stt_pmtj_40nm", "sot_tilted_betaW", "vcma_pmtj_40nm"])
+def test_example_cells_quick(tmp_path, name):
+    """`micromag cell --quick` on the example cells (a few minutes each on 2 CPU cores)."""
+    p = _cli([os.path.join(ROOT, "examples", "cells", f"{name}.toml"), "--out", str(tmp_path / name), "--quick"],
+             tmp_path)
+    _, err = p.communicate(timeout=1500)
+    assert p.returncode == 0, err[-3000:]
+    data = json.loads((tmp_path / name / "figures.json").read_text())
+    assert len(data["delta_vs_T"]["delta"]) == 3 and all(d > 0 for d in data["delta_vs_T"]["delta"])
+    assert "Retention" in (tmp_path / name / "report.md").read_text()
