@@ -15,9 +15,12 @@ Henkelman et al., J. Chem. Phys. 113, 9901 (2000)). Each iteration
 1. evaluates the effective field B (T) of every image at once — the images are the members of ONE batch
    :class:`~micromag.simulation.Simulation`, so the field of the whole string is one batched evaluation on
    whatever backend the simulation uses (NumPy, the GPU, or its host emulation);
-2. moves every inner image down its own energy gradient, m ← m + τ (B − (m·B) m), then renormalizes each
-   cell (steepest descent in the metric that weights each cell by its moment Ms·fill·V, in which the
-   gradient of the energy is −Ms V B: the precession-free LLG direction);
+2. moves every inner image along the part of its descent direction B⊥ = B − (m·B) m (T) that is
+   perpendicular to the string, m ← m + τ (B⊥ − ⟨B⊥, t̂⟩ t̂), then renormalizes each cell (steepest descent
+   in the metric that weights each cell by its moment Ms·fill·V, in which the gradient of the energy is
+   −Ms V B: the precession-free LLG direction); t̂ is the unit tangent, upwind towards the higher neighbour
+   (Henkelman & Jónsson, J. Chem. Phys. 113, 9978 (2000)) — a centred tangent makes the explicit update
+   unstable for any twist of the path about a symmetry axis;
 3. puts the images back at equal arc length along the string (cubic spline through the images in the
    moment-weighted metric, then renormalized).
 
@@ -30,8 +33,15 @@ settled, the highest image stops taking part in the reparametrization and climbs
 B⊥ − 2 (B⊥·t̂) t̂ reversed along the tangent t̂, so it converges onto the saddle point itself; the images
 on either side are spread evenly over their half of the string.
 
-Steps τ (1/T) are Barzilai–Borwein steps per image (as :meth:`Simulation.minimize`), capped so that no
-cell turns by more than ``max_angle`` rad per iteration.
+The step is τ = 1.6/λ_max (1/T), λ_max the largest curvature of the landscape (T) from a power iteration on
+the batched field at the start (the explicit step is stable below 2/λ_max); the climbing image, which is not
+reparametrized, takes Barzilai–Borwein steps of its own (as :meth:`Simulation.minimize`), so that soft modes
+at the saddle (a wall's position, the turn of its moment) do not take thousands of iterations. Every step is
+capped so that no cell turns by more than ``max_angle`` rad per iteration.
+
+The default initial path is the per-cell great circle from m_from to m_to, or, for a reversal, the path
+that turns through the cheapest axis (``via``), with a small non-uniform random tilt that lets a symmetric
+start break into a domain-wall path.
 
 Both ends are relaxed first (``sim.minimize`` on a two-member copy of the simulation, to ``tol_torque``/10)
 and stay fixed. The barrier of a path is that of its energy landscape: torques that are not the gradient of
@@ -45,12 +55,16 @@ Checked every ``check_every`` iterations (an energy evaluation of the whole stri
 point, the saddle, whatever the resolution of the rest of the string — and (b) the string has settled: no
 image's energy has changed by more than ``tol_energy`` (J; default 1e-5 of the energy range along the path)
 since the last check, or the barrier has stayed within ``settle_rtol`` over the last ``settle_checks``
-checks (the other images then only drift along directions of no energy). Criterion (b) is on energies, not on the torque perpendicular to the string, because
-on a discretized element the images keep drifting along directions of almost no energy (a wall's
-nucleation point wandering round a staircase disc edge, the twist of a path about a symmetry axis) where
-such a torque never reaches a small absolute value while the profile, and the barrier, no longer change.
-If ``max_iter`` iterations pass first, a RuntimeWarning says so and ``path.converged`` is False. The
-climbing image is re-chosen whenever another image rises above it by more than ``tol_energy``.
+checks (the other images then only drift along directions of no energy). Criterion (b) is on energies, not
+on the torque perpendicular to the string, because on a discretized element the images keep drifting along
+directions of almost no energy (a wall's nucleation point wandering round a staircase disc edge, the twist
+of a path about a symmetry axis) where such a torque never reaches a small absolute value while the
+profile, and the barrier, no longer change.
+If the barrier has stopped changing and the climbing torque has stopped falling without reaching
+``tol_torque`` (a top made rugged by the grid's pinning of a wall), the run ends early as "settled" with a
+RuntimeWarning and the barrier's variation as its uncertainty; if ``max_iter`` iterations pass first, a
+RuntimeWarning says so; in both cases ``path.converged`` is False (``path.status`` tells which). The climbing
+image is re-chosen when another image rises above it by more than 1 % of the energy range.
 """
 from __future__ import annotations
 
@@ -221,7 +235,7 @@ class EnergyPath:
                 "terms_J": {k: np.asarray(v, dtype=float).tolist() for k, v in self.terms.items()},
                 "barrier_J": self.barrier, "barrier_back_J": self.barrier_back, "saddle_index": self.saddle_index,
                 "converged": self.converged, "status": getattr(self, "status", None),
-                "barrier_spread_J": getattr(self, "barrier_spread", None), "iterations": self.iterations, "max_torque_T": self.max_torque,
+                "barrier_spread_J": _or_none(getattr(self, "barrier_spread", None)), "iterations": self.iterations, "max_torque_T": self.max_torque,
                 "tol_torque_T": self.tol_torque, "climbing": self.climbing, "wall_s": self.wall_s,
                 "backend": self.backend}
 
@@ -279,6 +293,10 @@ class EnergyPath:
         self.plot(os.path.join(folder, "energy_path.png"))
         atomic_write(os.path.join(folder, "path.json"), [json.dumps(self.to_dict(), indent=1).encode()])
         return folder
+
+
+def _or_none(x):
+    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def _temperature(T):

@@ -432,7 +432,7 @@ def stage_delta(spec, T, backend, images, tol, max_iter, progress, path=None, sa
     """Δ at temperature T: the barrier between the two easy-axis states of the cell, material at T."""
     from .barrier import energy_barrier
 
-    if spec["barrier"].get("cell"):  # the barrier's own (finer) grid: walls must be resolved there
+    if spec.get("barrier", {}).get("cell"):  # the barrier's own (finer) grid: walls must be resolved there
         spec = {k: dict(v) for k, v in spec.items()}
         spec["cell"]["cell"] = spec["barrier"]["cell"]
     sim = build_cell(spec, 0.0, T_material=T, backend=backend)
@@ -569,8 +569,11 @@ def stage_critical(spec, T, coh, backend, progress):
                 "Ic_A": None if Jc is None else Jc * I_per_J, "Ic_macrospin_A": J_ms * I_per_J,
                 "line_current_per_J_m2": I_per_J,
                 "Jc_sim_over_macrospin": None if Jc is None else Jc / J_ms})
-    # the read current still passes the junction: its STT critical current, macrospin
-    Ic_read = ret.stt_critical_current(K_eff, V, mat.alpha, P=mt["P"], Lambda=mt["Lambda"], state="P")
+    # the read current still passes the junction: its STT critical current, macrospin (an in-plane layer
+    # adds half its out-of-plane demagnetizing field)
+    B_d_read = max(2 * coh["E_hard_z_J"] / (Ms * V) - B_K, 0.0) if _easy(spec)[0] == 1 else 0.0
+    Ic_read = ret.stt_critical_current(K_eff, V, mat.alpha, P=mt["P"], Lambda=mt["Lambda"], state="P",
+                                       B_d=B_d_read, Ms=Ms)
     out["Ic0_A"] = Ic_read
     out["Ic0_note"] = "read STT through the junction (macrospin formula)"
     return out
@@ -743,7 +746,10 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
             rec = stages.put("critical", {"T": T_op}, stage_critical(d, T_op, coh, backend, progress))
         crit = rec
         Ic0 = crit.get("Ic0_A")
-        fom = ret.figure_of_merit(delta_op, Ic0) if Ic0 else None
+        # the write current of the figure of merit: STT Ic0; SOT the simulated line current (else macrospin);
+        # a VCMA write is voltage-driven and has none
+        I_write = {"stt": Ic0, "sot": crit.get("Ic_A") or crit.get("Ic_macrospin_A"), "vcma": None}[d["cell"]["write"]]
+        fom = ret.figure_of_merit(delta_op, I_write) if I_write else None
         # ------------------------------------------------ switching time and energy (T = 0)
         rec = stages.get("switching", {"T": T_op})
         if rec is None:
@@ -923,16 +929,19 @@ def _write_markdown(out, f, d, pngs, spec):
               f"macrospin {_fmt(cr['Ic0_sim_over_macrospin'], digits=3)}; K_eff = {_fmt(cr['K_eff_J_per_m3'], 'J/m³')})"]
     elif c["write"] == "sot":
         br = cr["Jc_bracket_A_per_m2"]
-        L += [f"- J_c = {_fmt(cr['Jc_A_per_m2'], 'A/m²')} (bracket {_fmt(br[0]) if br else '—'} … "
-              f"{_fmt(br[1]) if br else '—'}; no bracket: none or all of the scanned currents switched), I_c = "
-              f"{_fmt(None if cr['Ic_A'] is None else cr['Ic_A'] * 1e6, 'µA')} in the line ({cr['method']})",
+        L += [f"- J_c = {_fmt(cr['Jc_A_per_m2'], 'A/m²')} ("
+              + (f"bracket {_fmt(br[0])} … {_fmt(br[1])}" if br else "no bracket: none or all of the scanned currents switched")
+              + f"), I_c = {_fmt(None if cr['Ic_A'] is None else cr['Ic_A'] * 1e6, 'µA')} in the line ({cr['method']})",
               f"- macrospin ({cr['formula']}): J_c = {_fmt(cr['Jc_macrospin_A_per_m2'], 'A/m²')}",
               f"- read-path STT Ic0 (macrospin) = {_fmt(cr['Ic0_A'] * 1e6, 'µA')}"]
     else:
         L += [f"- V at which VCMA cancels K_eff = {_fmt(cr['K_eff_J_per_m3'], 'J/m³')}: {_fmt(cr['V_cancel_V'], 'V')}",
               f"- read-path STT Ic0 (macrospin) = {_fmt(cr['Ic0_A'] * 1e6, 'µA')}"]
-    L.append(f"- figure of merit Δ({_fmt(d['write']['temperature'])} K)/Ic0 = {_fmt(f['figure_of_merit_per_uA'], '1/µA')}"
-             + (" (Ic0 of the read path)" if c["write"] != "stt" else ""))
+    if c["write"] == "vcma":
+        L.append("- figure of merit Δ/Ic0: none (a VCMA write is driven by a voltage; see the write energy)")
+    else:
+        L.append(f"- figure of merit Δ({_fmt(d['write']['temperature'])} K)/I_c = {_fmt(f['figure_of_merit_per_uA'], '1/µA')}"
+                 + (" (I_c: the write current in the line)" if c["write"] == "sot" else ""))
     if "critical" in pngs:
         L += ["", f"![critical]({pngs['critical']})"]
     sw = f["switching"]

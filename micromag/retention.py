@@ -276,11 +276,14 @@ def axial_flip_probability(t, delta, i=0.0, alpha=0.01, B_K=1.0, gamma=gamma_mum
     return out if out.size > 1 else float(out[0])
 
 
-def stt_critical_current(K_eff, volume, alpha, P=0.6, Lambda=1.0, state="P"):
-    """Zero-temperature critical current Ic0 in A of a perpendicular macrospin (K_eff in J/m³, volume in m³):
-    Ic0 = 2 e α K_eff V / (ħ ε) with ε = P Λ² / ((Λ² + 1) + (Λ² − 1) s), s = +1 from the parallel state
-    (``state="P"``: P → AP), −1 from the antiparallel one. The magnitude; the sign follows the torque
-    convention of :class:`micromag.SlonczewskiSTT` (P → AP needs electrons from the free layer, J < 0)."""
+def stt_critical_current(K_eff, volume, alpha, P=0.6, Lambda=1.0, state="P", B_d=0.0, Ms=None):
+    """Zero-temperature critical current Ic0 in A of a macrospin (K_eff in J/m³, volume in m³):
+    Ic0 = 2 e α (K_eff + Ms B_d / 4) V / (ħ ε) with ε = P Λ² / ((Λ² + 1) + (Λ² − 1) s), s = +1 from the
+    parallel state (``state="P"``: P → AP), −1 from the antiparallel one. For a perpendicular layer B_d = 0
+    (Ic0 = 2eα K_eff V/(ħε)); for an in-plane one B_d = μ0 M_eff, the out-of-plane demagnetizing field in T
+    (Ms in A/m then needed), enters as B_K + B_d/2 (Sun, Phys. Rev. B 62, 570 (2000)). The magnitude; the sign
+    follows the torque convention of :class:`micromag.SlonczewskiSTT` (P → AP needs electrons from the free
+    layer, J < 0)."""
     if state not in ("P", "AP"):
         raise ValueError(f"state must be 'P' or 'AP', got {state!r}")
     L2 = _pos("Lambda", Lambda) ** 2
@@ -288,7 +291,12 @@ def stt_critical_current(K_eff, volume, alpha, P=0.6, Lambda=1.0, state="P"):
     if not 0 < P <= 1:
         raise ValueError(f"P = {P!r} is outside the allowed range (0, 1]")
     eps = P * L2 / ((L2 + 1) + (L2 - 1) * (1 if state == "P" else -1))
-    return 2 * e_charge * _pos("alpha", alpha) * _pos("K_eff", K_eff, "J/m³") * _pos("volume", volume, "m³") / (hbar * eps)
+    K = _pos("K_eff", K_eff, "J/m³")
+    if B_d:
+        if Ms is None:
+            raise ValueError("Ms (A/m) is needed with B_d")
+        K += _pos("Ms", Ms, "A/m") * _pos("B_d", B_d, "T") / 4
+    return 2 * e_charge * _pos("alpha", alpha) * K * _pos("volume", volume, "m³") / (hbar * eps)
 
 
 def sot_critical_current_density_perpendicular(Ms, t_F, theta, B_K, B_x):

@@ -84,6 +84,12 @@ def test_macrospin_critical_current_formulas():
     assert Ic == pytest.approx(4 * e * a * K * V / (hbar * 0.6))
     assert r.stt_critical_current(K, V, a, P=0.6, Lambda=2.0, state="AP") < r.stt_critical_current(
         K, V, a, P=0.6, Lambda=2.0, state="P")
+    # in-plane: Sun's B_K + B_d/2 (Ic0 = (2eα/ħε)(Ms V/2)(B_K + B_d/2))
+    Ms, BK, Bd = 8e5, 0.02, 0.9
+    assert r.stt_critical_current(Ms * BK / 2, V, a, P=0.6, B_d=Bd, Ms=Ms) == pytest.approx(
+        2 * e * a / (hbar * 0.3) * Ms * V / 2 * (BK + Bd / 2))
+    with pytest.raises(ValueError, match="Ms"):
+        r.stt_critical_current(K, V, a, B_d=1.0)
     Jc = r.sot_critical_current_density_perpendicular(1e6, 1e-9, 0.3, 0.1, 0.0)
     assert Jc == pytest.approx(2 * e / hbar * 1e6 * 1e-9 / 0.3 * 0.05)
     assert r.sot_critical_current_density_inplane(0.01, 8e5, 1e-9, -0.3, 0.02, 1.0) == pytest.approx(
