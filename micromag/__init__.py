@@ -23,3 +23,6 @@ from .batch import Batch, Threshold  # noqa: F401
 from .sweep import sweep  # noqa: F401  (the function; the module stays importable as micromag.sweep)
 from . import devices  # noqa: F401
 from .devices import SOTCell, MTJCell, STTCell, VCMACell, MTJSpec  # noqa: F401
+from . import barrier, retention  # noqa: F401
+from .barrier import EnergyPath, energy_barrier  # noqa: F401
+from .cellreport import cell_report  # noqa: F401

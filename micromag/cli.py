@@ -179,6 +179,9 @@ def build_parser():
 
     add_sweep_parser(sub)
     add_validate_parser(sub)
+    from .cellreport import add_cell_parser
+
+    add_cell_parser(sub)
     return p
 
 

@@ -53,6 +53,15 @@ class Material:
     anis_c1, anis_c2  first two cubic axes (c3 = c1 × c2); must be orthogonal
     D_ind   interfacial DMI constant, J/m²; energy density D (mz ∇·m − (m·∇) mz)           (dmi)
     gamma   gyromagnetic ratio γ, rad/(s·T) (γ0 = μ0 γ in m/(A·s)); default MuMax3's 1.7595e11  (LLG)
+
+    Temperature (used only by :meth:`at`; the values above hold at ``T_ref``):
+
+    Tc           Curie temperature, K (> T_ref; None: no temperature model, ``at`` refuses)
+    T_ref        temperature at which Ms, A, Ku1, Kc1, Kc2 are given, K (default 300)
+    Ms_exponent  exponent p of the Bloch-type law Ms(T) ∝ 1 − (T/Tc)^p (> 0; default 3/2, Bloch)
+    nK           Callen–Callen exponent of Ku1: Ku1 ∝ (Ms(T)/Ms)^nK (> 0; 3 for single-ion uniaxial
+                 anisotropy, l(l+1)/2 with l = 2; interfacial CoFeB/MgO is measured nearer 2)
+    nA           exponent of the exchange stiffness: A ∝ (Ms(T)/Ms)^nA (> 0; 2 in mean field)
     """
 
     Ms: float
@@ -67,6 +76,11 @@ class Material:
     anis_c2: tuple = (0.0, 1.0, 0.0)
     D_ind: float = 0.0
     gamma: float = gamma_mumax
+    Tc: float | None = None
+    T_ref: float = 300.0
+    Ms_exponent: float = 1.5
+    nK: float = 3.0
+    nA: float = 2.0
     name: str = field(default="", compare=False)
 
     def __post_init__(self):
@@ -81,6 +95,15 @@ class Material:
             check = getattr(cls, "check_material", None)
             if check is not None:
                 check(values)
+        # the temperature model (not a term's parameter: only Material.at reads these)
+        s = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        s("T_ref", _finite("T_ref", self.T_ref, lo=0.0, unit="K"))
+        if self.Tc is not None:
+            s("Tc", _finite("Tc", self.Tc, lo=self.T_ref, lo_open=True, unit="K (the Curie temperature must "
+                            f"exceed T_ref = {self.T_ref:g} K)"))
+        s("Ms_exponent", _finite("Ms_exponent", self.Ms_exponent, lo=0.0, lo_open=True))
+        s("nK", _finite("nK", self.nK, lo=0.0, lo_open=True))
+        s("nA", _finite("nA", self.nA, lo=0.0, lo_open=True))
 
     @property
     def anis_c3(self):
@@ -97,6 +120,43 @@ class Material:
 
         return math.sqrt(2 * self.A / (mu0 * self.Ms**2)) if self.Ms > 0 else math.inf
 
+    def Ms_ratio(self, T):
+        """Ms(T)/Ms(T_ref) = (1 − (T/Tc)^p) / (1 − (T_ref/Tc)^p), p = ``Ms_exponent`` (dimensionless)."""
+        T = self._check_T(T)
+        p = self.Ms_exponent
+        return (1.0 - (T / self.Tc) ** p) / (1.0 - (self.T_ref / self.Tc) ** p)
+
+    def _check_T(self, T):
+        if self.Tc is None:
+            raise ValueError(f"material {self.name or 'Material'} has no Curie temperature: give Tc= (K) to use "
+                             "the temperature model (Material.at)")
+        try:
+            T = float(T)
+        except (TypeError, ValueError):
+            raise ValueError(f"T must be a temperature in K, got {T!r}") from None
+        if not math.isfinite(T) or T < 0 or T >= self.Tc:
+            raise ValueError(f"T = {T!r} K is outside the allowed range [0, Tc) = [0, {self.Tc:g}) K of material "
+                             f"{self.name or 'Material'}")
+        return T
+
+    def at(self, T) -> "Material":
+        """The material at temperature T (K, 0 <= T < Tc): a copy whose values hold at T (its T_ref = T).
+
+        With m(T) = Ms(T)/Ms(T_ref) = (1 − (T/Tc)^p) / (1 − (T_ref/Tc)^p) (Bloch-type law, p = Ms_exponent):
+
+            Ms(T)  = Ms · m
+            Ku1(T) = Ku1 · m^nK                 (Callen & Callen, J. Phys. Chem. Solids 27, 1271 (1966))
+            A(T)   = A · m^nA
+            Ku2(T) = Ku2 · m^10, Kc1(T) = Kc1 · m^10, Kc2(T) = Kc2 · m^21   (Callen–Callen l(l+1)/2 for l = 4,
+                                                 4 and 6; no parameter)
+
+        α, γ, D_ind and the axes are kept (no model is applied to them). Raises ValueError for T < 0,
+        T >= Tc, or a material without Tc.
+        """
+        m = self.Ms_ratio(T)
+        return replace(self, Ms=self.Ms * m, Ku1=self.Ku1 * m ** self.nK, Ku2=self.Ku2 * m ** 10,
+                       A=self.A * m ** self.nA, Kc1=self.Kc1 * m ** 10, Kc2=self.Kc2 * m ** 21, T_ref=float(T))
+
     @classmethod
     def parameter_names(cls):
         return [f.name for f in fields(cls) if f.name != "name"]
@@ -111,8 +171,10 @@ def Permalloy(**changes) -> Material:
 
     Source: µMAG standard problems 2-4 (NIST, https://www.ctcms.nist.gov/~rdm/mumag.org.html); α = 0.01 is a
     typical measured damping of Py films (e.g. Schoen et al., PRB 95, 134410 (2017): 0.006-0.01).
+    Temperature model: Tc = 850 K, approximate (Ni–Fe alloys near 80 % Ni order at 840–870 K, Bozorth,
+    Ferromagnetism (1951)); A ∝ Ms² (nA = 2, mean field); Ms, A hold at T_ref = 300 K.
     """
-    return Material(Ms=8.0e5, A=1.3e-11, alpha=0.01, name="Permalloy").with_(**changes)
+    return Material(Ms=8.0e5, A=1.3e-11, alpha=0.01, Tc=850.0, nA=2.0, name="Permalloy").with_(**changes)
 
 
 def CoFeB(**changes) -> Material:
@@ -121,8 +183,10 @@ def CoFeB(**changes) -> Material:
     Sources: Ms from Liu et al., Science 336, 555 (2012) (μ0Ms ≈ 1.4 T range for CoFeB, 1.1e6 A/m for thin
     films with a dead layer); A and α from Conca et al., Appl. Phys. Lett. 104, 182407 (2014)
     (A ≈ 1.5e-11 J/m, α ≈ 0.004-0.006 after annealing).
+    Temperature model: Tc = 1000 K, approximate (annealed CoFeB; the CoFe-rich bcc alloys order well above
+    1000 K, boron and a few-nm thickness lower it: fit Tc to your own Ms(T) for a sign-off); nA = 2.
     """
-    return Material(Ms=1.1e6, A=1.5e-11, alpha=0.006, name="CoFeB").with_(**changes)
+    return Material(Ms=1.1e6, A=1.5e-11, alpha=0.006, Tc=1000.0, nA=2.0, name="CoFeB").with_(**changes)
 
 
 def CoFeB_perpendicular(thickness=1.3e-9, Ki=1.3e-3, **changes) -> Material:
@@ -131,10 +195,17 @@ def CoFeB_perpendicular(thickness=1.3e-9, Ki=1.3e-3, **changes) -> Material:
 
     Source: Ikeda et al., Nat. Mater. 9, 721 (2010) (Ki ≈ 1.3 mJ/m², μ0Ms = 1.58 T, α ≈ 0.027 at 1.3 nm);
     A as in :func:`CoFeB`. ``thickness`` in m (0.5-3 nm is where the interface term dominates).
+
+    Temperature model (values at T_ref = 300 K): Tc = 750 K, approximate (a ~1 nm CoFeB film on MgO has a
+    Curie temperature well below the bulk alloy's; fit it to your film); nK = 2 for the interfacial
+    anisotropy, approximate: measured scaling exponents of the CoFeB/MgO interface anisotropy lie near 2,
+    below the single-ion Callen–Callen 3 (Sato et al., Phys. Rev. B 98, 214428 (2018) trace this to a
+    two-site anisotropic exchange at the interface); nA = 2 (mean field).
     """
     t = _finite("thickness", thickness, lo=0.0, lo_open=True, unit="m")
     return Material(
-        Ms=1.257e6, A=1.5e-11, alpha=0.027, Ku1=Ki / t, anis_u=(0, 0, 1), name="CoFeB-perp"
+        Ms=1.257e6, A=1.5e-11, alpha=0.027, Ku1=Ki / t, anis_u=(0, 0, 1), Tc=750.0, nK=2.0, nA=2.0,
+        name="CoFeB-perp"
     ).with_(**changes)
 
 
@@ -143,8 +214,11 @@ def Cobalt(**changes) -> Material:
 
     Source: Coey, Magnetism and Magnetic Materials (CUP 2010), table of intrinsic properties; the same A and
     Ku1 are the Bloch-wall example in ../shared/reference/analytic.md. α = 0.01.
+    Temperature model: Tc = 1388 K (Coey, same table); nK = 3 (Callen–Callen single-ion value; hcp Co's
+    measured K1(T) departs from it, so treat Ku1(T) as approximate); nA = 2.
     """
-    return Material(Ms=1.4e6, A=3.0e-11, alpha=0.01, Ku1=5.2e5, anis_u=(0, 0, 1), name="Co").with_(**changes)
+    return Material(Ms=1.4e6, A=3.0e-11, alpha=0.01, Ku1=5.2e5, anis_u=(0, 0, 1), Tc=1388.0, nK=3.0, nA=2.0,
+                    name="Co").with_(**changes)
 
 
 def Iron(**changes) -> Material:
@@ -152,8 +226,10 @@ def Iron(**changes) -> Material:
 
     Source: Coey, Magnetism and Magnetic Materials (CUP 2010). α = 0.002 (Fe films, e.g. Schoen et al.,
     Nat. Phys. 12, 839 (2016) range).
+    Temperature model: Tc = 1044 K (Coey); cubic constants follow Callen–Callen m^10 (see :meth:`Material.at`,
+    approximate for Fe); nA = 2.
     """
-    return Material(Ms=1.71e6, A=2.1e-11, alpha=0.002, Kc1=4.8e4, name="Fe").with_(**changes)
+    return Material(Ms=1.71e6, A=2.1e-11, alpha=0.002, Kc1=4.8e4, Tc=1044.0, nA=2.0, name="Fe").with_(**changes)
 
 
 def YIG(**changes) -> Material:
@@ -161,5 +237,7 @@ def YIG(**changes) -> Material:
 
     Sources: Klingler et al., J. Phys. D 48, 015001 (2015) (Ms = 1.4e5 A/m, A = 3.65e-12 J/m);
     Hansen, J. Appl. Phys. 45, 3638 (1974) (Kc1 ≈ -610 J/m³ at room temperature); α of good films ~1e-4.
+    Temperature model: Tc = 560 K (Coey, Magnetism and Magnetic Materials); nA = 2. A ferrimagnet's Ms(T) is
+    not a Bloch law near Tc: approximate above ~400 K.
     """
-    return Material(Ms=1.4e5, A=3.65e-12, alpha=1e-4, Kc1=-610.0, name="YIG").with_(**changes)
+    return Material(Ms=1.4e5, A=3.65e-12, alpha=1e-4, Kc1=-610.0, Tc=560.0, nA=2.0, name="YIG").with_(**changes)
