@@ -303,7 +303,7 @@ def test_simulation_emulate_matches_cpu_sot_stt_vcma():
 
 
 def test_simulation_emulate_refuses_second_term_of_a_kind():
-    sim = _mram_sim("emulate", batch=1)
+    sim = _mram_sim("emulate", batch=2)
     from micromag.terms.vcma import VCMA
 
     with pytest.raises(NotImplementedError, match="one term per name"):
