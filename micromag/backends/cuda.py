@@ -144,15 +144,15 @@ class _Convolution:
                                    m, self.ms, self.src, self.nx, self.ny, self.nz, self.batch, self.px, self.sy)
 
     def steps(self):
-        """The convolution of the current source rows into ``out``: a list of callables (FFTs and the multiply)."""
+        """The convolution of the current source rows into ``out``: prepared launches (FFTs and the multiply)."""
         X, S, src, out = self.X, self.S, self.src, self.out
-        seq = [lambda: self._fwd_x(src, 0, X, 0)]
+        seq = [self._fwd_x.bind(src, 0, X, 0)]
         if self._yz is not None:
-            seq.append(lambda: self._yz(X, 0, S, 0))
+            seq.append(self._yz.bind(X, 0, S, 0))
         seq.append(self._multiply)
         if self._yz is not None:
-            seq.append(lambda: self._yz(S, 0, S, 0, inverse=True))
-        seq.append(lambda: self._inv_x(S, 0, out, 0))
+            seq.append(self._yz.bind(S, 0, S, 0, inverse=True))
+        seq.append(self._inv_x.bind(S, 0, out, 0))
         return seq
 
     def field_to_state(self, out):

@@ -181,8 +181,9 @@ class StridedFFT:
 
     ``plan(kind, n, batch, sstride, sdist, dstride, ddist)`` with ``n`` an int (1D) or a pair (nz, ny) (2D,
     the last axis at stride ``stride`` and the first at ``n[1]·stride``) and ``kind`` ``r2c``/``c2c``/``c2r``
-    returns a callable ``run(src, soff, dst, doff, inverse=False)``: transform ``j`` of ``batch`` reads
-    element ``i`` at ``src[soff + j·sdist + i·sstride]`` and writes ``dst[doff + j·ddist + i·dstride]``.
+    returns a plan whose ``bind(src, soff, dst, doff, inverse=False)`` is a prepared :class:`Launch`:
+    transform ``j`` of ``batch`` reads element ``i`` at ``src[soff + j·sdist + i·sstride]`` and writes
+    ``dst[doff + j·ddist + i·dstride]``.
     Inverses are unnormalized (as cuFFT). Plans are made once per layout (on the GPU with their work area;
     64-bit plans past 2³¹ elements)."""
 
@@ -206,27 +207,20 @@ class StridedFFT:
         nout = dims[:-1] + ((last // 2 + 1) if kind == "r2c" else last,)
         dev = self.device
         if dev.kind == "recording":
-            def run(src, soff, dst, doff, inverse=False):
-                if dev._recording is not None:
-                    dev._recording.append(_Recorded(dev))
-                else:
-                    dev.launches += 1
-            return run
+            return _Plan(dev, kind, lambda src, soff, dst, doff, inverse: _noop)
         if dev.kind == "emulation":
-            return _numpy_fft(dev, kind, dims, nin, nout, batch, sstride, sdist, dstride, ddist)
-        return _cufft(dev, self.real, kind, dims, nin, nout, batch, sstride, sdist, dstride, ddist)
+            return _Plan(dev, kind, _numpy_fft(kind, dims, nin, nout, batch, sstride, sdist, dstride, ddist))
+        return _Plan(dev, kind, _cufft(self.real, kind, dims, nin, nout, batch, sstride, sdist, dstride, ddist))
 
 
-class _Recorded:
-    """A recorded FFT call on the recording device (counts as one launch on replay)."""
+class _Plan:
+    """A planned transform; ``bind(src, soff, dst, doff, inverse=False)`` -> a prepared :class:`Launch`."""
 
-    __slots__ = ("device",)
+    def __init__(self, device, kind, make_run):
+        self.device, self.kind, self._make_run = device, kind, make_run
 
-    def __init__(self, device):
-        self.device = device
-
-    def _run(self):
-        pass
+    def bind(self, src, soff, dst, doff, inverse=False):
+        return Launch(self.device, f"fft_{self.kind}", (1,), (1,), (), self._make_run(src, soff, dst, doff, inverse))
 
 
 def _strided_view(a, off, batch, dims, stride, dist, writeable):
@@ -239,28 +233,26 @@ def _strided_view(a, off, batch, dims, stride, dist, writeable):
                       writeable=writeable)
 
 
-def _numpy_fft(dev, kind, dims, nin, nout, batch, sstride, sdist, dstride, ddist):
+def _numpy_fft(kind, dims, nin, nout, batch, sstride, sdist, dstride, ddist):
     axes = tuple(range(1, len(dims) + 1))
 
-    def body(src, soff, dst, doff, inverse):
-        a = _strided_view(src, soff, batch, nin, sstride, sdist, False)
-        if kind == "r2c":
-            r = np.fft.rfftn(a, axes=axes)
-        elif kind == "c2r":
-            r = np.fft.irfftn(a, s=dims, axes=axes, norm="forward")
-        elif inverse:
-            r = np.fft.ifftn(a, axes=axes, norm="forward")
-        else:
-            r = np.fft.fftn(a, axes=axes)
-        _strided_view(dst, doff, batch, nout, dstride, ddist, True)[...] = r
-
-    def run(src, soff, dst, doff, inverse=False):
-        ln = Launch(dev, f"fft_{kind}", (1,), (1,), (), lambda: body(src, soff, dst, doff, inverse))
-        ln()
-    return run
+    def make_run(src, soff, dst, doff, inverse):
+        def run():
+            a = _strided_view(src, soff, batch, nin, sstride, sdist, False)
+            if kind == "r2c":
+                r = np.fft.rfftn(a, axes=axes)
+            elif kind == "c2r":
+                r = np.fft.irfftn(a, s=dims, axes=axes, norm="forward")
+            elif inverse:
+                r = np.fft.ifftn(a, axes=axes, norm="forward")
+            else:
+                r = np.fft.fftn(a, axes=axes)
+            _strided_view(dst, doff, batch, nout, dstride, ddist, True)[...] = r
+        return run
+    return make_run
 
 
-def _cufft(dev, real, kind, dims, nin, nout, batch, sstride, sdist, dstride, ddist):
+def _cufft(real, kind, dims, nin, nout, batch, sstride, sdist, dstride, ddist):
     from cupy.cuda import cufft
 
     single = real == np.float32
@@ -270,25 +262,20 @@ def _cufft(dev, real, kind, dims, nin, nout, batch, sstride, sdist, dstride, ddi
     span_in = sdist * (batch - 1) + sstride * (int(np.prod(nin)) - 1) + 1
     span_out = ddist * (batch - 1) + dstride * (int(np.prod(nout)) - 1) + 1
     if max(span_in, span_out) >= 2**31:
-        # 64-bit plan (cufftXtMakePlanMany): element offsets past 2^31
-        ctype = {"r2c": ("R", "C"), "c2r": ("C", "R"), "c2c": ("C", "C")}[kind]
-        dt = {("R", True): "R_32F", ("R", False): "R_64F", ("C", True): "C_32F", ("C", False): "C_64F"}
-        import cupy
-
-        itype = getattr(cupy.cuda.runtime, f"CUDA_{dt[(ctype[0], single)]}")
-        otype = getattr(cupy.cuda.runtime, f"CUDA_{dt[(ctype[1], single)]}")
+        # a 64-bit plan (cufftXtMakePlanMany): element offsets past 2^31; types as NumPy dtypes, CuPy maps them
+        rt, ct = np.dtype(real), np.dtype(np.complex64 if single else np.complex128)
+        itype, otype = {"r2c": (rt, ct), "c2r": (ct, rt), "c2c": (ct, ct)}[kind]
         plan = cufft.XtPlanNd(list(dims), list(nin), sstride, sdist, itype, list(nout), dstride, ddist, otype,
-                              batch, itype if ctype[0] == "C" else otype, "C", -1, None)
+                              batch, ct, order="C", last_axis=-1, last_size=None)
     else:
         plan = cufft.PlanNd(list(dims), list(nin), sstride, sdist, list(nout), dstride, ddist, ftype, batch, "C",
                             -1, None)
 
-    def run(src, soff, dst, doff, inverse=False):
+    def make_run(src, soff, dst, doff, inverse):
         direction = cufft.CUFFT_INVERSE if inverse else cufft.CUFFT_FORWARD
         a, b = src[soff:], dst[doff:]
-        ln = Launch(dev, f"fft_{kind}", (1,), (1,), (), lambda: plan.fft(a, b, direction))
-        ln()
-    return run
+        return lambda: plan.fft(a, b, direction)
+    return make_run
 
 
 # ---------------------------------------------------------------------------------------------- devices
