@@ -57,7 +57,8 @@ class Simulation:
     geometry : shape or fill-fraction array (see :class:`~micromag.system.System`); None = full box.
     regions, materials : region map / painted shapes and ``{region_id: Material}``.
     batch : number B of independent copies integrated together (state shape (B, 3, nz, ny, nx)).
-    backend : 'auto' | 'cpu' | 'gpu'.
+    backend : 'auto' | 'cpu' | 'gpu' | 'emulate' ('emulate': the GPU backend's kernels and host code run on
+              the CPU through the host emulation; the same results as 'gpu', slowly; for tests and checks).
     demag : include the demagnetizing field (default True).
     integrator : 'rk45' (Dormand–Prince, default), 'rk23', 'rk4', 'heun', 'euler'.
     tol : largest per-cell error of the unit vector m per step for adaptive integrators (dimensionless;
@@ -65,6 +66,9 @@ class Simulation:
     dt : initial step (adaptive) or fixed step (rk4, euler), s.
     dt_min, dt_max : bounds of the adaptive step, s.
     dtype : float32 or float64; default float64 on the CPU and in emulation, float32 on the GPU.
+
+    Material parameters can be read and changed like attributes (``sim.alpha``, ``sim.Ku1 = 3e5``,
+    ``sim.material = ...``); an attribute that does not exist is an error naming the nearest one.
     """
 
     def __init__(self, grid, material=None, geometry=None, regions=None, materials=None, batch=1,
