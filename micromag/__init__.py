@@ -27,7 +27,4 @@ from . import barrier, retention  # noqa: F401
 from .barrier import EnergyPath, energy_barrier  # noqa: F401
 from .cellreport import cell_report  # noqa: F401
 from .guard import SimulationDiverged  # noqa: F401
-from .terms import (  # noqa: F401  the core terms and the contract, for plug-in terms
-    Exchange, Demag, Zeeman, UniaxialAnisotropy, CubicAnisotropy, InterfacialDMI, ThermalField, Term, TorqueTerm,
-    Param, register,
-)
+from .terms import Param, Term, TorqueTerm, register  # noqa: F401  the term contract, for plug-in terms
