@@ -24,8 +24,6 @@ Entry points
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import gpu_kernels as gk
@@ -318,8 +316,6 @@ class CudaLLG:
             self.params[...] = xp.asarray(_c_real(tab, self.dtype))
         if self._conv is not None:
             self._conv.set_weight(self._conv_term)
-        for t in self.terms.values():  # patterns derived from Ms, α, γ
-            pass
 
     def _upload_static(self):
         """Constants, static patterns (the backend's own buffers for the convolution and noise terms), the
@@ -392,7 +388,7 @@ class CudaLLG:
 
     def update_patterns(self, t):
         """Upload the time-dependent patterns (a callable spatial field) at member times t (B,)."""
-        xp, lay = self.device.xp, self.layout
+        xp = self.device.xp
         for term in self.dyn_pattern_terms:
             for name, v in term.dynamic_patterns(np.asarray(t, dtype=float), self.batch).items():
                 self.patterns[(term.name, name)][...] = xp.asarray(_c_real(v, self.dtype))
@@ -428,7 +424,6 @@ class CudaLLG:
         key = (kind, id(m), id(out), id(bout))
         seq = self._launches.get(key)
         if seq is None:
-            dev = self.device
             seq = []
             if self._conv is not None:
                 seq.append(self._conv.source_launch(m))
@@ -651,7 +646,7 @@ class CudaStepper:
         prog = self._programs.get(key)
         if prog is not None:
             return prog
-        f, dev, tab = self.f, self.device, self.tab
+        f, tab = self.f, self.tab
         mod = f.stage_module()
         conv = f._conv
         s = tab.stages

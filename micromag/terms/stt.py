@@ -108,7 +108,6 @@ class SlonczewskiSTT(TorqueTerm):
         self.eps_prime = _number("eps_prime", eps_prime)
         self.t_F = free_layer_thickness(system, t_F)
         g = self.grid
-        mag = system.magnetic
         w = np.ones(g.shape)
         if mask is not None:
             w = np.asarray(mask, dtype=float)
