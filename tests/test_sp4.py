@@ -16,7 +16,6 @@ Tolerances and why:
 """
 
 import numpy as np
-import pytest
 
 import micromag as mm
 from micromag.table import read_table
