@@ -548,6 +548,9 @@ class CudaLLG:
         return self.module_stage
 
 
+_SEEN_NEVER, _SEEN_ONCE = object(), object()
+
+
 def _pointer(a):
     """The device (or host) address of an array, for the pattern pointer table."""
     if isinstance(a, np.ndarray):
@@ -719,9 +722,14 @@ class CudaStepper:
         if self.f.host_dynamic():
             self._host_begin(m, t)
         if self.graph_enabled():
-            key = (id(prog), )
-            g = self._graphs.get(key)
-            if g is None and key not in self._graphs:
+            # a program runs eagerly the first time it is seen (anything lazy in CuPy -- module loading, a
+            # plan's first use -- happens then, outside the capture) and is captured the second time
+            key = id(prog)
+            g = self._graphs.get(key, _SEEN_NEVER)
+            if g is _SEEN_NEVER:
+                self._graphs[key] = _SEEN_ONCE
+                g = None
+            elif g is _SEEN_ONCE:
                 try:
                     g = self.device.capture(lambda: [ln() for ln in prog])
                 except Exception as exc:  # an old CuPy, a non-capturable cuFFT, ...: stay eager
