@@ -114,8 +114,63 @@ RK45 = Tableau(
     fsal=True,
 )
 
-TABLEAUX = {t.name: t for t in (EULER, HEUN, RK4, RK23, RK45)}
-ALIASES = {"dormandprince": "rk45", "dp45": "rk45", "bogackishampine": "rk23", "bs23": "rk23"}
+def _q(*pairs):
+    """Exact rationals p/q as floats: _q((1, 5), (3, 10)) -> (0.2, 0.3)."""
+    return tuple(p / q for p, q in pairs)
+
+
+# Dormand & Prince, J. Comput. Appl. Math. 6, 19 (1980), the two siblings of RK5(4)7FM (= RK45 above), both
+# order 5 with embedded order 4, 7 stages, FSAL, and named as in OOMMF (where "rkf54" is the default).
+# RK5(4)7FC: the stability boundary of a slightly damped precession (λ dt ∝ −α + i, α = 0.02) at
+# ρ = 3.39 instead of RK45's 2.08, so stiff (exchange-limited) problems take ~1.6x longer steps.
+_FC_B = _q((35, 432), (0, 1), (8500, 14553), (-28561, 84672), (405, 704), (19, 196), (0, 1))
+_FC_BHAT = _q((11, 108), (0, 1), (6250, 14553), (-2197, 21168), (81, 176), (171, 1960), (1, 40))
+RKF54 = Tableau(
+    "rkf54",
+    c=_q((0, 1), (1, 5), (3, 10), (6, 13), (2, 3), (1, 1), (1, 1)),
+    a=(
+        (),
+        _q((1, 5)),
+        _q((3, 40), (9, 40)),
+        _q((264, 2197), (-90, 2197), (840, 2197)),
+        _q((932, 3645), (-14, 27), (3256, 5103), (7436, 25515)),
+        _q((-367, 513), (30, 19), (9940, 5643), (-29575, 8208), (6615, 3344)),
+        _FC_B[:6],
+    ),
+    b=_FC_B,
+    e=_e(_FC_B, _FC_BHAT),
+    order=5,
+    err_order=4,
+    fsal=True,
+)
+# RK5(4)7FS: the extended-stability member. Its boundary stays at ρ ≈ 3.6 for every damping α in
+# [0.005, 1] (RK45: 1.7 at α = 0.005, 2.1 at 0.02; RKF54: 1.8 and 3.4), the best of the three for the
+# stiff, weakly damped exchange modes that limit the step of most micromagnetic runs; its error
+# constants are larger (at equal tol its global error is ~10x RK45's when accuracy, not stability, limits
+# the step), which is why the default tol is lower (benchmarks/accuracy_study.py).
+_FS_B = _q((19, 200), (0, 1), (3, 5), (-243, 400), (33, 40), (7, 80), (0, 1))
+_FS_BHAT = _q((431, 5000), (0, 1), (333, 500), (-7857, 10000), (957, 1000), (193, 2000), (-1, 50))
+RKF54S = Tableau(
+    "rkf54s",
+    c=_q((0, 1), (2, 9), (1, 3), (5, 9), (2, 3), (1, 1), (1, 1)),
+    a=(
+        (),
+        _q((2, 9)),
+        _q((1, 12), (1, 4)),
+        _q((55, 324), (-25, 108), (50, 81)),
+        _q((83, 330), (-13, 22), (61, 66), (9, 110)),
+        _q((-19, 28), (9, 4), (1, 7), (-27, 7), (22, 7)),
+        _FS_B[:6],
+    ),
+    b=_FS_B,
+    e=_e(_FS_B, _FS_BHAT),
+    order=5,
+    err_order=4,
+    fsal=True,
+)
+
+TABLEAUX = {t.name: t for t in (EULER, HEUN, RK4, RK23, RK45, RKF54, RKF54S)}
+ALIASES = {"dormandprince": "rk45", "dp45": "rk45", "rkf54m": "rk45", "bogackishampine": "rk23", "bs23": "rk23"}
 
 
 def get_tableau(name) -> Tableau:
