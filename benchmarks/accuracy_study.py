@@ -177,7 +177,7 @@ class VariantStepper(Stepper):
         if not (tab.fsal and self.k0_valid):
             self._eval(m, t, k[0])
         for i in range(1, tab.stages):
-            self._combine(m, dt, tab.a[i], k[:i], self.y)
+            self._combine(m, dt, tab.a[i], i, self.y)
             self._eval(self.y, t + tab.c[i] * dt, k[i])
         mnew = self.y
         ev = np.zeros_like(m)

@@ -252,9 +252,18 @@ class Stepper:
         self.tol = float(tol)
         self.dt_min, self.dt_max, self.headroom = float(dt_min), float(dt_max), float(headroom)
         self.dt = np.broadcast_to(np.asarray(dt, dtype=float), (B,)).copy()
-        self.k = [np.zeros(self.shape) for _ in range(self.tab.stages)]
+        # the stages in one array, so that a combination Σ_j w_j k_j is one matrix-vector product (BLAS) per
+        # member instead of a pass per stage; self.k[j] is a view of stage j
+        self.K = np.zeros((self.tab.stages,) + self.shape)
+        self.k = [self.K[j] for j in range(self.tab.stages)]
         self.y = np.zeros(self.shape)
         self.err_vec = np.zeros(self.shape) if self.tab.adaptive else None
+        self._a = [np.asarray(row, dtype=float) for row in self.tab.a]
+        self._b = np.asarray(self.tab.b, dtype=float)
+        self._e = np.asarray(self.tab.e, dtype=float) if self.tab.adaptive else None
+        from . import _jit
+
+        self._jit = _jit.wanted(int(np.prod(self.shape[2:]))) and len(self.shape) >= 3 and self.shape[1] == 3
         self.k0_valid = False  # FSAL: k[0] holds f(m, t) of the current state
         self.nsteps = 0
         self.nrejected = 0
@@ -269,12 +278,24 @@ class Stepper:
         """Forget the cached first stage (call when m, t or the drives change outside the stepper)."""
         self.k0_valid = False
 
-    def _combine(self, m, dt, coeffs, k, out):
-        """out = m + dt · Σ coeffs_j k_j, skipping zero coefficients."""
-        np.copyto(out, m)
-        for cj, kj in zip(coeffs, k):
-            if cj != 0.0:
-                out += (dt * cj)[:, None, None, None, None] * kj if dt.ndim else dt * cj * kj
+    def _combine(self, m, dt, coeffs, n, out):
+        """out = m + dt · Σ_{j<n} coeffs_j k_j (m None: without m), per member: one BLAS matrix-vector
+        product over the first n stages and one addition."""
+        w = np.asarray(coeffs, dtype=float)[:n]
+        B = out.shape[0]
+        Kf = self.K[:n].reshape(n, B, -1)
+        of = out.reshape(B, -1)
+        if self._jit and (m is None or m.flags.c_contiguous):
+            from ._jit import kernels
+
+            mf = of if m is None else m.reshape(B, -1)
+            kernels()["combine"](self.K.reshape(len(self.K), B, -1), np.ascontiguousarray(dt[:, None] * w[None]), n,
+                                 mf, of, m is not None)
+            return out
+        for b in range(B):
+            np.dot(w * dt[b], Kf[:, b], out=of[b])
+        if m is not None:
+            out += m
         return out
 
     def _eval(self, y, t, out):
@@ -305,20 +326,23 @@ class Stepper:
         if not (tab.fsal and self.k0_valid):
             self._eval(m, t, k[0])
         for i in range(1, tab.stages):
-            self._combine(m, dt, tab.a[i], k[:i], self.y)
+            self._combine(m, dt, self._a[i], i, self.y)
             self._eval(self.y, t + tab.c[i] * dt, k[i])
         # new solution: for FSAL tableaux the last stage point *is* the solution
         if tab.fsal:
             mnew = self.y
         else:
-            mnew = self._combine(m, dt, tab.b, k, self.y)
+            mnew = self._combine(m, dt, self._b, tab.stages, self.y)
         if not self.fixed:
-            ev = self.err_vec
-            ev.fill(0.0)
-            for ej, kj in zip(tab.e, k):
-                if ej != 0.0:
-                    ev += (dt * ej)[:, None, None, None, None] * kj
-            err = np.sqrt(np.einsum("bc...,bc...->b...", ev, ev)).reshape(B, -1).max(axis=1)
+            if self._jit:
+                from ._jit import kernels
+
+                s = tab.stages
+                err = kernels()["err_max"](self.K.reshape(s, B, -1), np.ascontiguousarray(dt[:, None] * self._e[None]),
+                                           s, int(np.prod(self.shape[2:])))
+            else:
+                ev = self._combine(None, dt, self._e, tab.stages, self.err_vec)
+                err = np.sqrt(np.einsum("bc...,bc...->b...", ev, ev).reshape(B, -1).max(axis=1))
             self.last_err = err
             finite = np.isfinite(err)  # NaN anywhere in a stage makes the (max) error NaN
             at_min = dt <= self.dt_min * (1 + 1e-12)
@@ -351,14 +375,21 @@ class Stepper:
                 self.nrejected += int(bad.sum())
         if accept.all():
             np.copyto(m, mnew)
-            normalize(m, self.mask, out=m)
+            if self._jit and m.flags.c_contiguous:
+                from ._jit import kernels
+
+                mk = self.mask
+                kernels()["normalize"](m.reshape(B, 3, -1), mk.reshape(-1) if mk is not None else np.ones(1),
+                                       mk is not None)
+            else:
+                normalize(m, self.mask, out=m)
         elif accept.any():  # members that did not step keep their state bit for bit
             m[accept] = normalize(mnew[accept], self.mask)
         t += np.where(accept, dt, 0.0)
         if tab.fsal:
             # k[-1] = f(mnew) before renormalization: within the step tolerance (MuMax3 does the same)
             if accept.all():
-                k[0], k[-1] = k[-1], k[0]
+                np.copyto(k[0], k[-1])
                 self.k0_valid = True
             elif accept.any():
                 k[0][accept] = k[-1][accept]
