@@ -51,9 +51,21 @@ def wanted(ncells):
 
 
 def kernels():
-    """The compiled kernels (compiled, or loaded from the cache, on first use)."""
+    """The compiled kernels (compiled, or loaded from the cache, on first use). Each call holds a process-wide
+    lock: Numba's default thread pool must not be entered by two Python threads at once (simulations run
+    in threads, e.g. by a threaded sweep, take turns on the cores instead)."""
     if _STATE["kernels"] is None:
-        _STATE["kernels"] = _build()
+        import threading
+
+        lock = threading.Lock()
+
+        def locked(f):
+            def call(*a):
+                with lock:
+                    return f(*a)
+            return call
+
+        _STATE["kernels"] = {k: locked(f) for k, f in _build().items()}
     return _STATE["kernels"]
 
 
