@@ -1,21 +1,42 @@
-"""CPU benchmark of micromag: right-hand-side throughput and µMAG standard problem 4 end to end.
+"""CPU benchmark of micromag, side by side with OOMMF when a local OOMMF build is given.
 
-    python benchmarks/bench_cpu.py [--quick] [--json PATH] [--no-peers]
+    python benchmarks/bench_cpu.py [--quick] [--repeats N] [--problems sp4 film512 block128] [--json PATH]
+    OOMMF_TCL=/path/to/oommf/oommf.tcl [OOMMF_RUNAS=user] [OOMMF_THREADS=2] python benchmarks/bench_cpu.py
 
-(a) One LLG right-hand side, ``sim.llg(m, t, out)`` (Permalloy of SP4, demag on, the default terms), at
-    100×25×1, 128×32×1, 512×512×1 and 128×128×16 (and 200×50×1, the second size the issue quotes for
-    magnum.np): best of N after warm-up, in ms/RHS and cell-RHS/s (cells × RHS evaluations / wall second,
-    the MuMax3 metric), with the share of each term.
-(b) SP4 at 128×32×1 and 100×25×1: ``relax()`` and ``minimize()`` timed separately from m = (1, 0.1, 0),
-    then 1 ns in the field of case 1 from the relaxed state with a table row every 10 ps (into a temp
-    dir): wall times, RHS evaluations (``sim.llg.nevals``) and the final <m>.
-(c) magnum.np, when ``import magnumnp`` works: the same SP4 and RHS sizes through
-    ``benchmarks/peers/magnumnp_sp4.py``, one subprocess per case with a timeout, and the ratios.
-(d) The OOMMF figures quoted in the issue (not measured here), for comparison.
-(e) Everything to JSON, by default ``benchmarks/results/cpu-<host>-<date>.json``.
+(a) One LLG right-hand side, ``sim.llg(m, t, out)`` (Permalloy, demag + exchange + Zeeman) at 128×32×1,
+    512×512×1 and 128×128×16: best of N after warm-up, ms per evaluation and cell-RHS/s (cells × evaluations
+    / wall second, MuMax3's metric), the share of each term and the FFT engine (FFTW when pyfftw imports,
+    else SciPy's pocketfft: ``MICROMAG_FFT`` chooses).
+(b) Whole problems, each of ours in a fresh Python process (what a user's script costs: interpreter start,
+    import, Newell tensor from its cache, set-up, relax, run) and, with ``OOMMF_TCL`` set, the same problem
+    in OOMMF (``tclsh oommf.tcl boxsi -threads N``: one process to relax, one to run, as OOMMF's MIF allows
+    one driver per problem), interleaved, ``--repeats`` times; the best wall of each is compared.
 
-Timings are wall-clock on a machine that may be shared: the load average before and after is kept in
-the JSON, and a loaded machine makes every figure (magnum.np's OpenMP threads most of all) slower.
+    ``sp4``       µMAG SP4 field 1 at 128×32×1 (500 × 125 × 3 nm, Ms 8e5 A/m, A 1.3e-11 J/m, γ0 2.211e5
+                  m/(A s)): relax from m = (1, 0.1, 0) to max |m × H| < 0.1 A/m (OOMMF: Oxs_CGEvolve,
+                  stopping_mxHxm 0.1, as in the issue's measurement; ours: relax(tol_torque = μ0 · 0.1 A/m
+                  = 1.26e-7 T)), then 1 ns at α = 0.02 in μ0H = (−24.6, 4.3, 0) mT
+                  with <m> every 10 ps (OOMMF: Oxs_RungeKuttaEvolve, its default rkf54 and error control).
+    ``film512``   512×512×1 cells of 5 × 5 × 3 nm, same material and field, from uniform m = (1, 0.1, 0):
+                  50 ps (10 ps with --quick) at α = 0.02, <m> every 10 ps.
+    ``block128``  128×128×16 cells of 5 nm, the same: 20 ps (5 ps with --quick), <m> every 5 ps.
+
+    Reported per code: process wall (relax + run processes for OOMMF), field evaluations (ours:
+    ``sim.llg.nevals`` plus the relax's field evaluations; OOMMF: its ``Energy calc count``), ms per
+    evaluation of the dynamic run (ours: the run phase / its evaluations; OOMMF: (run process wall − the
+    wall of the same process with a 1 fs run) / evaluations) and cell-RHS/s from it.
+(c) Accuracy: <m> at the end and over the run against OOMMF's on the same mesh (max |Δ<m_i>|), and for SP4
+    against the references in micromag/validate/data (OOMMF's trace at 2.5 nm cells: a different mesh, a
+    loose check) and MuMax3's <m>(1 ns) at 128×32 (quoted in micromag/validate/data/SOURCES.md).
+(d) Ratios OOMMF / ours (> 1: we are faster) and the issue's goals: SP4 relax + 1 ns ≥ 1.5 (floor 1) with
+    <m>(1 ns) within 1e-4 of OOMMF's; ≥ 1 at 512×512×1 and 128×128×16.
+(e) JSON (``benchmarks/results/cpu-<host>-<date>.json`` by default): machine, versions, the load average
+    (``os.getloadavg``) before and after every figure, every figure.
+
+Shared machines: every timing records the 1-minute load average around it; compare only figures taken
+at a similar load, and prefer the interleaved ratios of one run to figures of different runs.
+OOMMF refuses to run as root: when this script runs as root, set ``OOMMF_RUNAS`` to a plain user that can
+read the OOMMF tree (the MIF files and outputs go to a temporary folder that user can write).
 """
 from __future__ import annotations
 
@@ -24,6 +45,8 @@ import datetime
 import json
 import os
 import platform
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,108 +59,78 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
 
 import numpy as np  # noqa: E402
-import scipy  # noqa: E402
 
-import micromag as mm  # noqa: E402
+from micromag.constants import mu0 as MU0  # noqa: E402  (OOMMF takes H in A/m: H = B / MU0)
+GAMMA0 = 2.211e5  # m/(A s), the µMAG value (OOMMF's gamma_G)
+PY = dict(Ms=8.0e5, A=1.3e-11, alpha=0.02)
+FIELD_T = (-24.6e-3, 4.3e-3, 0.0)
+MXHXM = 0.1  # relax criterion |m × H| in A/m: OOMMF's stopping_mxHxm of the issue's measurement
+TORQUE_T = MU0 * MXHXM  # the same for relax(): |m × B| in T (1.26e-7 T)
+MUMAX3_SP4_128x32_FINAL = (-0.98461, 0.12604, 0.04327)  # micromag/validate/data/SOURCES.md
 
-# µMAG SP4 Permalloy; gamma is the µMAG γ0 = 2.211e5 m/(A s) over μ0, as in examples/sp4.py
-PERMALLOY_SP4 = dict(Ms=8.0e5, A=1.3e-11, alpha=0.02, gamma=2.211e5 / mm.mu0)
-SP4_FIELD = (-24.6e-3, 4.3e-3, 0.0)  # T, field 1
-MUMAX3_128x32 = {"m_relaxed": (0.96697, 0.12527, 0.0), "m_final": (-0.98461, 0.12604, 0.04327)}
-
-# (n, cell, is it one of the issue's four sizes)
-RHS_SIZES = [
-    ((100, 25, 1), (5e-9, 5e-9, 3e-9), True),
-    ((128, 32, 1), (500e-9 / 128, 125e-9 / 32, 3e-9), True),
-    ((200, 50, 1), (2.5e-9, 2.5e-9, 3e-9), False),
-    ((512, 512, 1), (5e-9, 5e-9, 3e-9), True),
-    ((128, 128, 16), (5e-9, 5e-9, 5e-9), True),
-]
-
-# Quoted in the issue; NOT measured by this script.
-QUOTED = {
-    "oommf": {
-        "source": "issue (quoted, not measured): OOMMF, 2-core machine, 2 threads, SP4 128x32x1",
-        "sp4_128x32_relax_s": 0.8,
-        "sp4_128x32_run_s": 5.5,
-        "sp4_128x32_run_evals": 5401,
-        "ms_per_rhs_range": [0.6, 0.9],
-    },
-    "magnumnp": {
-        "source": "issue (quoted, not measured): magnum.np CPU build, 2-core machine, float64",
-        "ms_per_rhs_100x25x1": 2.0,
-        "ms_per_rhs_200x50x1": 5.9,
-        "sp4_100x25_total_s": 36.0,
-    },
+PROBLEMS = {
+    # name: (n, cell, m0, relax?, duration s, every s, quick duration s)
+    "sp4": ((128, 32, 1), (500e-9 / 128, 125e-9 / 32, 3e-9), (1.0, 0.1, 0.0), True, 1e-9, 10e-12, 0.2e-9),
+    "film512": ((512, 512, 1), (5e-9, 5e-9, 3e-9), (1.0, 0.1, 0.0), False, 50e-12, 10e-12, 10e-12),
+    "block128": ((128, 128, 16), (5e-9, 5e-9, 5e-9), (1.0, 0.1, 0.0), False, 20e-12, 5e-12, 5e-12),
 }
+RHS_SIZES = [((128, 32, 1), (500e-9 / 128, 125e-9 / 32, 3e-9)), ((512, 512, 1), (5e-9, 5e-9, 3e-9)),
+             ((128, 128, 16), (5e-9, 5e-9, 5e-9))]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def load():
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def fmt_n(n):
+    return "x".join(str(v) for v in n)
+
+
 def machine_info():
-    info = {
-        "hostname": socket.gethostname(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "micromag": getattr(mm, "__version__", None),
-        "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                      "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")},
-        "scipy_fft_workers_default": _fft_workers(),
-        "dtype": "float64",
-    }
+    import scipy
+
+    import micromag as mm
+
+    try:
+        from micromag.terms.demag import fft_engine
+    except ImportError:  # a checkout from before the FFTW engine (for before/after figures)
+        def fft_engine():
+            return "scipy"
+
+    info = {"hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version(),
+            "cpu_count": os.cpu_count(), "numpy": np.__version__, "scipy": scipy.__version__,
+            "micromag": getattr(mm, "__version__", None), "fft_engine": fft_engine(),
+            "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MICROMAG_FFT")}}
+    try:
+        import pyfftw
+
+        info["pyfftw"] = pyfftw.__version__
+    except Exception:  # noqa: BLE001
+        info["pyfftw"] = None
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu_model"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["threadpools"] = [{k: p.get(k) for k in ("internal_api", "num_threads", "version")}
-                               for p in threadpool_info()]
-    except Exception:
+            info["cpu_model"] = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
         pass
     return info
-
-
-def _fft_workers():
-    try:
-        import scipy.fft as sfft
-
-        return sfft.get_workers()
-    except Exception:
-        return None
-
-
-def loadavg():
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
 
 
 def git_commit():
     try:
         r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        if r.returncode != 0:
-            return None, None
-        d = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=10)
-        return r.stdout.strip(), bool(d.stdout.strip()) if d.returncode == 0 else None
+        d = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=10)
+        return (r.stdout.strip() or None), bool(d.stdout.strip())
     except (OSError, subprocess.SubprocessError):
         return None, None
 
 
-def best_of(f, repeats, min_time, warmup=3):
-    """Per-call wall time of f(): batches of k calls (k chosen so a batch lasts >= min_time), best of
-    ``repeats`` batches. Returns (best, median, k)."""
+def best_of(f, repeats, min_time, warmup=2):
+    """Per-call wall time of f(): batches of k calls lasting >= min_time, best of ``repeats`` batches."""
     for _ in range(warmup):
         f()
     k = 1
@@ -155,326 +148,429 @@ def best_of(f, repeats, min_time, warmup=3):
         for _ in range(k):
             f()
         per.append((time.perf_counter() - t0) / k)
-    per.sort()
-    return per[0], per[len(per) // 2], k
-
-
-def fmt_n(n):
-    return "x".join(str(v) for v in n)
-
-
-def rate(x):
-    return f"{x / 1e6:8.2f} M" if x >= 1e6 else f"{x / 1e3:8.1f} k"
+    return min(per)
 
 
 # ---------------------------------------------------------------------------------------------- (a) RHS
 def bench_rhs(n, cell, repeats, min_time):
-    t0 = time.perf_counter()
+    import micromag as mm
+
     grid = mm.Grid(n=n, cell=cell)
-    sim = mm.Simulation(grid, material=mm.Material(**PERMALLOY_SP4), backend="cpu")
-    setup_s = time.perf_counter() - t0
-    demag = sim.terms.get("demag")
+    sim = mm.Simulation(grid, material=mm.Material(**PY, gamma=GAMMA0 / MU0), backend="cpu")
     rng = np.random.default_rng(1)
-    m0 = rng.normal(size=(3,) + grid.shape) + np.array([3.0, 0.3, 0.0])[:, None, None, None]
-    sim.m = m0
-    sim.B_ext = SP4_FIELD
-    m = sim.m
+    sim.m = rng.normal(size=(3,) + grid.shape) + np.array([3.0, 0.3, 0.0])[:, None, None, None]
+    sim.B_ext = FIELD_T
+    m = np.ascontiguousarray(np.asarray(sim._m))
     t = np.zeros(1)
     out = np.empty_like(m)
-    best, med, k = best_of(lambda: sim.llg(m, t, out), repeats, min_time)
-    cells = int(np.prod(n))
-    terms = {}
+    l0 = load()
+    best = best_of(lambda: sim.llg(m, t, out), repeats, min_time)
     B = np.zeros_like(m)
-    for name, term in sim.terms.items():
-        tb, _, _ = best_of(lambda: term.add_field(m, t, B), max(2, repeats // 2), min_time / 2, warmup=1)
-        terms[name] = tb * 1e3
-    return {
-        "n": list(n), "cell": list(cell), "cells": cells, "issue_size": None,
-        "setup_s": setup_s,
-        "newell_from_cache": getattr(demag, "loaded_from_cache", None),
-        "terms": list(sim.terms),
-        "calls_per_batch": k, "repeats": repeats,
-        "ms_per_rhs": best * 1e3, "ms_per_rhs_median": med * 1e3,
-        "cell_rhs_per_s": cells / best,
-        "term_ms": terms,
-        "llg_algebra_ms": max(best * 1e3 - sum(terms.values()), 0.0),
-    }
+    terms = {name: best_of(lambda: term.add_field(m, t, B), repeats, min_time / 2, warmup=1) * 1e3
+             for name, term in sim.terms.items()}
+    cells = int(np.prod(n))
+    return {"n": list(n), "cells": cells, "ms_per_rhs": best * 1e3, "cell_rhs_per_s": cells / best,
+            "term_ms": terms, "llg_algebra_ms": max(best * 1e3 - sum(terms.values()), 0.0),
+            "fft_engine": getattr(sim.terms["demag"], "fft", "scipy"), "load_before": l0, "load_after": load()}
 
 
-# ---------------------------------------------------------------------------------------------- (b) SP4
-class _FieldCounter:
-    """Counts calls of ``llg.effective_field`` (RHS evaluations, torque checks, and the minimizer's field
-    evaluations, which ``llg.nevals`` does not see)."""
+# ---------------------------------------------------------------------------------------------- ours, one process
+def run_ours(name, quick):
+    """The problem in this process (called by ``--one``): timings, evaluations, <m>(t)."""
+    t_start = time.perf_counter()
+    import micromag as mm
 
-    def __init__(self, llg):
-        self.f, self.n = llg.effective_field, 0
-        llg.effective_field = self
-
-    def __call__(self, *a, **kw):
-        self.n += 1
-        return self.f(*a, **kw)
-
-
-def sp4_sim(nx, ny):
-    grid = mm.Grid(n=(nx, ny, 1), cell=(500e-9 / nx, 125e-9 / ny, 3e-9))
-    sim = mm.Simulation(grid, material=mm.Material(**PERMALLOY_SP4), backend="cpu")
-    return sim, _FieldCounter(sim.llg)
-
-
-def bench_sp4(nx, ny, duration, do_minimize=True):
-    r = {"n": [nx, ny, 1], "cells": nx * ny, "duration_s": duration, "table_every_s": 10e-12}
-    t_all = time.perf_counter()
-    sim, fc = sp4_sim(nx, ny)
-    r["setup_s"] = time.perf_counter() - t_all
-    sim.m = (1, 0.1, 0)
-
-    n0 = sim.llg.nevals
+    n, cell, m0, relax, dur, every, qdur = PROBLEMS[name]
+    dur = qdur if quick else dur
+    r = {"problem": name, "import_s": time.perf_counter() - t_start}
     t0 = time.perf_counter()
-    tq = sim.relax(progress=False)
-    r["relax_s"] = time.perf_counter() - t0
-    r["relax_evals"] = sim.llg.nevals - n0
-    r["relax_field_evals"] = fc.n
-    r["relax_max_torque_T"] = float(tq)
-    r["m_relaxed"] = [float(v) for v in sim.m_avg]
-    r["E_relaxed_J"] = float(sim.energy())
+    sim = mm.Simulation(mm.Grid(n=n, cell=cell), material=mm.Material(**PY, gamma=GAMMA0 / MU0), backend="cpu")
+    sim.m = m0
+    r["setup_s"] = time.perf_counter() - t0
+    r["integrator"], r["tol"] = sim.integrator, sim.tol
+    r["fft_engine"] = getattr(sim.terms["demag"], "fft", "scipy")
+    count = {"n": 0}
+    field = sim.llg.effective_field
 
-    sim.B_ext = SP4_FIELD
-    n0, f0 = sim.llg.nevals, fc.n
-    with tempfile.TemporaryDirectory(prefix="bench_sp4_") as d:
-        t0 = time.perf_counter()
-        sim.run(duration, out=d, every=10e-12, progress=False)
-        r["run_s"] = time.perf_counter() - t0
-        with open(os.path.join(d, "table.txt")) as f:
-            r["table_rows"] = sum(1 for line in f if line.strip() and not line.startswith("#"))
-    r["run_evals"] = sim.llg.nevals - n0
-    r["run_field_evals"] = fc.n - f0
-    st = getattr(sim, "_stepper", None)
-    if st is not None:
-        r["run_steps"] = int(st.nsteps)
-        r["run_rejected"] = int(st.nrejected)
-    r["m_final"] = [float(v) for v in sim.m_avg]
-    r["ms_per_rhs_run"] = r["run_s"] / max(r["run_evals"], 1) * 1e3
-    r["total_s"] = time.perf_counter() - t_all  # setup + relax + run (+ the table)
+    def counted(*a, **kw):  # every B_eff evaluation: RK stages, relax's descent and torque checks
+        count["n"] += 1
+        return field(*a, **kw)
 
-    if do_minimize:
-        sim2, fc2 = sp4_sim(nx, ny)
-        sim2.m = (1, 0.1, 0)
-        n0 = sim2.llg.nevals
+    sim.llg.effective_field = counted
+    r["relax_s"], r["relax_evals"] = 0.0, 0
+    if relax:
         t0 = time.perf_counter()
-        tq = sim2.minimize(progress=False)
-        r["minimize_s"] = time.perf_counter() - t0
-        r["minimize_evals"] = sim2.llg.nevals - n0  # llg.nevals: the minimizer does not call llg()
-        r["minimize_field_evals"] = fc2.n
-        r["minimize_max_torque_T"] = float(tq)
-        r["m_minimized"] = [float(v) for v in sim2.m_avg]
-        r["E_minimized_J"] = float(sim2.energy())
+        sim.relax(tol_torque=TORQUE_T, progress=False)
+        r["relax_s"] = time.perf_counter() - t0
+        r["relax_evals"] = count["n"]
+        r["m_relaxed"] = [float(v) for v in sim.m_avg]
+    sim.B_ext = FIELD_T
+    c0 = count["n"]
+    ts, ms = [], []
+    t0 = time.perf_counter()
+    for k in range(1, int(round(dur / every)) + 1):
+        sim.run(k * every - sim.t, progress=False)
+        ts.append(float(sim.t))
+        ms.append([float(v) for v in sim.m_avg])
+    r["run_s"] = time.perf_counter() - t0
+    r["run_evals"] = count["n"] - c0
+    r["run_steps"], r["run_rejected"] = int(sim._stepper.nsteps), int(sim._stepper.nrejected)
+    r["t"], r["m"] = ts, ms
+    r["ms_per_eval"] = r["run_s"] / max(r["run_evals"], 1) * 1e3
+    r["cell_rhs_per_s"] = int(np.prod(n)) * r["run_evals"] / r["run_s"]
+    r["in_process_s"] = time.perf_counter() - t_start
     return r
 
 
-# ---------------------------------------------------------------------------------------------- (c) peers
-def magnumnp_available():
-    """Whether magnum.np imports, checked in a subprocess (its import sets torch defaults globally)."""
-    code = "import os; os.environ.setdefault('CUDA_DEVICE', '-1'); import magnumnp"
-    try:
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        return False, "import timed out"
-    return r.returncode == 0, (r.stderr.strip().splitlines() or [""])[-1][:300]
-
-
-def run_peer(args, timeout):
-    """Run benchmarks/peers/magnumnp_sp4.py with ``args``; the parsed JSON, or {'error': ...}."""
-    with tempfile.TemporaryDirectory(prefix="bench_peer_") as d:
+def ours_process(name, quick, timeout=1800):
+    with tempfile.TemporaryDirectory(prefix="bench_cpu_") as d:
         path = os.path.join(d, "r.json")
-        cmd = [sys.executable, str(HERE / "peers" / "magnumnp_sp4.py"), *args, "--json", path]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--one", name, "--out", path] + (["--quick"] if quick else [])
+        l0 = load()
         t0 = time.perf_counter()
-        try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout} s", "args": args}
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         wall = time.perf_counter() - t0
-        if p.returncode != 0 or not os.path.exists(path):
-            tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
-            return {"error": f"exit {p.returncode}", "stderr_tail": tail, "args": args}
+        if p.returncode != 0:
+            return {"error": (p.stderr or p.stdout).strip().splitlines()[-5:]}
         with open(path) as f:
             r = json.load(f)
-        r["process_wall_s"] = wall
-        return r
+    r.update(process_s=wall, load_before=l0, load_after=load(), evals=r["relax_evals"] + r["run_evals"])
+    return r
+
+
+# ---------------------------------------------------------------------------------------------- OOMMF
+def oommf_available():
+    tcl = os.environ.get("OOMMF_TCL")
+    if not tcl:
+        return None, "OOMMF_TCL is not set"
+    if not os.path.exists(tcl):
+        return None, f"OOMMF_TCL = {tcl!r} does not exist"
+    if shutil.which("tclsh") is None:
+        return None, "tclsh is not on PATH"
+    if os.geteuid() == 0 and not os.environ.get("OOMMF_RUNAS"):
+        return None, "running as root: OOMMF refuses root, set OOMMF_RUNAS to a plain user"
+    return tcl, ""
+
+
+def _mif_common(n, cell):
+    lx, ly, lz = (n[i] * cell[i] for i in range(3))
+    return f"""# MIF 2.2
+Specify Oxs_BoxAtlas:atlas {{
+  xrange {{0 {lx!r}}}
+  yrange {{0 {ly!r}}}
+  zrange {{0 {lz!r}}}
+}}
+Specify Oxs_RectangularMesh:mesh {{
+  cellsize {{{cell[0]!r} {cell[1]!r} {cell[2]!r}}}
+  atlas :atlas
+}}
+Specify Oxs_UniformExchange {{ A {PY['A']!r} }}
+Specify Oxs_Demag {{}}
+"""
+
+
+def mif_relax(n, cell, m0):
+    return _mif_common(n, cell) + f"""Specify Oxs_CGEvolve:evolve {{}}
+Specify Oxs_MinDriver {{
+  evolver :evolve
+  stopping_mxHxm {MXHXM!r}
+  mesh :mesh
+  Ms {PY['Ms']!r}
+  m0 {{{m0[0]!r} {m0[1]!r} {m0[2]!r}}}
+}}
+SetOptions {{ basename relax }}
+Destination table mmArchive
+Destination mags mmArchive
+Schedule DataTable table Stage 1
+Schedule Oxs_MinDriver::Magnetization mags Stage 1
+"""
+
+
+def mif_run(n, cell, m0, duration, every, basename="run"):
+    h = [v / MU0 for v in FIELD_T]
+    m0txt = (f"{{ Oxs_FileVectorField {{ atlas :atlas file {m0} }} }}" if isinstance(m0, str)
+             else f"{{{m0[0]!r} {m0[1]!r} {m0[2]!r}}}")
+    stages = max(int(round(duration / every)), 1)
+    return _mif_common(n, cell) + f"""Specify Oxs_FixedZeeman {{ field {{{h[0]!r} {h[1]!r} {h[2]!r}}} }}
+Specify Oxs_RungeKuttaEvolve:evolve {{ alpha {PY['alpha']!r} gamma_G {GAMMA0!r} }}
+Specify Oxs_TimeDriver {{
+  evolver :evolve
+  stopping_time {min(every, duration)!r}
+  stage_count {stages}
+  mesh :mesh
+  Ms {PY['Ms']!r}
+  m0 {m0txt}
+}}
+SetOptions {{ basename {basename} }}
+Destination table mmArchive
+Schedule DataTable table Stage 1
+"""
+
+
+def read_odt(path):
+    """{column name: array} of an OOMMF data table (ODT 1.0, text)."""
+    cols, rows = None, []
+    with open(path) as f:
+        for line in f:
+            if line.startswith("# Columns:"):
+                cols = [c.strip("{}") for c in re.findall(r"\{[^}]*\}|\S+", line[len("# Columns:"):])]
+            elif line.strip() and not line.startswith("#"):
+                rows.append([float(v) for v in line.split()])
+    a = np.array(rows)
+    return {c: a[:, i] for i, c in enumerate(cols)}
+
+
+def _col(table, suffix):
+    for k, v in table.items():
+        if k.endswith(suffix):
+            return v
+    raise KeyError(suffix)
+
+
+def oommf_boxsi(tcl, d, mif_name, timeout=3600):
+    threads = os.environ.get("OOMMF_THREADS", "2")
+    cmd = ["tclsh", tcl, "boxsi", "-threads", threads, mif_name]
+    user = os.environ.get("OOMMF_RUNAS")
+    if user:
+        cmd = ["runuser", "-u", user, "--"] + cmd
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=d, capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0 or "Error" in p.stderr:
+        raise RuntimeError(f"OOMMF boxsi {mif_name} failed: {(p.stderr or p.stdout).strip()[-800:]}")
+    return wall
+
+
+def run_oommf(tcl, name, quick, overhead=True):
+    n, cell, m0, relax, dur, every, qdur = PROBLEMS[name]
+    dur = qdur if quick else dur
+    r = {"problem": name, "threads": int(os.environ.get("OOMMF_THREADS", "2")), "load_before": load()}
+    d = tempfile.mkdtemp(prefix="bench_oommf_")
+    try:
+        os.chmod(d, 0o777)
+
+        def write(fname, text):
+            p = os.path.join(d, fname)
+            with open(p, "w") as f:
+                f.write(text)
+            os.chmod(p, 0o666)
+
+        r["relax_s"], r["relax_evals"] = 0.0, 0
+        start = m0
+        if relax:
+            write("relax.mif", mif_relax(n, cell, m0))
+            r["relax_s"] = oommf_boxsi(tcl, d, "relax.mif")
+            tab = read_odt(os.path.join(d, "relax.odt"))
+            r["relax_evals"] = int(_col(tab, "Energy calc count")[-1])
+            omf = sorted(f for f in os.listdir(d) if f.startswith("relax-") and f.endswith(".omf"))
+            start = omf[-1]
+        write("run.mif", mif_run(n, cell, start, dur, every))
+        r["run_s"] = oommf_boxsi(tcl, d, "run.mif")
+        tab = read_odt(os.path.join(d, "run.odt"))
+        r["run_evals"] = int(_col(tab, "Energy calc count")[-1])
+        r["run_steps"] = int(_col(tab, "Oxs_TimeDriver::Iteration")[-1])
+        r["t"] = _col(tab, "Simulation time").tolist()
+        r["m"] = np.stack([_col(tab, f"Oxs_TimeDriver::m{c}") for c in "xyz"], axis=1).tolist()
+        if overhead:  # the fixed cost of a run process: start, problem set-up, demag kernel
+            write("zero.mif", mif_run(n, cell, start, 1e-15, 1e-15, basename="zero"))
+            r["overhead_s"] = oommf_boxsi(tcl, d, "zero.mif")
+            r["ms_per_eval"] = max(r["run_s"] - r["overhead_s"], 0.0) / max(r["run_evals"], 1) * 1e3
+            r["cell_rhs_per_s"] = int(np.prod(n)) / (r["ms_per_eval"] * 1e-3) if r["ms_per_eval"] > 0 else None
+        r["process_s"] = r["relax_s"] + r["run_s"]
+        r["evals"] = r["relax_evals"] + r["run_evals"]
+        r["load_after"] = load()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return r
+
+
+# ---------------------------------------------------------------------------------------------- accuracy
+def trajectory_diff(a, b):
+    """max over common output times of max_i |<m_i>_a − <m_i>_b|, and at the last common time."""
+    ta, tb = np.asarray(a["t"]), np.asarray(b["t"])
+    ma, mb = np.asarray(a["m"]), np.asarray(b["m"])
+    common = [(i, int(np.argmin(np.abs(tb - x)))) for i, x in enumerate(ta)]
+    common = [(i, j) for i, j in common if abs(tb[j] - ta[i]) <= 1e-3 * (ta[1] - ta[0] if len(ta) > 1 else ta[0])]
+    if not common:
+        return None, None
+    d = np.array([np.abs(ma[i] - mb[j]).max() for i, j in common])
+    return float(d.max()), float(d[-1])
+
+
+def sp4_references(r):
+    from micromag.validate.cases import data_path
+
+    ref = np.loadtxt(data_path("oommf_field1_2.5nm.txt"))
+    out = {}
+    t_end, m_end = r["t"][-1], np.asarray(r["m"][-1])
+    j = int(np.argmin(np.abs(ref[:, 0] - t_end)))
+    if abs(ref[j, 0] - t_end) < 1e-13:
+        out["vs_oommf_2.5nm_trace_at_end"] = float(np.abs(ref[j, 1:] - m_end).max())
+    if abs(t_end - 1e-9) < 1e-13:
+        out["vs_mumax3_128x32_at_1ns"] = float(np.abs(np.asarray(MUMAX3_SP4_128x32_FINAL) - m_end).max())
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- main
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="short version (< 1 min): fewer repeats, SP4 at "
-                    "100x25 with a 0.1 ns run, magnum.np RHS at 100x25 only")
-    ap.add_argument("--json", default=None, help="output path (default benchmarks/results/cpu-<host>-<date>.json)")
-    ap.add_argument("--no-peers", action="store_true", help="skip magnum.np even when installed")
-    ap.add_argument("--peer-timeout", type=float, default=900.0, help="seconds per magnum.np case (default 900)")
+    ap.add_argument("--quick", action="store_true", help="short runs (SP4 0.2 ns, film 10 ps, block 5 ps), 1 repeat")
+    ap.add_argument("--repeats", type=int, default=None, help="interleaved repeats of each problem (default 3)")
+    ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
+    ap.add_argument("--no-rhs", action="store_true", help="skip (a)")
+    ap.add_argument("--json", default=None, help="output (default benchmarks/results/cpu-<host>-<date>.json)")
+    ap.add_argument("--one", choices=list(PROBLEMS), help=argparse.SUPPRESS)  # internal: one problem, ours
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-
+    if args.one:
+        r = run_ours(args.one, args.quick)
+        with open(args.out, "w") as f:
+            json.dump(r, f)
+        return 0
+    repeats = args.repeats or (1 if args.quick else 3)
     now = datetime.datetime.now(datetime.timezone.utc)
     commit, dirty = git_commit()
-    res = {
-        "benchmark": "micromag CPU (benchmarks/bench_cpu.py)",
-        "command": " ".join(["python", "benchmarks/bench_cpu.py", *(argv if argv is not None else sys.argv[1:])]),
-        "quick": args.quick,
-        "date": now.isoformat(timespec="seconds"),
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "machine": machine_info(),
-        "loadavg_start": loadavg(),
-        "quoted": QUOTED,
-    }
+    res = {"benchmark": "benchmarks/bench_cpu.py", "command": " ".join(["python", "benchmarks/bench_cpu.py",
+                                                                         *(sys.argv[1:] if argv is None else argv)]),
+           "quick": args.quick, "repeats": repeats, "date": now.isoformat(timespec="seconds"), "git_commit": commit,
+           "git_dirty": dirty, "machine": machine_info(), "loadavg_start": load()}
     mi = res["machine"]
-    print(f"micromag CPU benchmark  {res['date']}  commit {commit or 'unknown'}{' (+local changes)' if dirty else ''}")
-    print(f"{mi.get('cpu_model', mi['processor'])}, {mi['cpu_count']} CPUs, Python {mi['python']}, "
-          f"numpy {mi['numpy']}, scipy {mi['scipy']}, float64; load average {res['loadavg_start']}")
-    if res["loadavg_start"] and res["loadavg_start"][0] > 0.5:
-        print("WARNING: the machine is busy (1-min load average > 0.5): timings will be pessimistic")
+    print(f"micromag CPU benchmark {res['date']} commit {commit}{' (+local changes)' if dirty else ''}")
+    print(f"{mi.get('cpu_model', '?')}, {mi['cpu_count']} CPUs, Python {mi['python']}, numpy {mi['numpy']}, "
+          f"scipy {mi['scipy']}, pyfftw {mi['pyfftw']}, FFT engine {mi['fft_engine']}; load {res['loadavg_start']}")
 
-    repeats, min_time = (3, 0.05) if args.quick else (7, 0.3)
+    if not args.no_rhs:
+        print("\n(a) one right-hand side sim.llg(m, t, out), best of 5 (ms; load before/after)")
+        res["rhs"] = []
+        for n, cell in RHS_SIZES:
+            r = bench_rhs(n, cell, 3 if args.quick else 5, 0.05 if args.quick else 0.3)
+            res["rhs"].append(r)
+            tm = r["term_ms"]
+            print(f"  {fmt_n(n):>11}: {r['ms_per_rhs']:8.3f} ms/RHS {r['cell_rhs_per_s'] / 1e6:7.2f} M cell-RHS/s | "
+                  f"demag {tm.get('demag', 0):.3f} exchange {tm.get('exchange', 0):.3f} zeeman {tm.get('zeeman', 0):.3f} "
+                  f"llg {r['llg_algebra_ms']:.3f} [{r['fft_engine']}] (load {r['load_before']}/{r['load_after']})")
 
-    # (a) RHS ------------------------------------------------------------------------------------------
-    print("\n(a) one LLG right-hand side, sim.llg(m, t, out): Permalloy, demag + exchange + Zeeman")
-    print(f"  {'size':>11} {'cells':>8} {'ms/RHS':>9} {'cell-RHS/s':>12}  {'demag':>8} {'exch':>8} {'zeeman':>8} "
-          f"{'llg':>8}  (ms; setup s)")
-    res["rhs"] = []
-    for n, cell, issue in RHS_SIZES:
-        r = bench_rhs(n, cell, repeats, min_time)
-        r["issue_size"] = issue
-        res["rhs"].append(r)
-        tm = r["term_ms"]
-        print(f"  {fmt_n(n):>11} {r['cells']:8d} {r['ms_per_rhs']:9.3f} {rate(r['cell_rhs_per_s']):>12}  "
-              f"{tm.get('demag', 0):8.3f} {tm.get('exchange', 0):8.3f} {tm.get('zeeman', 0):8.3f} "
-              f"{r['llg_algebra_ms']:8.3f}  ({r['setup_s']:.2f} s{'' if r['newell_from_cache'] else ', tensor computed'})"
-              + ("" if issue else "   [extra size]"))
+    tcl, why = oommf_available()
+    res["oommf"] = {"available": tcl is not None, "reason": why, "tcl": tcl}
+    print(f"\n(b) problems end to end, {repeats} interleaved repeat(s); OOMMF: "
+          + (f"{tcl}, {os.environ.get('OOMMF_THREADS', '2')} threads" if tcl else f"not run ({why})"))
+    res["problems"] = {}
+    for name in args.problems:
+        # warm-up (not timed): the Newell tensor into its cache, as on any second run of a user
+        ours_process(name, quick=True)
+        runs = {"ours": [], "oommf": []}
+        for k in range(repeats):
+            r = ours_process(name, args.quick)
+            runs["ours"].append(r)
+            if "error" in r:
+                print(f"  {name} ours: {r['error']}")
+                break
+            print(f"  {name} #{k + 1} ours : process {r['process_s']:6.2f} s (import {r['import_s']:.2f}, setup "
+                  f"{r['setup_s']:.2f}, relax {r['relax_s']:.2f} s/{r['relax_evals']} ev, run {r['run_s']:.2f} s/"
+                  f"{r['run_evals']} ev = {r['ms_per_eval']:.3f} ms/ev), load {r['load_before']}/{r['load_after']}",
+                  flush=True)
+            if tcl:
+                try:
+                    o = run_oommf(tcl, name, args.quick, overhead=(k == 0))
+                except (RuntimeError, subprocess.SubprocessError, OSError, KeyError) as exc:
+                    print(f"  {name} OOMMF: {exc}")
+                    runs["oommf"].append({"error": str(exc)})
+                    tcl = None
+                    continue
+                if k > 0 and "overhead_s" in runs["oommf"][0]:
+                    o["overhead_s"] = runs["oommf"][0]["overhead_s"]
+                    o["ms_per_eval"] = max(o["run_s"] - o["overhead_s"], 0) / max(o["run_evals"], 1) * 1e3
+                    o["cell_rhs_per_s"] = int(np.prod(PROBLEMS[name][0])) / (o["ms_per_eval"] * 1e-3) \
+                        if o["ms_per_eval"] > 0 else None
+                runs["oommf"].append(o)
+                print(f"  {name} #{k + 1} OOMMF: process {o['process_s']:6.2f} s (relax {o['relax_s']:.2f} s/"
+                      f"{o['relax_evals']} ev, run {o['run_s']:.2f} s/{o['run_evals']} ev, fixed cost "
+                      f"{o.get('overhead_s', float('nan')):.2f} s => {o.get('ms_per_eval', float('nan')):.3f} ms/ev), "
+                      f"load {o['load_before']}/{o['load_after']}", flush=True)
+        good = [r for r in runs["ours"] if "error" not in r]
+        summary = {"runs": runs}
+        if good:
+            b = min(good, key=lambda r: r["process_s"])
+            summary["ours_best"] = {k: b[k] for k in ("process_s", "in_process_s", "relax_s", "run_s", "evals",
+                                                      "relax_evals", "run_evals", "ms_per_eval", "cell_rhs_per_s",
+                                                      "load_before", "load_after")}
+            summary["ours_best"]["m_end"] = b["m"][-1]
+            summary["ours_best_ms_per_eval"] = min(r["ms_per_eval"] for r in good)
+            if name == "sp4":
+                summary["accuracy_refs"] = sp4_references(b)
+        og = [r for r in runs["oommf"] if "error" not in r]
+        if good and og:
+            ob = min(og, key=lambda r: r["process_s"])
+            summary["oommf_best"] = {k: ob.get(k) for k in ("process_s", "relax_s", "run_s", "overhead_s", "evals",
+                                                            "relax_evals", "run_evals", "ms_per_eval", "cell_rhs_per_s",
+                                                            "load_before", "load_after")}
+            summary["oommf_best"]["m_end"] = ob["m"][-1]
+            ob_ms = min(r["ms_per_eval"] for r in og if r.get("ms_per_eval"))
+            dmax, dend = trajectory_diff(b, ob)
+            summary["vs_oommf"] = {
+                "ratio_process_wall": ob["process_s"] / b["process_s"],
+                "ratio_ms_per_eval": ob_ms / summary["ours_best_ms_per_eval"],
+                "ratio_evals": ob["evals"] / b["evals"],
+                "m_diff_max": dmax, "m_diff_end": dend,
+                # the same-run pairs: each repeat's OOMMF wall over the ours of the same repeat
+                "ratio_per_repeat": [o["process_s"] / r["process_s"] for r, o in zip(runs["ours"], runs["oommf"])
+                                     if "error" not in r and "error" not in o],
+            }
+        res["problems"][name] = summary
+        _print_summary(name, summary)
+        res["loadavg_end"] = load()
+        _write(res, args)
 
-    # (b) SP4 ------------------------------------------------------------------------------------------
-    duration = 0.1e-9 if args.quick else 1e-9
-    sizes = [(100, 25)] if args.quick else [(128, 32), (100, 25)]
-    print(f"\n(b) SP4 field 1: relax (and, separately, minimize) from m = (1, 0.1, 0), then {duration * 1e9:g} ns "
-          "with <m> every 10 ps")
-    res["sp4"] = []
-    for nx, ny in sizes:
-        r = bench_sp4(nx, ny, duration)
-        res["sp4"].append(r)
-        print(f"  {nx}x{ny}x1: setup {r['setup_s']:.2f} s | relax {r['relax_s']:.2f} s, {r['relax_evals']} RHS, "
-              f"max torque {r['relax_max_torque_T']:.2g} T | minimize {r['minimize_s']:.2f} s, "
-              f"{r['minimize_evals']} RHS (llg.nevals), {r['minimize_field_evals']} field evals | run {r['run_s']:.2f} s, {r['run_evals']} RHS "
-              f"({r['ms_per_rhs_run']:.3f} ms/RHS, {r.get('run_steps', '?')} steps)")
-        print(f"      relax+run end to end {r['total_s']:.2f} s; <m> relaxed ({', '.join(f'{v:.5f}' for v in r['m_relaxed'])})"
-              f", minimized ({', '.join(f'{v:.5f}' for v in r['m_minimized'])}), "
-              f"final ({', '.join(f'{v:.5f}' for v in r['m_final'])})")
-        if (nx, ny) == (128, 32) and duration == 1e-9:
-            print(f"      MuMax3 at 128x32: relaxed {MUMAX3_128x32['m_relaxed']}, final {MUMAX3_128x32['m_final']}")
+    _goals(res)
+    _write(res, args)
+    return 0
 
-    # (c) magnum.np ------------------------------------------------------------------------------------
-    res["peers"] = {}
-    if args.no_peers:
-        print("\n(c) magnum.np: skipped (--no-peers)")
-    else:
-        ok, why = magnumnp_available()
-        if not ok:
-            print(f"\n(c) magnum.np: not available ({why}); pip install torch==2.13.0 magnumnp")
-            res["peers"]["magnumnp"] = {"available": False, "reason": why}
-        else:
-            print("\n(c) magnum.np (PyTorch CPU build, float64), same cases, each in its own process")
-            peer = {"available": True, "rhs": [], "sp4": []}
-            res["peers"]["magnumnp"] = peer
-            ours = {tuple(r["n"]): r for r in res["rhs"]}
-            peer_rhs = [(100, 25, 1)] if args.quick else [n for n, _, _ in RHS_SIZES]
-            prep, pmin = ("3", "0.05") if args.quick else ("5", "0.3")
-            for n in peer_rhs:
-                r = run_peer(["--rhs", fmt_n(n), "--repeats", prep, "--min-time", pmin], args.peer_timeout)
-                r["n"] = list(n)
-                if "error" not in r:
-                    r["ratio_vs_micromag"] = r["ms_per_rhs"] / ours[n]["ms_per_rhs"]
-                    print(f"  RHS {fmt_n(n):>11}: {r['ms_per_rhs']:9.3f} ms/RHS {rate(r['cell_rhs_per_s'])} cell-RHS/s "
-                          f"(first call {r['first_call_s']:.1f} s, {r['torch_threads']} threads)  "
-                          f"magnum.np / micromag = {r['ratio_vs_micromag']:.2f}x")
-                else:
-                    print(f"  RHS {fmt_n(n):>11}: {r['error']}")
-                peer["rhs"].append(r)
-            if not args.quick:
-                ours_sp4 = {tuple(r["n"][:2]): r for r in res["sp4"]}
-                for nx, ny in [(100, 25), (128, 32)]:
-                    r = run_peer(["--sp4", f"{nx}x{ny}", "--duration", repr(duration)], args.peer_timeout)
-                    r["n"] = [nx, ny, 1]
-                    if "error" not in r:
-                        o = ours_sp4[(nx, ny)]
-                        r["ratio_total_vs_micromag"] = r["total_s"] / o["total_s"]
-                        if "minimize_s" in o:
-                            r["ratio_total_vs_micromag_minimize"] = r["total_s"] / (o["minimize_s"] + o["run_s"])
-                        r["ratio_relax_vs_micromag"] = r["relax_s"] / o["relax_s"]
-                        r["ratio_run_vs_micromag"] = r["run_s"] / o["run_s"]
-                        print(f"  SP4 {nx}x{ny}x1: relax {r['relax_s']:.2f} s ({r['relax_evals']} RHS), run "
-                              f"{r['run_s']:.2f} s ({r['run_evals']} RHS, {r['ms_per_rhs_run']:.3f} ms/RHS), total "
-                              f"{r['total_s']:.2f} s (process {r['process_wall_s']:.1f} s incl. import/compile); "
-                              f"final <m> ({', '.join(f'{v:.5f}' for v in r['m_final'])})")
-                        print(f"      magnum.np / micromag: total {r['ratio_total_vs_micromag']:.2f}x, relax "
-                              f"{r['ratio_relax_vs_micromag']:.2f}x, run {r['ratio_run_vs_micromag']:.2f}x")
-                    else:
-                        print(f"  SP4 {nx}x{ny}x1: {r['error']}")
-                    peer["sp4"].append(r)
 
-    # (d) quoted anchors and the goals -----------------------------------------------------------------
-    q = QUOTED["oommf"]
-    print(f"\n(d) quoted in the issue, NOT measured here: OOMMF (2 threads) SP4 128x32x1 relax {q['sp4_128x32_relax_s']} s, "
-          f"1 ns run {q['sp4_128x32_run_s']} s ({q['sp4_128x32_run_evals']} RHS, {q['ms_per_rhs_range'][0]}-"
-          f"{q['ms_per_rhs_range'][1]} ms/RHS); magnum.np {QUOTED['magnumnp']['ms_per_rhs_100x25x1']} ms/RHS at "
-          f"100x25x1, {QUOTED['magnumnp']['ms_per_rhs_200x50x1']} ms at 200x50x1, SP4 100x25 "
-          f"{QUOTED['magnumnp']['sp4_100x25_total_s']} s end to end")
+def _print_summary(name, s):
+    o = s.get("ours_best")
+    if not o:
+        return
+    print(f"  {name} best: ours {o['process_s']:.2f} s process ({o['in_process_s']:.2f} s in process), {o['evals']} "
+          f"evaluations, {s['ours_best_ms_per_eval']:.3f} ms/ev, <m>end ({', '.join(f'{v:.6f}' for v in o['m_end'])})")
+    for k, v in s.get("accuracy_refs", {}).items():
+        print(f"      |Δ<m>| {k}: {v:.2e}")
+    if "vs_oommf" in s:
+        ob, v = s["oommf_best"], s["vs_oommf"]
+        print(f"      OOMMF {ob['process_s']:.2f} s process, {ob['evals']} evaluations, <m>end "
+              f"({', '.join(f'{x:.6f}' for x in ob['m_end'])})")
+        print(f"      OOMMF / ours: wall {v['ratio_process_wall']:.2f}x (per repeat "
+              f"{', '.join(f'{x:.2f}' for x in v['ratio_per_repeat'])}), ms/eval {v['ratio_ms_per_eval']:.2f}x, "
+              f"evaluations {v['ratio_evals']:.2f}x; |Δ<m>| max {v['m_diff_max']:.1e}, at end {v['m_diff_end']:.1e}")
+
+
+def _goals(res):
+    print("\n(d) goals (OOMMF / ours, same run)")
     goals = {}
-    s128 = next((r for r in res["sp4"] if r["n"][:2] == [128, 32] and r["duration_s"] == 1e-9), None)
-    if s128:
-        goals["sp4_128x32_relax_vs_oommf"] = s128["relax_s"] / q["sp4_128x32_relax_s"]
-        goals["sp4_128x32_run_vs_oommf"] = s128["run_s"] / q["sp4_128x32_run_s"]
-        goals["sp4_128x32_relax_plus_run_vs_oommf"] = (s128["relax_s"] + s128["run_s"]) / (
-            q["sp4_128x32_relax_s"] + q["sp4_128x32_run_s"])
-        goals["ms_per_rhs_run_128x32"] = s128["ms_per_rhs_run"]
-        if "minimize_s" in s128:  # what examples/sp4.py does: minimize, then run
-            goals["sp4_128x32_minimize_plus_run_vs_oommf"] = (s128["minimize_s"] + s128["run_s"]) / (
-                q["sp4_128x32_relax_s"] + q["sp4_128x32_run_s"])
-            print(f"  goal  SP4 128x32 (minimize + run, as examples/sp4.py) no slower than OOMMF: "
-                  f"{s128['minimize_s'] + s128['run_s']:.2f} s vs {q['sp4_128x32_relax_s'] + q['sp4_128x32_run_s']:.1f} s "
-                  f"({goals['sp4_128x32_minimize_plus_run_vs_oommf']:.2f}x) -> "
-                  f"{'MET' if goals['sp4_128x32_minimize_plus_run_vs_oommf'] <= 1 else 'NOT MET'}")
-        print(f"  goal  SP4 128x32 no slower than OOMMF: relax {s128['relax_s']:.2f} s vs {q['sp4_128x32_relax_s']} s "
-              f"({goals['sp4_128x32_relax_vs_oommf']:.2f}x), run {s128['run_s']:.2f} s vs {q['sp4_128x32_run_s']} s "
-              f"({goals['sp4_128x32_run_vs_oommf']:.2f}x)  -> "
-              f"{'MET' if goals['sp4_128x32_relax_plus_run_vs_oommf'] <= 1 else 'NOT MET'} (time / OOMMF's; <= 1 meets it)")
-    peer = res["peers"].get("magnumnp") or {}
-    ps = [r for r in peer.get("sp4", []) if "error" not in r]
-    if ps:
-        worst = min(r["ratio_total_vs_micromag"] for r in ps)
-        goals["sp4_speedup_vs_magnumnp_min"] = worst
-        print(f"  floor SP4 >= 2x faster than magnum.np side by side (our relax + run): {worst:.2f}x -> "
-              f"{'MET' if worst >= 2 else 'NOT MET'}")
-        if all("ratio_total_vs_micromag_minimize" in r for r in ps):
-            worst_m = min(r["ratio_total_vs_micromag_minimize"] for r in ps)
-            goals["sp4_speedup_vs_magnumnp_min_minimize"] = worst_m
-            print(f"  floor SP4 >= 2x faster than magnum.np side by side (our minimize + run): {worst_m:.2f}x -> "
-                  f"{'MET' if worst_m >= 2 else 'NOT MET'}")
-    pr = next((r for r in peer.get("rhs", []) if r.get("n") == [512, 512, 1] and "error" not in r), None)
-    if pr:
-        goals["rhs_512x512_speedup_vs_magnumnp"] = pr["ratio_vs_micromag"]
-        print(f"  floor RHS at 512x512x1 no slower than magnum.np: {pr['ratio_vs_micromag']:.2f}x -> "
-              f"{'MET' if pr['ratio_vs_micromag'] >= 1 else 'NOT MET'}")
+    p = res["problems"]
+    if "vs_oommf" in p.get("sp4", {}):
+        v = p["sp4"]["vs_oommf"]
+        goals["sp4_ratio_ge_1.5"] = v["ratio_process_wall"] >= 1.5
+        goals["sp4_ratio_floor_1"] = v["ratio_process_wall"] >= 1.0
+        goals["sp4_m_end_within_1e-4_of_oommf"] = v["m_diff_end"] is not None and v["m_diff_end"] <= 1e-4
+    for name in ("film512", "block128"):
+        if "vs_oommf" in p.get(name, {}):
+            goals[f"{name}_ratio_ge_1"] = p[name]["vs_oommf"]["ratio_process_wall"] >= 1.0
+    for k, ok in goals.items():
+        print(f"  {k}: {'MET' if ok else 'not met'}")
+    if not goals:
+        print("  (no OOMMF figures: set OOMMF_TCL, see benchmarks/README.md)")
     res["goals"] = goals
 
-    # (e) JSON -----------------------------------------------------------------------------------------
-    res["loadavg_end"] = loadavg()
-    path = args.json
-    if path is None:
-        host = "ci" if os.environ.get("CI") else (socket.gethostname().split(".")[0] or "host")
-        host = "".join(c if c.isalnum() or c in "-_" else "-" for c in host)
-        path = HERE / "results" / f"cpu-{host}-{now.strftime('%Y%m%d')}{'-quick' if args.quick else ''}.json"
-    path = Path(path)
+
+def _write(res, args):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    path = Path(args.json) if args.json else HERE / "results" / f"cpu-{socket.gethostname()}-{now:%Y%m%d}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
         json.dump(res, f, indent=1)
-    print(f"\nresults written to {path}  (load average at end {res['loadavg_end']})")
-    return 0
+    os.replace(tmp, path)
+    res["json"] = str(path)
 
 
 if __name__ == "__main__":

@@ -114,8 +114,63 @@ RK45 = Tableau(
     fsal=True,
 )
 
-TABLEAUX = {t.name: t for t in (EULER, HEUN, RK4, RK23, RK45)}
-ALIASES = {"dormandprince": "rk45", "dp45": "rk45", "bogackishampine": "rk23", "bs23": "rk23"}
+def _q(*pairs):
+    """Exact rationals p/q as floats: _q((1, 5), (3, 10)) -> (0.2, 0.3)."""
+    return tuple(p / q for p, q in pairs)
+
+
+# Dormand & Prince, J. Comput. Appl. Math. 6, 19 (1980), the two siblings of RK5(4)7FM (= RK45 above), both
+# order 5 with embedded order 4, 7 stages, FSAL, and named as in OOMMF (where "rkf54" is the default).
+# RK5(4)7FC: the stability boundary of a slightly damped precession (λ dt ∝ −α + i, α = 0.02) at
+# ρ = 3.39 instead of RK45's 2.08, so stiff (exchange-limited) problems take ~1.6x longer steps.
+_FC_B = _q((35, 432), (0, 1), (8500, 14553), (-28561, 84672), (405, 704), (19, 196), (0, 1))
+_FC_BHAT = _q((11, 108), (0, 1), (6250, 14553), (-2197, 21168), (81, 176), (171, 1960), (1, 40))
+RKF54 = Tableau(
+    "rkf54",
+    c=_q((0, 1), (1, 5), (3, 10), (6, 13), (2, 3), (1, 1), (1, 1)),
+    a=(
+        (),
+        _q((1, 5)),
+        _q((3, 40), (9, 40)),
+        _q((264, 2197), (-90, 2197), (840, 2197)),
+        _q((932, 3645), (-14, 27), (3256, 5103), (7436, 25515)),
+        _q((-367, 513), (30, 19), (9940, 5643), (-29575, 8208), (6615, 3344)),
+        _FC_B[:6],
+    ),
+    b=_FC_B,
+    e=_e(_FC_B, _FC_BHAT),
+    order=5,
+    err_order=4,
+    fsal=True,
+)
+# RK5(4)7FS: the extended-stability member. Its boundary stays at ρ ≈ 3.6 for every damping α in
+# [0.005, 1] (RK45: 1.7 at α = 0.005, 2.1 at 0.02; RKF54: 1.8 and 3.4), the best of the three for the
+# stiff, weakly damped exchange modes that limit the step of most micromagnetic runs; its error
+# constants are larger (at equal tol its global error is ~10x RK45's when accuracy, not stability, limits
+# the step), which is why the default tol is lower (benchmarks/accuracy_study.py).
+_FS_B = _q((19, 200), (0, 1), (3, 5), (-243, 400), (33, 40), (7, 80), (0, 1))
+_FS_BHAT = _q((431, 5000), (0, 1), (333, 500), (-7857, 10000), (957, 1000), (193, 2000), (-1, 50))
+RKF54S = Tableau(
+    "rkf54s",
+    c=_q((0, 1), (2, 9), (1, 3), (5, 9), (2, 3), (1, 1), (1, 1)),
+    a=(
+        (),
+        _q((2, 9)),
+        _q((1, 12), (1, 4)),
+        _q((55, 324), (-25, 108), (50, 81)),
+        _q((83, 330), (-13, 22), (61, 66), (9, 110)),
+        _q((-19, 28), (9, 4), (1, 7), (-27, 7), (22, 7)),
+        _FS_B[:6],
+    ),
+    b=_FS_B,
+    e=_e(_FS_B, _FS_BHAT),
+    order=5,
+    err_order=4,
+    fsal=True,
+)
+
+TABLEAUX = {t.name: t for t in (EULER, HEUN, RK4, RK23, RK45, RKF54, RKF54S)}
+ALIASES = {"dormandprince": "rk45", "dp45": "rk45", "rkf54m": "rk45", "bogackishampine": "rk23", "bs23": "rk23"}
 
 
 def get_tableau(name) -> Tableau:
@@ -197,9 +252,18 @@ class Stepper:
         self.tol = float(tol)
         self.dt_min, self.dt_max, self.headroom = float(dt_min), float(dt_max), float(headroom)
         self.dt = np.broadcast_to(np.asarray(dt, dtype=float), (B,)).copy()
-        self.k = [np.zeros(self.shape) for _ in range(self.tab.stages)]
+        # the stages in one array, so that a combination Σ_j w_j k_j is one matrix-vector product (BLAS) per
+        # member instead of a pass per stage; self.k[j] is a view of stage j
+        self.K = np.zeros((self.tab.stages,) + self.shape)
+        self.k = [self.K[j] for j in range(self.tab.stages)]
         self.y = np.zeros(self.shape)
         self.err_vec = np.zeros(self.shape) if self.tab.adaptive else None
+        self._a = [np.asarray(row, dtype=float) for row in self.tab.a]
+        self._b = np.asarray(self.tab.b, dtype=float)
+        self._e = np.asarray(self.tab.e, dtype=float) if self.tab.adaptive else None
+        from . import _jit
+
+        self._jit = _jit.wanted(int(np.prod(self.shape[2:]))) and len(self.shape) >= 3 and self.shape[1] == 3
         self.k0_valid = False  # FSAL: k[0] holds f(m, t) of the current state
         self.nsteps = 0
         self.nrejected = 0
@@ -214,12 +278,24 @@ class Stepper:
         """Forget the cached first stage (call when m, t or the drives change outside the stepper)."""
         self.k0_valid = False
 
-    def _combine(self, m, dt, coeffs, k, out):
-        """out = m + dt · Σ coeffs_j k_j, skipping zero coefficients."""
-        np.copyto(out, m)
-        for cj, kj in zip(coeffs, k):
-            if cj != 0.0:
-                out += (dt * cj)[:, None, None, None, None] * kj if dt.ndim else dt * cj * kj
+    def _combine(self, m, dt, coeffs, n, out):
+        """out = m + dt · Σ_{j<n} coeffs_j k_j (m None: without m), per member: one BLAS matrix-vector
+        product over the first n stages and one addition."""
+        w = np.asarray(coeffs, dtype=float)[:n]
+        B = out.shape[0]
+        Kf = self.K[:n].reshape(n, B, -1)
+        of = out.reshape(B, -1)
+        if self._jit and (m is None or m.flags.c_contiguous):
+            from ._jit import kernels
+
+            mf = of if m is None else m.reshape(B, -1)
+            kernels()["combine"](self.K.reshape(len(self.K), B, -1), np.ascontiguousarray(dt[:, None] * w[None]), n,
+                                 mf, of, m is not None)
+            return out
+        for b in range(B):
+            np.dot(w * dt[b], Kf[:, b], out=of[b])
+        if m is not None:
+            out += m
         return out
 
     def _eval(self, y, t, out):
@@ -250,20 +326,23 @@ class Stepper:
         if not (tab.fsal and self.k0_valid):
             self._eval(m, t, k[0])
         for i in range(1, tab.stages):
-            self._combine(m, dt, tab.a[i], k[:i], self.y)
+            self._combine(m, dt, self._a[i], i, self.y)
             self._eval(self.y, t + tab.c[i] * dt, k[i])
         # new solution: for FSAL tableaux the last stage point *is* the solution
         if tab.fsal:
             mnew = self.y
         else:
-            mnew = self._combine(m, dt, tab.b, k, self.y)
+            mnew = self._combine(m, dt, self._b, tab.stages, self.y)
         if not self.fixed:
-            ev = self.err_vec
-            ev.fill(0.0)
-            for ej, kj in zip(tab.e, k):
-                if ej != 0.0:
-                    ev += (dt * ej)[:, None, None, None, None] * kj
-            err = np.sqrt(np.einsum("bc...,bc...->b...", ev, ev)).reshape(B, -1).max(axis=1)
+            if self._jit:
+                from ._jit import kernels
+
+                s = tab.stages
+                err = kernels()["err_max"](self.K.reshape(s, B, -1), np.ascontiguousarray(dt[:, None] * self._e[None]),
+                                           s, int(np.prod(self.shape[2:])))
+            else:
+                ev = self._combine(None, dt, self._e, tab.stages, self.err_vec)
+                err = np.sqrt(np.einsum("bc...,bc...->b...", ev, ev).reshape(B, -1).max(axis=1))
             self.last_err = err
             finite = np.isfinite(err)  # NaN anywhere in a stage makes the (max) error NaN
             at_min = dt <= self.dt_min * (1 + 1e-12)
@@ -296,14 +375,21 @@ class Stepper:
                 self.nrejected += int(bad.sum())
         if accept.all():
             np.copyto(m, mnew)
-            normalize(m, self.mask, out=m)
+            if self._jit and m.flags.c_contiguous:
+                from ._jit import kernels
+
+                mk = self.mask
+                kernels()["normalize"](m.reshape(B, 3, -1), mk.reshape(-1) if mk is not None else np.ones(1),
+                                       mk is not None)
+            else:
+                normalize(m, self.mask, out=m)
         elif accept.any():  # members that did not step keep their state bit for bit
             m[accept] = normalize(mnew[accept], self.mask)
         t += np.where(accept, dt, 0.0)
         if tab.fsal:
             # k[-1] = f(mnew) before renormalization: within the step tolerance (MuMax3 does the same)
             if accept.all():
-                k[0], k[-1] = k[-1], k[0]
+                np.copyto(k[0], k[-1])
                 self.k0_valid = True
             elif accept.any():
                 k[0][accept] = k[-1][accept]

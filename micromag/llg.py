@@ -53,6 +53,9 @@ class LLG:
         self.c_relax = np.where(mag, -gamma, 0.0)[None]
         self.c_torque = np.where(mag, 1 / (1 + alpha**2), 0.0)[None]
         self.alpha = alpha[None]
+        from . import _jit
+
+        self._jit = _jit.wanted(system.grid.ncells) and self.c_prec.shape[0] == 1
 
     def set_terms(self, terms):
         self.terms = list(terms)
@@ -88,6 +91,16 @@ class LLG:
         """Write dm/dt (1/s) into out."""
         self.nevals += 1
         B = self.effective_field(m, t)
+        if self._jit and m.flags.c_contiguous and out.flags.c_contiguous and m.dtype == np.float64:
+            from ._jit import kernels
+
+            if self.precession:
+                kernels()["llg"](m, B, self.c_prec[0], self.c_damp[0], out)
+                if self.torque_terms:
+                    self._add_torques(m, t, out)
+            else:
+                kernels()["llg_relax"](m, B, self.c_relax[0], out)
+            return out
         mx, my, mz = m[:, 0], m[:, 1], m[:, 2]
         Bx, By, Bz = B[:, 0], B[:, 1], B[:, 2]
         mb = self._mdotB

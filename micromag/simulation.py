@@ -60,9 +60,15 @@ class Simulation:
     backend : 'auto' | 'cpu' | 'gpu' | 'emulate' ('emulate': the GPU backend's kernels and host code run on
               the CPU through the host emulation; the same results as 'gpu', slowly; for tests and checks).
     demag : include the demagnetizing field (default True).
-    integrator : 'rk45' (Dormand–Prince, default), 'rk23', 'rk4', 'heun', 'euler'.
+    integrator : 'rkf54s' (default: Dormand–Prince RK5(4)7FS, the pair with the largest stability region for
+          weakly damped precession, so the fewest evaluations where exchange limits the step), 'rkf54'
+          (RK5(4)7FC, OOMMF's default), 'rk45' (Dormand–Prince RK5(4)7FM, as MuMax3), 'rk23', 'rk4', 'heun',
+          'euler'.
     tol : largest per-cell error of the unit vector m per step for adaptive integrators (dimensionless;
-          default 1e-5, as MuMax3).
+          default 1e-5, chosen by benchmarks/accuracy_study.py as the loosest tol whose error of <m>(t) is
+          below 1e-6 in SP4, SP5 and an STT switching and below that of OOMMF's default error control in an
+          accuracy-limited macrospin; lower it where accuracy rather than stability limits the step: there
+          rkf54s's error is ~7e-4 over 28 precession periods at 1e-5, ~8e-5 at 1e-6).
     dt : initial step (adaptive) or fixed step (rk4, euler), s.
     dt_min, dt_max : bounds of the adaptive step, s.
     dtype : float32 or float64; default float64 on the CPU and in emulation, float32 on the GPU.
@@ -72,7 +78,7 @@ class Simulation:
     """
 
     def __init__(self, grid, material=None, geometry=None, regions=None, materials=None, batch=1,
-                 backend="auto", demag=True, integrator="rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11,
+                 backend="auto", demag=True, integrator="rkf54s", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11,
                  dtype=None):
         # every argument is checked before any work (the demag kernel, the engine) starts
         from .guard import check_int

@@ -191,7 +191,7 @@ def test_padding_aware_demag_matches_cpu(case, dtype):
     assert rel_err(one, ref[1:2]) < tol
 
 
-@pytest.mark.parametrize("tableau", ["rk45", "rk23", "heun", "rk4", "euler"])
+@pytest.mark.parametrize("tableau", ["rk45", "rkf54", "rkf54s", "rk23", "heun", "rk4", "euler"])
 def test_stepper_matches_numpy_stepper(tableau):
     system = random_system(n=(5, 4, 2), seed=13)
     m0 = random_m(system, batch=2, seed=6)

@@ -209,8 +209,11 @@ def test_snapshots_series_and_ovf_round_trip(tmp_path):
         small().run(1e-12, out=tmp_path / "r", snapshot_every=1e-12, progress=False)
     sim.save_ovf(tmp_path / "m.ovf", fmt="binary8")
     other = small()
-    other.m = mm.load_ovf(tmp_path / "m.ovf", grid=other.grid)
-    np.testing.assert_array_equal(other.m, sim.m)
+    loaded = mm.load_ovf(tmp_path / "m.ovf", grid=other.grid)
+    np.testing.assert_array_equal(loaded, sim.m[0] if np.ndim(loaded) == 4 else sim.m)  # binary8: bit for bit
+    other.m = loaded
+    # the setter renormalizes, and normalizing a unit vector again may move its last bit
+    np.testing.assert_allclose(other.m, sim.m, rtol=0, atol=4e-16)
 
 
 def test_relax_holds_drives_at_the_present_time():

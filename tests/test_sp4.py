@@ -50,6 +50,9 @@ def test_sp4_relaxed_state_minimize_and_relax_agree_with_mumax3():
     sim2 = sp4_sim(128, 32)
     assert sim2.relax(progress=False) < 1e-5
     np.testing.assert_allclose(sim2.m_avg, [0.96697, 0.12527, 0.0], atol=2e-4)
+    # the same minimum: at a torque of 1e-5 T the soft mode of the s-state is still free by ~1e-4 in <m>
+    # (round-off alone moves a relax() stop that far), so both are driven below 1e-6 T before comparing
+    assert sim2.relax(tol_torque=1e-6, progress=False) < 1e-6
     np.testing.assert_allclose(sim2.m_avg, sim.m_avg, atol=5e-5)
 
 

@@ -151,6 +151,17 @@ class Exchange(Term):
             else:
                 self._faces.append((lo, hi, k, f"d{axis5}", False, None))
         self._Ms_eff = system.Ms_eff
+        # one coefficient per axis (uniform material, full box): the compiled stencil of micromag._jit
+        from .. import _jit
+
+        per_axis = {4: 0.0, 3: 0.0, 2: 0.0}
+        uniform = self._direct
+        for lo, hi, k, key, flat, wrap in self._faces:
+            if not isinstance(k, float):
+                uniform = False
+            else:
+                per_axis[4 if flat else int(key[1:])] = k
+        self._jit_k = (per_axis[4], per_axis[3], per_axis[2]) if uniform and self._faces and _jit.wanted(g.ncells) else None
 
     # ------------------------------------------------------------------ device inputs
     def device_options(self):
@@ -175,6 +186,11 @@ class Exchange(Term):
         nb = m.shape[0]
         if not m.flags.c_contiguous:
             m = np.ascontiguousarray(m)
+        if self._jit_k is not None and B.flags.c_contiguous and m.dtype == np.float64 and B.dtype == np.float64:
+            from .._jit import kernels
+
+            kernels()["exchange_uniform"](m, B, *self._jit_k)
+            return
         if self._direct and B.flags.c_contiguous:
             H = B
         else:

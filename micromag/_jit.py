@@ -1,0 +1,219 @@
+"""Optional compiled kernels (Numba) for the CPU backend's memory-bound passes on large grids.
+
+The NumPy code in :mod:`micromag.llg`, :mod:`micromag.terms.exchange` and :mod:`micromag.integrators` is the
+reference; each kernel here computes the same thing in one fused pass over the arrays, on all cores
+(``numba.prange``), where NumPy makes one pass per operation on one core. They agree with the NumPy
+path to round-off (tests/test_cpu_fast.py).
+
+Used when ``numba`` imports and the grid is large enough for the fused passes to pay for Numba's start-up
+(~0.3 s import, ~0.1 s to load the cached machine code): ``MICROMAG_JIT`` = "auto" (default: grids of at
+least :data:`MIN_CELLS` cells), "1" (always, where numba imports), "0" (never). The machine code is cached
+next to this file (``cache=True``) after the first compilation (a few seconds, once).
+"""
+from __future__ import annotations
+
+import os
+
+MIN_CELLS = 32768
+
+_STATE = {"numba": None, "kernels": None}
+
+
+def _numba():
+    if _STATE["numba"] is None:
+        try:
+            import numba  # noqa: F401
+
+            _STATE["numba"] = numba
+        except Exception:  # noqa: BLE001 - any import failure means "not available"
+            _STATE["numba"] = False
+    return _STATE["numba"] or None
+
+
+def mode():
+    """The ``MICROMAG_JIT`` setting: "auto", "on" or "off" (ValueError naming the variable otherwise)."""
+    v = os.environ.get("MICROMAG_JIT", "auto").strip().lower() or "auto"
+    if v in ("auto",):
+        return "auto"
+    if v in ("1", "on", "true", "yes"):
+        return "on"
+    if v in ("0", "off", "false", "no"):
+        return "off"
+    raise ValueError(f"MICROMAG_JIT must be 'auto', '1' or '0', got {v!r}")
+
+
+def wanted(ncells):
+    """Whether a grid of ``ncells`` cells uses the compiled kernels (and numba is available)."""
+    m = mode()
+    if m == "off" or (m == "auto" and ncells < MIN_CELLS):
+        return False
+    return _numba() is not None
+
+
+def kernels():
+    """The compiled kernels (compiled, or loaded from the cache, on first use). Each call holds a process-wide
+    lock: Numba's default thread pool must not be entered by two Python threads at once (simulations run
+    in threads, e.g. by a threaded sweep, take turns on the cores instead)."""
+    if _STATE["kernels"] is None:
+        import threading
+
+        lock = threading.Lock()
+
+        def locked(f):
+            def call(*a):
+                with lock:
+                    return f(*a)
+            return call
+
+        _STATE["kernels"] = {k: locked(f) for k, f in _build().items()}
+    return _STATE["kernels"]
+
+
+def _build():
+    nb_ = _numba()
+    if nb_ is None:
+        raise RuntimeError("numba is not available")
+    import numpy as np
+
+    njit, prange = nb_.njit, nb_.prange
+    opts = dict(parallel=True, cache=True, fastmath=False, nogil=True)
+
+    @njit(**opts)
+    def exchange_uniform(m, B, kx, ky, kz):
+        """B += Σ_faces k_axis (m_neighbour − m) on the 6-neighbour stencil, free boundaries (B, m:
+        (nb, 3, nz, ny, nx)); k_axis in T (2 A / (Ms d²)); an axis with k = 0 or one cell is skipped."""
+        nbm, _, nz, ny, nx = m.shape
+        for r in prange(nbm * nz * ny):
+            b = r // (nz * ny)
+            z = (r // ny) % nz
+            y = r % ny
+            for c in range(3):
+                row = m[b, c, z, y]
+                out = B[b, c, z, y]
+                for x in range(nx):
+                    v = row[x]
+                    acc = 0.0
+                    if kx != 0.0:
+                        if x > 0:
+                            acc += kx * (row[x - 1] - v)
+                        if x < nx - 1:
+                            acc += kx * (row[x + 1] - v)
+                    if ky != 0.0:
+                        if y > 0:
+                            acc += ky * (m[b, c, z, y - 1, x] - v)
+                        if y < ny - 1:
+                            acc += ky * (m[b, c, z, y + 1, x] - v)
+                    if kz != 0.0:
+                        if z > 0:
+                            acc += kz * (m[b, c, z - 1, y, x] - v)
+                        if z < nz - 1:
+                            acc += kz * (m[b, c, z + 1, y, x] - v)
+                    out[x] += acc
+
+    @njit(**opts)
+    def llg(m, B, cp, cd, out):
+        """out = cp (m × B) + cd (m (m·B) − B) per cell; cp, cd (nz, ny, nx)."""
+        nbm, _, nz, ny, nx = m.shape
+        for r in prange(nbm * nz * ny):
+            b = r // (nz * ny)
+            z = (r // ny) % nz
+            y = r % ny
+            for x in range(nx):
+                mx, my, mz = m[b, 0, z, y, x], m[b, 1, z, y, x], m[b, 2, z, y, x]
+                bx, by, bz = B[b, 0, z, y, x], B[b, 1, z, y, x], B[b, 2, z, y, x]
+                p, d = cp[z, y, x], cd[z, y, x]
+                mb = mx * bx + my * by + mz * bz
+                out[b, 0, z, y, x] = p * (my * bz - mz * by) + d * (mx * mb - bx)
+                out[b, 1, z, y, x] = p * (mz * bx - mx * bz) + d * (my * mb - by)
+                out[b, 2, z, y, x] = p * (mx * by - my * bx) + d * (mz * mb - bz)
+
+    @njit(**opts)
+    def llg_relax(m, B, cr, out):
+        """out = cr (m (m·B) − B) per cell (the precession-free form)."""
+        nbm, _, nz, ny, nx = m.shape
+        for r in prange(nbm * nz * ny):
+            b = r // (nz * ny)
+            z = (r // ny) % nz
+            y = r % ny
+            for x in range(nx):
+                mx, my, mz = m[b, 0, z, y, x], m[b, 1, z, y, x], m[b, 2, z, y, x]
+                bx, by, bz = B[b, 0, z, y, x], B[b, 1, z, y, x], B[b, 2, z, y, x]
+                q = cr[z, y, x]
+                mb = mx * bx + my * by + mz * bz
+                out[b, 0, z, y, x] = q * (mx * mb - bx)
+                out[b, 1, z, y, x] = q * (my * mb - by)
+                out[b, 2, z, y, x] = q * (mz * mb - bz)
+
+    @njit(**opts)
+    def combine(K, w, n, m, out, add_m):
+        """out[b] = (m[b] if add_m) + Σ_{j<n} w[b, j] K[j, b], flat (nb, N) views; w (nb, s)."""
+        nbm, N = out.shape
+        chunk = 4096
+        nchunk = (N + chunk - 1) // chunk
+        for r in prange(nbm * nchunk):
+            b = r // nchunk
+            lo = (r % nchunk) * chunk
+            hi = min(lo + chunk, N)
+            for i in range(lo, hi):
+                acc = m[b, i] if add_m else 0.0
+                for j in range(n):
+                    acc += w[b, j] * K[j, b, i]
+                out[b, i] = acc
+
+    @njit(**opts)
+    def err_max(K, w, n, ncell):
+        """max over cells of |Σ_{j<n} w[b, j] K[j, b, c, cell]| per member, from flat (s, nb, 3·ncell) stages;
+        NaN anywhere gives NaN (the stepper rejects a non-finite error)."""
+        nbm = K.shape[1]
+        chunk = 4096
+        nchunk = (ncell + chunk - 1) // chunk
+        part = np.zeros((nbm, nchunk))
+        for r in prange(nbm * nchunk):
+            b = r // nchunk
+            lo = (r % nchunk) * chunk
+            hi = min(lo + chunk, ncell)
+            mx = 0.0
+            for i in range(lo, hi):
+                s2 = 0.0
+                for c in range(3):
+                    acc = 0.0
+                    for j in range(n):
+                        acc += w[b, j] * K[j, b, c * ncell + i]
+                    s2 += acc * acc
+                if s2 > mx or s2 != s2:
+                    mx = s2
+                    if s2 != s2:
+                        break
+            part[b, r % nchunk] = mx
+        res = np.zeros(nbm)
+        for b in range(nbm):
+            mx = 0.0
+            for k in range(nchunk):
+                v = part[b, k]
+                if v > mx or v != v:
+                    mx = v
+                    if v != v:
+                        break
+            res[b] = np.sqrt(mx)
+        return res
+
+    @njit(**opts)
+    def normalize(m, mask, use_mask):
+        """m /= |m| per cell (|m| ≥ 1e-300), then × mask (a (ncell,) weight) if use_mask; flat (nb, 3, ncell)."""
+        nbm, _, ncell = m.shape
+        for r in prange(nbm * ((ncell + 4095) // 4096)):
+            nchunk = (ncell + 4095) // 4096
+            b = r // nchunk
+            lo = (r % nchunk) * 4096
+            hi = min(lo + 4096, ncell)
+            for i in range(lo, hi):
+                n2 = m[b, 0, i] * m[b, 0, i] + m[b, 1, i] * m[b, 1, i] + m[b, 2, i] * m[b, 2, i]
+                s = 1.0 / max(np.sqrt(n2), 1e-300)
+                if use_mask:
+                    s *= mask[i]
+                m[b, 0, i] *= s
+                m[b, 1, i] *= s
+                m[b, 2, i] *= s
+
+    return {"exchange_uniform": exchange_uniform, "llg": llg, "llg_relax": llg_relax, "combine": combine,
+            "err_max": err_max, "normalize": normalize}

@@ -1,0 +1,233 @@
+"""The fast CPU path (issue 14): the RK5(4)7FC/FS tableaux, their order and stability, the step they take on
+a stiff film, and the FFTW demag engine against the SciPy (pocketfft) reference."""
+import math
+
+import numpy as np
+import pytest
+
+import micromag as mm
+from micromag.constants import mu0
+from micromag.integrators import Stepper, get_tableau, growth_factor, stability_limit
+from micromag.terms import demag as demag_mod
+from micromag.terms.demag import Demag, fft_engine
+
+GAMMA0 = 2.211e5
+GAMMA = GAMMA0 / mu0
+
+
+# ------------------------------------------------------------------------------------------ tableaux
+@pytest.mark.parametrize("name", ["rk45", "rkf54", "rkf54s"])
+def test_tableau_order_conditions(name):
+    """The 17 order conditions of order 5 hold for the propagated weights b and the 8 of order 4 for the
+    embedded weights b − e (Butcher's rooted trees up to order 5, written with A, c and b), to round-off."""
+    tab = get_tableau(name)
+    s = tab.stages
+    A = np.zeros((s, s))
+    for i, row in enumerate(tab.a):
+        A[i, :len(row)] = row
+    c = np.asarray(tab.c)
+    np.testing.assert_allclose(A.sum(axis=1), c, atol=1e-15)  # row sums are the nodes
+
+    def conditions(b):
+        Ac, Ac2, Ac3 = A @ c, A @ c**2, A @ c**3
+        return [
+            (b.sum(), 1), (b @ c, 1 / 2),
+            (b @ c**2, 1 / 3), (b @ Ac, 1 / 6),
+            (b @ c**3, 1 / 4), (b @ (c * Ac), 1 / 8), (b @ Ac2, 1 / 12), (b @ (A @ Ac), 1 / 24),
+            (b @ c**4, 1 / 5), (b @ (c**2 * Ac), 1 / 10), (b @ (c * Ac2), 1 / 15), (b @ (c * (A @ Ac)), 1 / 30),
+            (b @ (Ac * Ac), 1 / 20), (b @ Ac3, 1 / 20), (b @ (A @ (c * Ac)), 1 / 40), (b @ (A @ Ac2), 1 / 60),
+            (b @ (A @ (A @ Ac)), 1 / 120),
+        ]
+
+    b = np.asarray(tab.b)
+    for got, want in conditions(b):
+        assert got == pytest.approx(want, abs=1e-14)
+    bhat = b - np.asarray(tab.e)
+    for got, want in conditions(bhat)[:8]:
+        assert got == pytest.approx(want, abs=1e-14)
+    # and the embedded solution is not itself of order 5 (else the error estimate would vanish)
+    assert max(abs(g - w) for g, w in conditions(bhat)[8:]) > 1e-4
+    assert tab.fsal and np.allclose(A[-1, :-1], b[:-1]) and b[-1] == 0
+
+
+def test_stability_limits_of_the_damped_precession():
+    """|R(z)| on the eigenvalue of a damped precession, z = ρ(−α + i)/√(1 + α²): the boundary ρ of each pair
+    at α = 0.02 (SP4), checked against the growth factor evaluated directly on both sides of it."""
+    u = complex(-0.02, 1.0) / math.sqrt(1 + 0.02**2)
+    want = {"rk45": 2.08, "rkf54": 3.39, "rkf54s": 3.61}
+    for name, rho in want.items():
+        lim = stability_limit(name, 0.02)
+        assert lim == pytest.approx(rho, abs=0.01)
+        assert growth_factor(name, 0.98 * lim * u) <= 1.0
+        assert growth_factor(name, 1.02 * lim * u) > 1.0
+    # the FS pair keeps its boundary for weak damping, where RK45 and FC lose half of theirs
+    assert stability_limit("rkf54s", 0.005) > 3.5
+    assert stability_limit("rk45", 0.005) < 1.8 and stability_limit("rkf54", 0.005) < 1.9
+
+
+def _macrospin(integrator, dt):
+    grid = mm.Grid(n=(1, 1, 1), cell=(5e-9, 5e-9, 5e-9))
+    mat = mm.Material(Ms=8e5, A=0.0, alpha=0.1, gamma=GAMMA)
+    sim = mm.Simulation(grid, material=mat, demag=False, integrator=integrator, dt=dt, backend="cpu")
+    sim.m = (1, 0, 0)
+    sim.B_ext = (0, 0, mu0 * 1e5)
+    return sim
+
+
+def _exact(t, alpha=0.1, H0=1e5):
+    beta = GAMMA0 * H0 * t / (1 + alpha**2)
+    return np.array([np.cos(beta) / np.cosh(alpha * beta), np.sin(beta) / np.cosh(alpha * beta),
+                     np.tanh(alpha * beta)])
+
+
+@pytest.mark.parametrize("name", ["rkf54", "rkf54s"])
+def test_fixed_step_convergence_is_fifth_order(name):
+    """Fixed steps on the damped macrospin (closed form): the error falls by 2^5 per halving of dt (the
+    renormalization after each step keeps the order); 0.4 of slack for the pre-asymptotic first pair."""
+    T = 0.2e-9
+    errs = []
+    for nsteps in (10, 20, 40):
+        dt = T / nsteps
+        sim = _macrospin(name, dt)
+        st = Stepper(sim.llg, name, sim._shape, dt=dt, fixed=True)
+        m, t = sim.m, np.zeros(1)
+        for _ in range(nsteps):
+            st.step(m, t)
+        sim.m = m
+        errs.append(np.abs(sim.m_avg - _exact(T)).max())
+    rates = [math.log2(errs[i] / errs[i + 1]) for i in range(2)]
+    assert errs[-1] < 1e-8, errs
+    assert all(abs(r - 5) < 0.4 for r in rates), (errs, rates)
+
+
+def test_fs_pair_takes_longer_steps_on_a_stiff_film():
+    """On an exchange-stiff film (2 nm cells, α = 0.02) the adaptive step sits at the stability boundary:
+    the FS pair's step exceeds RK45's by about the ratio of their boundaries (3.61 / 2.08 = 1.7; at least
+    1.4 asked), and both end at the same state (to 1e-6: each is accurate far beyond that here)."""
+    res = {}
+    for name in ("rk45", "rkf54s"):
+        grid = mm.Grid(n=(32, 8, 1), cell=(2e-9, 2e-9, 2e-9))
+        mat = mm.Material(Ms=8e5, A=1.3e-11, alpha=0.02, gamma=GAMMA)
+        sim = mm.Simulation(grid, material=mat, integrator=name, tol=1e-6, backend="cpu")
+        sim.m = (1, 0.3, 0.1)
+        sim.run(5e-12, progress=False)  # the controller settles
+        n0 = sim.llg.nevals
+        sim.run(20e-12, progress=False)
+        res[name] = (sim.llg.nevals - n0, sim.m_avg.copy())
+    assert res["rk45"][0] / res["rkf54s"][0] > 1.4, res
+    assert np.abs(res["rk45"][1] - res["rkf54s"][1]).max() < 1e-6
+
+
+# ------------------------------------------------------------------------------------------ FFT engines
+needs_fftw = pytest.mark.skipif(demag_mod._pyfftw is None, reason="pyfftw is not installed")
+
+
+@needs_fftw
+@pytest.mark.parametrize("n, pbc", [((40, 12, 1), (0, 0, 0)), ((9, 7, 4), (0, 0, 0)), ((1, 1, 1), (0, 0, 0)),
+                                    ((8, 1, 5), (0, 0, 0)), ((12, 10, 3), (1, 0, 0)), ((1, 12, 6), (0, 0, 0)),
+                                    ((10, 10, 1), (0, 1, 0))])
+def test_fftw_demag_equals_scipy(n, pbc):
+    """Both engines compute the same convolution: equal to round-off (1e-13 of the field scale), for films,
+    3D grids, single rows and periodic axes, with one and three members, and on repeated calls (the
+    buffers' zero padding survives)."""
+    grid = mm.Grid(n=n, cell=(3e-9, 4e-9, 5e-9), pbc=pbc)
+    system = mm.System(grid, material=mm.Material(Ms=8e5, A=1e-11))
+    ref, fast = Demag(system, fft="scipy"), Demag(system, fft="fftw")
+    assert (ref.fft, fast.fft) == ("scipy", "fftw")
+    for nb in (1, 3):
+        m = np.random.default_rng(nb).normal(size=(nb, 3) + grid.shape)
+        Br, Bf = np.zeros_like(m), np.zeros_like(m)
+        ref.add_field(m, None, Br)
+        for _ in range(2):
+            Bf.fill(0.0)
+            fast.add_field(m, None, Bf)
+        assert np.abs(Bf - Br).max() <= 1e-13 * np.abs(Br).max()
+    # the backend interface is the engine's business only: same spectra either way
+    for k, v in ref.kernel_spectra().items():
+        np.testing.assert_array_equal(v, fast.kernel_spectra()[k])
+
+
+def test_fft_engine_choice(monkeypatch):
+    monkeypatch.delenv("MICROMAG_FFT", raising=False)
+    assert fft_engine("scipy") == "scipy"
+    assert fft_engine("auto") == ("fftw" if demag_mod._pyfftw is not None else "scipy")
+    monkeypatch.setenv("MICROMAG_FFT", "scipy")
+    assert fft_engine() == "scipy"
+    monkeypatch.setenv("MICROMAG_FFT", "fast")
+    with pytest.raises(ValueError, match="MICROMAG_FFT"):
+        fft_engine()
+    with pytest.raises(ValueError, match="fft must be"):
+        fft_engine("mkl")
+    monkeypatch.setattr(demag_mod, "_pyfftw", None)
+    with pytest.raises(ValueError, match="pyfftw"):
+        fft_engine("fftw")
+    monkeypatch.delenv("MICROMAG_FFT")
+    assert fft_engine() == "scipy"  # auto without pyfftw
+
+
+# ------------------------------------------------------------------------------------------ compiled kernels
+def _have_numba():
+    from micromag import _jit
+
+    return _jit._numba() is not None
+
+
+needs_numba = pytest.mark.skipif(not _have_numba(), reason="numba is not installed")
+
+
+@needs_numba
+def test_compiled_kernels_follow_the_numpy_reference(monkeypatch):
+    """With MICROMAG_JIT=1 (Numba: fused exchange stencil, LLG, stage combinations, error norm,
+    normalization) the right-hand side (with and without precession) and the exchange field equal the
+    NumPy reference to round-off (1e-13 of their scale), and a run takes the same steps and ends at the
+    same state to round-off amplified by ~60 steps of a random, strongly exchange-driven state (1e-10)."""
+    res = {}
+    m0 = np.random.default_rng(3).normal(size=(2, 3, 3, 10, 12))
+    for flag in ("1", "0"):
+        monkeypatch.setenv("MICROMAG_JIT", flag)
+        grid = mm.Grid(n=(12, 10, 3), cell=(3e-9, 4e-9, 5e-9))
+        sim = mm.Simulation(grid, material=mm.Material(Ms=8e5, A=1.3e-11, alpha=0.02, gamma=GAMMA), backend="cpu",
+                            batch=2)
+        assert sim.llg._jit == (flag == "1") and (sim.terms["exchange"]._jit_k is not None) == (flag == "1")
+        sim.m = m0
+        sim.B_ext = (-24.6e-3, 4.3e-3, 0.0)
+        m, t = np.array(sim.m), np.zeros(2)
+        rhs = []
+        for precession in (True, False):
+            sim.llg.precession = precession
+            out = np.empty_like(m)
+            sim.llg(m, t, out)
+            rhs.append(out)
+        sim.llg.precession = True
+        ex = sim.terms["exchange"].field(m)
+        sim.run(10e-12, progress=False)
+        res[flag] = (rhs, ex, np.array(sim.m), sim.llg.nevals)
+    for a, b in zip(res["1"][0], res["0"][0]):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-13 * np.abs(b).max())
+    np.testing.assert_allclose(res["1"][1], res["0"][1], rtol=0, atol=1e-13 * np.abs(res["0"][1]).max())
+    np.testing.assert_allclose(res["1"][2], res["0"][2], rtol=0, atol=1e-10)
+    assert res["1"][3] == res["0"][3]
+
+
+@needs_numba
+def test_compiled_error_norm_keeps_nan(monkeypatch):
+    """A NaN anywhere in a stage makes the error estimate NaN (the stepper's guard contract)."""
+    from micromag._jit import kernels
+
+    K = np.zeros((3, 2, 3 * 5000))
+    K[1, 1, 3 * 5000 - 7] = np.nan
+    K[0, 0, 10] = 2.0
+    err = kernels()["err_max"](K, np.ones((2, 3)), 3, 5000)
+    assert err[0] == pytest.approx(2.0) and np.isnan(err[1])
+
+
+def test_jit_mode_names_the_variable(monkeypatch):
+    from micromag import _jit
+
+    monkeypatch.setenv("MICROMAG_JIT", "maybe")
+    with pytest.raises(ValueError, match="MICROMAG_JIT"):
+        _jit.mode()
+    monkeypatch.setenv("MICROMAG_JIT", "0")
+    assert not _jit.wanted(10**7)
+    monkeypatch.setenv("MICROMAG_JIT", "auto")
+    assert not _jit.wanted(_jit.MIN_CELLS - 1)
