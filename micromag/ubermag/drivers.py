@@ -386,7 +386,7 @@ def _evolver_options(evo):
     if isinstance(evo, ev.EulerEvolver):
         opts["integrator"] = "rk23"
     else:
-        table = {"rkf54": "rk45", "rkf54m": "rk45", "rkf54s": "rk45", "rk2": "rk23", "rk4": "rk4"}
+        table = {"rkf54": "rkf54", "rkf54m": "rk45", "rkf54s": "rkf54s", "rk2": "rk23", "rk4": "rk4"}
         if method not in table:
             raise ValueError(f"RungeKuttaEvolver.method must be one of {sorted(table)}, got {method!r}")
         opts["integrator"] = table[method]

@@ -8,8 +8,8 @@ here and are ignored (listed in ``IGNORED`` after a drive, and in the README's U
   Barzilai–Borwein descent along −m × (m × B), RK23 polishing only if it stalls); ``method``
   ('Fletcher-Reeves', 'Polak-Ribiere') names OOMMF's conjugate-gradient variant and does not change it.
 - :class:`RungeKuttaEvolver`, :class:`SpinTEvolver`, :class:`SpinXferEvolver`: adaptive Runge–Kutta.
-  ``method`` 'rkf54', 'rkf54m', 'rkf54s' -> micromag's Dormand–Prince RK45 (same order, same FSAL
-  idea as OOMMF's RKF54 family), 'rk2' -> Bogacki–Shampine RK23, 'rk4' -> classic RK4 (fixed step
+  ``method`` 'rkf54', 'rkf54s' -> micromag's Dormand–Prince RK5(4)7FC and 7FS (OOMMF's own pairs),
+  'rkf54m' -> Dormand–Prince RK45 (RK5(4)7M), 'rk2' -> Bogacki–Shampine RK23, 'rk4' -> classic RK4 (fixed step
   ``start_dt``, default 1e-13 s). ``min_timestep``, ``max_timestep`` bound the step (s); ``start_dt`` is the
   first step (s); ``absolute_step_error`` (deg per step) sets micromag's ``tol`` (rad of |Δm| per step).
 - :class:`EulerEvolver`: micromag has no adaptive Euler scheme; the adaptive RK23 (the lowest order
