@@ -139,3 +139,11 @@ def drive_values(drive, t, batch):
     if v.shape != (batch,):
         raise ValueError(f"a drive gave {v.shape[0] if v.ndim else 1} values for a batch of {batch} members")
     return v
+
+
+def member_values(name, drive, t, nb):
+    """drive_values with an error that names the parameter when its per-member length is wrong."""
+    try:
+        return drive_values(drive, t, nb)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc} (give one value, or one per batch member: {nb})") from None

@@ -148,6 +148,9 @@ class Term:
     needs_neighbours = False
     stochastic = False
     stores_energy = True
+    # {declared drive name: attribute holding a micromag.drives drive}: drives evaluated generically
+    # (device_drives, host_dynamic and check_batch below); a term with other drives overrides those
+    drive_sources: dict = {}
 
     def __init__(self, system):
         self.system = system
@@ -200,7 +203,9 @@ class Term:
     def device_drives(self, t, batch, m=None):
         """{drive name: (B,) or (B, 3) values} at member times ``t`` (s); ``m`` (host) only when
         :meth:`needs_m_on_host`."""
-        return {}
+        from ..drives import member_values
+
+        return {name: member_values(name, getattr(self, attr), t, batch) for name, attr in self.drive_sources.items()}
 
     def device_options(self):
         """Names (from ``options``) of the kernel variants this term's settings need."""
@@ -208,7 +213,7 @@ class Term:
 
     def host_dynamic(self):
         """Whether the drives depend on time or on m (evaluated on the host every call; no CUDA graphs)."""
-        return False
+        return any(not drive_is_static(getattr(self, attr)) for attr in self.drive_sources.values())
 
     def needs_m_on_host(self):
         """Whether a drive depends on the magnetization (one device→host copy of m per evaluation)."""
@@ -216,6 +221,10 @@ class Term:
 
     def check_batch(self, batch):
         """Raise ValueError when the term's per-member settings do not fit a batch of ``batch`` members."""
+        from ..drives import member_values
+
+        for name, attr in self.drive_sources.items():
+            member_values(name, getattr(self, attr), np.zeros(batch), batch)
 
 
 class TorqueTerm(Term):

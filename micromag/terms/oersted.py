@@ -46,7 +46,7 @@ import numpy as np
 
 from ..constants import mu0
 from ..drives import as_drive, drive_values
-from .base import DRIVE, PATTERN, Param, Term, drive_is_static
+from .base import DRIVE, PATTERN, Param, Term
 
 
 def _log_plus(c, R, other2):
@@ -132,6 +132,7 @@ class OerstedField(Term):
     name = "oersted"
     kernel = "oersted.cuh"
     energy_rule = "linear"
+    drive_sources = {"J": "J"}
     parameters = (
         Param("J", "A/m²", DRIVE, "mean current density under the free layer, per member"),
         Param("B_unit", "T per A/m²", PATTERN, "Biot–Savart field per unit drive, (3, nz, ny, nx)"),
@@ -161,16 +162,6 @@ class OerstedField(Term):
     def device_patterns(self):
         return {"B_unit": self.B_unit[0]}
 
-    def device_drives(self, t, batch, m=None):
-        return {"J": drive_values(self.J, t, batch)}
-
-    def host_dynamic(self):
-        return not drive_is_static(self.J)
-
-    def check_batch(self, batch):
-        from .stt import member_values
-
-        member_values("J", self.J, np.zeros(batch), batch)
 
     def add_field(self, m, t, B):
         Jv = drive_values(self.J, t, m.shape[0])

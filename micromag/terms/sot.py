@@ -44,7 +44,7 @@ import numpy as np
 
 from ..constants import e as e_charge, hbar
 from ..drives import as_drive, drive_values
-from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
+from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm
 from .exchange import _Scratch
 
 
@@ -71,6 +71,7 @@ class SpinOrbitTorque(TorqueTerm):
 
     name = "sot"
     kernel = "sot.cuh"
+    drive_sources = {"J": "J"}
     parameters = (
         Param("J", "A/m²", DRIVE, "charge current density in the heavy metal, per member"),
         Param("s", "1/s per A/m²", PATTERN, "γ B_DL σ per unit current density, (3, nz, ny, nx)"),
@@ -176,16 +177,6 @@ class SpinOrbitTorque(TorqueTerm):
     def device_constants(self):
         return {"xi_FL": self.xi_FL}
 
-    def device_drives(self, t, batch, m=None):
-        return {"J": drive_values(self.J, t, batch)}
-
-    def host_dynamic(self):
-        return not drive_is_static(self.J)
-
-    def check_batch(self, batch):
-        from .stt import member_values
-
-        member_values("J", self.J, np.zeros(batch), batch)
 
     # ------------------------------------------------------------------ helpers
     def B_DL(self, J):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..constants import e as _e, hbar as _hbar
-from ..drives import as_drive, drive_values
+from ..drives import as_drive, member_values  # noqa: F401  (member_values: used by the other terms too)
 from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
 from .exchange import _Scratch
 
@@ -34,12 +34,6 @@ def free_layer_thickness(system, t_F):
     return _number("t_F", t_F, lo=0.0, lo_open=True, unit="m")
 
 
-def member_values(name, drive, t, nb):
-    """drive_values with an error that names the parameter when its per-member length is wrong."""
-    try:
-        return drive_values(drive, t, nb)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc} (give one value, or one per batch member: {nb})") from None
 
 
 def _unit_rows(a, axis, name):

@@ -37,6 +37,7 @@ class ThermalField(Term):
     stores_energy = False
     stochastic = True
     noise = ("coef", "T")  # the backend's white-noise kernel: field = coef[c] sqrt(T[b] / dt[b]) eta
+    drive_sources = {"T": "temperature"}
     parameters = (
         Param("coef", "T·s^½/K^½", PATTERN, "sqrt(2 α kB / (γ Ms V)) per cell"),
         Param("T", "K", DRIVE, "temperature of each member", lo=0.0),
@@ -151,8 +152,3 @@ class ThermalField(Term):
     def device_patterns(self):
         return {"coef": self._coef}
 
-    def device_drives(self, t, batch, m=None):
-        return {"T": drive_values(self.temperature, t, batch)}
-
-    def host_dynamic(self):
-        return not drive_is_static(self.temperature)
