@@ -299,3 +299,21 @@ def test_a_blown_up_step_is_an_error_not_a_hang(backend):
     with pytest.raises(SimulationDiverged, match="Ku1|anisotropy"):
         sim.run(1e-12, progress=False)
     assert np.all(np.isfinite(sim.m)) and np.array_equal(sim.m, m0)
+
+
+def test_thermal_run_relax_run_is_the_same_on_both_backends():
+    """relax() and minimize() switch the thermal field off and on again: the noise continues its stream
+    (no replay of the steps before), the same on both backends."""
+    def run(backend):
+        sim = thermal_build(backend, 2)
+        sim.seed = 5
+        sim.temperature = 300.0
+        sim.run(10e-12, progress=False)
+        sim.relax(progress=False, tol_torque=1e-3)
+        sim.run(10e-12, progress=False)
+        sim.minimize(progress=False, tol_torque=1e-3)
+        sim.run(10e-12, progress=False)
+        return sim.m, sim.noise_state()["counters"]
+    (m0, c0), (m1, c1) = both(run)
+    assert np.max(np.abs(m1 - m0)) < ATOL
+    assert list(c0) == list(c1) == [600, 600]  # 3 × 10 ps at dt = 5e-14 s: every step drew once

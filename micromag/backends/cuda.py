@@ -196,6 +196,7 @@ class CudaLLG:
         self._conv = None
         self._noise = None
         self._version = None
+        self._off = ()
         self.terms = {}
         self.set_terms(terms)
 
@@ -245,6 +246,14 @@ class CudaLLG:
         """The terms evaluated now (a stochastic term switched off by relax/minimize is left out)."""
         return [t for t in self.terms.values() if getattr(t, "enabled", True)]
 
+    def ensure_current(self):
+        """Rebuild when a term was switched on or off since the last refresh (``enabled``: relax and minimize
+        switch the thermal field off): one pass over the terms, nothing else."""
+        off = tuple(id(t) for t in self.terms.values() if not getattr(t, "enabled", True))
+        if off != self._off:
+            self._off = off
+            self.refresh()
+
     # -------------------------------------------------------------------------------- inputs
     def refresh(self):
         """Re-read every term's settings: options (kernel variant), constants, static patterns and drives,
@@ -256,6 +265,8 @@ class CudaLLG:
         dyn_params = bool(system.dynamic_names)
         key = (tuple(id(t) for t in active), opts, dyn_params)
         if self._built is None or self._built[0] != key:
+            if self._noise is not None:  # the device's step counters back into the term before they go
+                self.sync_noise_state()
             self._build(active, opts, dyn_params)
             self._built = (key,)
             self._version = None
@@ -440,6 +451,7 @@ class CudaLLG:
         return seq
 
     def _prepare_eval(self, m, t):
+        self.ensure_current()
         if self.host_dynamic():
             th = np.broadcast_to(np.asarray(self.device.asnumpy(t), dtype=float), (self.batch,))
             self.update_drives(th, m)
@@ -717,6 +729,7 @@ class CudaStepper:
                                                                              (self.shape[0],))
             self.t_end[...] = xp.asarray(te, dtype=np.float64)
             self._t_end_src = t_end
+        self.f.ensure_current()
         need_k0 = not (self.tab.fsal and self.k0_valid)
         prog, nev = self._program(m, t, has_end, need_k0)
         if self.f.host_dynamic():
