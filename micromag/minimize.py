@@ -26,6 +26,20 @@ def _dot(a, b):
     return (a.reshape(n, -1) * b.reshape(n, -1)).sum(axis=1)
 
 
+def bb_estimate(m, m_old, d, d_old, it, xp=np):
+    """Barzilai–Borwein step per member (1/T) from the last step s = Δm and the change of the descent
+    direction y = −Δd: τ1 = (s·s)/(s·y) on even iterations, τ2 = (s·y)/(y·y) on odd ones. Returns the (B,)
+    estimates and where they are usable (finite and > 0; s·y < 0 means negative curvature along the step)."""
+    s = m - m_old
+    y = d_old - d
+    sy = _dot(s, y)
+    if it % 2 == 0:
+        new = _dot(s, s) / xp.where(sy != 0, sy, xp.inf)
+    else:
+        new = sy / xp.maximum(_dot(y, y), 1e-300)
+    return new, xp.isfinite(new) & (new > 0)
+
+
 def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4, xp=np, max_angle=0.2):
     """Minimize m in place (arrays of the array module ``xp``). Returns the final largest |m × B| in T.
 
@@ -59,14 +73,7 @@ def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4,
         if tq < tol_torque:
             break
         if d_old is not None:
-            s = m - m_old
-            y = d_old - d
-            sy = _dot(s, y)
-            if it % 2 == 0:
-                new = _dot(s, s) / xp.where(sy != 0, sy, xp.inf)
-            else:
-                new = sy / xp.maximum(_dot(y, y), 1e-300)
-            ok = xp.isfinite(new) & (new > 0)
+            new, ok = bb_estimate(m, m_old, d, d_old, it, xp)
             tau = xp.where(ok, new, tau).astype(m.dtype)
         # cap the rotation: τ |d| <= max_angle in every cell
         dmax = xp.sqrt(tsq.reshape(B, -1).max(axis=1))

@@ -42,6 +42,7 @@ import warnings
 
 import numpy as np
 
+from .minimize import bb_estimate
 from .progress import Progress
 
 
@@ -78,12 +79,6 @@ class _HeldTime:
 
     def __getattr__(self, name):
         return getattr(self._llg, name)
-
-
-def _dot(a, b):
-    """Per-member dot product of two state arrays (B, ...) -> (B,)."""
-    n = a.shape[0]
-    return (a.reshape(n, -1) * b.reshape(n, -1)).sum(axis=1)
 
 
 def _torque_sq(llg, m, t, free):
@@ -142,16 +137,9 @@ def descend(llg, m, t, free, tol_torque, max_iter=20000, patience=2000, tau0=1e-
         if not active.any():
             break
         if d_old is not None:
-            s = m - m_old
-            y = d_old - d
-            sy = _dot(s, y)
-            if it % 2 == 0:
-                new = _dot(s, s) / xp.where(sy != 0, sy, xp.inf)
-            else:
-                new = sy / xp.maximum(_dot(y, y), 1e-300)
+            new, ok = bb_estimate(m, m_old, d, d_old, it, xp)
             # negative curvature along the step (s·y < 0: the energy is concave there, far from a minimum):
             # no BB estimate; take the largest step the cap allows, which still goes downhill
-            ok = xp.isfinite(new) & (new > 0)
             tau = xp.where(ok, new, xp.inf).astype(m.dtype)
         # cap the rotation: τ |d| <= max_angle in every cell of the member
         tau = xp.minimum(tau, max_angle / xp.maximum(tmax_dev, 1e-300)).astype(m.dtype)
