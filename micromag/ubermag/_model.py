@@ -597,21 +597,29 @@ class Model:
         """Energy density (J/m³, (nz, ny, nx)) of the Ubermag term ``name`` (None: all)."""
         if m is None:
             m, t = self._host()
-        names = [name] if name is not None else list(self.parts)
         e = np.zeros(self.shape)
+        for term, B in self._pieces(name, t):
+            if term is not None:
+                e += term.energy_density(m, t)[0]
+            else:
+                e += -(self.Ms * self.magnetic) * (m[0] * B).sum(0)
+        return e
+
+    def _pieces(self, name, t):
+        """The micromag terms (term, None) and applied fields (None, B in T, (3, …)) that make up the Ubermag
+        term ``name`` (None: every energy term), at time t."""
+        names = [name] if name is not None else list(self.parts)
         for n in names:
             if n not in self.parts:
                 raise ValueError(f"no energy term {n!r} in this system")
             for part in self.parts[n]:
                 term = self.sim.terms.get(part)
                 if term is not None:
-                    e += term.energy_density(m, t)[0]
+                    yield term, None
             for entry in self.zeeman:
                 if entry[0] == n:
                     B = self.zeeman_B(entry, float(t[0]))
-                    B = B if np.ndim(B) > 1 else B.reshape(3, 1, 1, 1)
-                    e += -(self.Ms * self.magnetic) * (m[0] * B).sum(0)
-        return e
+                    yield None, (B if np.ndim(B) > 1 else B.reshape(3, 1, 1, 1))
 
     def term_energy(self, name, m=None, t=None):
         """Energy in J of the Ubermag term ``name`` (None: the total)."""
@@ -620,19 +628,9 @@ class Model:
     def term_field(self, name):
         """Effective field B (T, (3, nz, ny, nx)) of the Ubermag term ``name`` (None: all energy terms)."""
         m, t = self._host()
-        names = [name] if name is not None else list(self.parts)
         B = np.zeros((3,) + self.shape)
-        for n in names:
-            if n not in self.parts:
-                raise ValueError(f"no energy term {n!r} in this system")
-            for part in self.parts[n]:
-                term = self.sim.terms.get(part)
-                if term is not None:
-                    B += term.field(m, t)[0]
-            for entry in self.zeeman:
-                if entry[0] == n:
-                    Bz = self.zeeman_B(entry, float(t[0]))
-                    B += (Bz if np.ndim(Bz) > 1 else Bz.reshape(3, 1, 1, 1)) * self.magnetic
+        for term, Bz in self._pieces(name, t):
+            B += term.field(m, t)[0] if term is not None else Bz * self.magnetic
         return B
 
     def energies(self):
