@@ -163,23 +163,26 @@ def _build():
     @njit(**opts)
     def err_max(K, w, n, ncell):
         """max over cells of |Σ_{j<n} w[b, j] K[j, b, c, cell]| per member, from flat (s, nb, 3·ncell) stages;
-        NaN anywhere gives NaN (the stepper rejects a non-finite error)."""
+        NaN anywhere gives NaN (the stepper rejects a non-finite error). Streamed stage by stage per block of
+        cells, as in ``combine``."""
         nbm = K.shape[1]
-        chunk = 4096
+        chunk = 2048
         nchunk = (ncell + chunk - 1) // chunk
         part = np.zeros((nbm, nchunk))
         for r in prange(nbm * nchunk):
             b = r // nchunk
             lo = (r % nchunk) * chunk
             hi = min(lo + chunk, ncell)
-            mx = 0.0
-            for i in range(lo, hi):
-                s2 = 0.0
+            acc = np.zeros((3, hi - lo))
+            for j in range(n):
+                wj = w[b, j]
                 for c in range(3):
-                    acc = 0.0
-                    for j in range(n):
-                        acc += w[b, j] * K[j, b, c * ncell + i]
-                    s2 += acc * acc
+                    base = c * ncell
+                    for i in range(lo, hi):
+                        acc[c, i - lo] += wj * K[j, b, base + i]
+            mx = 0.0
+            for i in range(hi - lo):
+                s2 = acc[0, i] * acc[0, i] + acc[1, i] * acc[1, i] + acc[2, i] * acc[2, i]
                 if s2 > mx or s2 != s2:
                     mx = s2
                     if s2 != s2:
@@ -217,3 +220,71 @@ def _build():
 
     return {"exchange_uniform": exchange_uniform, "llg": llg, "llg_relax": llg_relax, "combine": combine,
             "err_max": err_max, "normalize": normalize}
+
+
+def serial_kernels():
+    """Compiled single-threaded kernels that release the GIL, for work that the caller already spreads over
+    threads (the demag convolution's blocks): no lock, any number of threads may run them at once. None
+    when numba is not available."""
+    if "serial" not in _STATE:
+        _STATE["serial"] = _build_serial() if _numba() is not None else None
+    return _STATE["serial"]
+
+
+def _build_serial():
+    njit = _numba().njit
+    opts = dict(parallel=False, cache=True, fastmath=False, nogil=True)
+
+    @njit(**opts)
+    def demag_product(D, K):
+        """H = K F in place on the spectra D of one block, given as float64 (nb, 3, pz, 2L) (each z plane's L
+        complex values as real and imaginary parts), from the real kernel K (nk, pz//2+1, L): the elements
+        xx, yy, zz, xy (nk = 4, a film: xz = yz = 0) or xx, yy, zz, xy, xz, yz (nk = 6), at the z frequencies
+        0..pz//2 (xz and yz are odd along z: the plane pz − k is the plane k with their sign flipped; both
+        are done with one read of the kernel). Long contiguous loops: the per-row cost of a short block row
+        is what made this slow."""
+        nbm, _, pz, L2 = D.shape
+        L = L2 // 2
+        hz = pz // 2
+        full = K.shape[0] == 6
+        for iz in range(hz + 1):
+            z2 = pz - iz
+            pair = iz > 0 and z2 < pz and z2 != iz
+            for b in range(nbm):
+                for i in range(L):
+                    kxx = K[0, iz, i]
+                    kyy = K[1, iz, i]
+                    kzz = K[2, iz, i]
+                    a = K[3, iz, i]
+                    if full:
+                        c = K[4, iz, i]
+                        e = K[5, iz, i]
+                        for j in range(2 * i, 2 * i + 2):
+                            fx = D[b, 0, iz, j]
+                            fy = D[b, 1, iz, j]
+                            fz = D[b, 2, iz, j]
+                            D[b, 0, iz, j] = kxx * fx + a * fy + c * fz
+                            D[b, 1, iz, j] = a * fx + kyy * fy + e * fz
+                            D[b, 2, iz, j] = c * fx + e * fy + kzz * fz
+                            if pair:
+                                fx = D[b, 0, z2, j]
+                                fy = D[b, 1, z2, j]
+                                fz = D[b, 2, z2, j]
+                                D[b, 0, z2, j] = kxx * fx + a * fy - c * fz
+                                D[b, 1, z2, j] = a * fx + kyy * fy - e * fz
+                                D[b, 2, z2, j] = kzz * fz - c * fx - e * fy
+                    else:
+                        for j in range(2 * i, 2 * i + 2):
+                            fx = D[b, 0, iz, j]
+                            fy = D[b, 1, iz, j]
+                            D[b, 0, iz, j] = kxx * fx + a * fy
+                            D[b, 1, iz, j] = a * fx + kyy * fy
+                            D[b, 2, iz, j] = kzz * D[b, 2, iz, j]
+                            if pair:
+                                fx = D[b, 0, z2, j]
+                                fy = D[b, 1, z2, j]
+                                D[b, 0, z2, j] = kxx * fx + a * fy
+                                D[b, 1, z2, j] = a * fx + kyy * fy
+                                D[b, 2, z2, j] = kzz * D[b, 2, z2, j]
+
+    return {"demag_product": demag_product}

@@ -27,6 +27,7 @@ the default "auto" takes FFTW when it imports.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -82,7 +83,9 @@ from .base import CONSTANT, PATTERN, Param, Term
 _WORKERS = -1
 _THREADED_MIN = 1 << 20  # complex elements per batch member above which FFTs use all cores
 _CHUNKED_MIN_BYTES = 8 << 20  # padded spectrum above which the FFTW engine works in cache-sized column blocks
-_CHUNK_BYTES = 4 << 20  # target size of one block's spectra (input + output), bytes: about L2
+_CHUNK_BYTES = 1 << 20  # target size of one block's spectra (input + output), bytes: about one core's L2
+_CHUNK_MIN_COLUMNS = 4  # at least this many x frequencies per block (FFTW vectorizes across them)
+_ROW_CHUNK_BYTES = 256 << 10  # rows of the x transforms per chunk of the large-grid engine: a quarter of L2
 
 
 class Demag(Term):
@@ -134,7 +137,7 @@ class Demag(Term):
             if not np.any(self.tensor[name]):
                 continue  # N_xz, N_yz of a film: identically zero
             k = full_kernel(self.tensor[name], g.n, g.pbc, name)
-            spectra[name] = self._forward(k[None, None], workers=1)[0, 0]
+            spectra[name] = self._kernel_spectrum(k)
         scale = max(np.max(np.abs(k)) for k in spectra.values())
         self._spec = {}
         for name, k in spectra.items():
@@ -184,6 +187,20 @@ class Demag(Term):
         if pz > 1:
             a = np.fft.fft(a, n=pz, axis=-3)
         return a
+
+    def _kernel_spectrum(self, k):
+        """The padded kernel's spectrum (pz, py, px//2+1): FFTW on all cores on the FFTW engine (set-up time
+        of a large grid: 0.05 instead of 0.3 s), else numpy.fft; the two agree to round-off."""
+        if self.fft != "fftw":
+            return self._forward(k[None, None], workers=1)[0, 0]
+        fw = _pyfftw
+        a = fw.empty_aligned(k.shape, dtype=np.float64)
+        a[...] = k
+        out = fw.empty_aligned(k.shape[:-1] + (self._pxh,), dtype=np.complex128)
+        plan = fw.FFTW(a, out, axes=tuple(i for i in range(2) if k.shape[i] > 1) + (2,),
+                       flags=("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT"), threads=os.cpu_count() or 1)
+        plan.execute()
+        return out
 
     def _bufs(self, nb):
         """Work arrays for a batch of ``nb``."""
@@ -437,19 +454,34 @@ class _FFTWPipeline:
 
 
 class _ChunkedFFTW:
-    """The convolution of :class:`Demag` on FFTW for large grids, in cache-sized blocks of x frequencies (the
-    way OOMMF does it): the padded 2D/3D spectrum is never held in memory as a whole.
+    """The convolution of :class:`Demag` on FFTW for large grids, in cache-sized pieces (the way OOMMF does it):
+    neither the padded source nor the padded spectrum is ever held in memory as a whole, so that the working
+    set stays small next to the stepper's stages (on a 2-core machine with 32 MB of L3 this is what made a
+    step's demag 20 instead of 14 ms).
 
-    r2c along x of the data rows into ``Y`` (nb, 3, nz, ny, W) (W ≥ px//2+1, a whole number of blocks);
-    then for each block of ``cw`` x-frequencies: copy its columns into ``S`` (rows ny.. zero), c2c along y
-    into ``D`` (planes nz.. zeroed), c2c along z, the product H = K D with the block's kernel spectra
-    (contiguous copies, scaled by 1/(px py pz)), inverse z and y in place on ``H``, and the ny·nz kept rows
-    back into ``Y``; finally c2r along x of ``Y`` into ``out``. Blocks go to ``workers`` threads in turn
-    (FFTW and NumPy release the GIL), each with its own buffers and plans.
+    ``T`` threads (FFTW, NumPy and the compiled kernels release the GIL) each run three phases, separated by
+    a barrier:
+
+    1. x forward, by chunks of ``rc`` rows (b, component, z, y): Ms_eff·m into the first nx columns of a
+       small zero-padded buffer, r2c along x, the px//2+1 frequencies into the chunk's rows of ``Y``
+       (nb, 3, nz, ny, W), W ≥ px//2+1 a whole number of blocks;
+    2. for each block of ``cw`` x frequencies: its columns into ``S`` (rows ny.. zero), c2c along y into ``D``
+       (planes nz.. zeroed), c2c along z, the product H = K D in place, inverse z and y in place, the nz·ny
+       kept rows back into ``Y``;
+    3. x inverse, by chunks of rows: c2r along x into a small buffer, whose first nx columns are added to B.
+
+    The product: with numba, one compiled pass per block (micromag._jit.serial_kernels) with long contiguous
+    loops over whole z planes of the block, from a kernel kept at the z frequencies 0..pz//2 only: every
+    element of the tensor spectrum is even or odd along z (checked at set-up), so the plane pz − k is the
+    plane k with the sign of xz and yz flipped (half the kernel of a 3D grid; a film keeps 4 of the 6
+    elements). Without numba (or with ``MICROMAG_JIT=0``), NumPy products over full blocks.
     """
 
     def __init__(self, demag, nb):
         from concurrent.futures import ThreadPoolExecutor
+
+        from .. import _jit
+        from ..newell import PARITY
 
         fw = _pyfftw
         nx, ny, nz = demag.grid.n
@@ -458,41 +490,72 @@ class _ChunkedFFTW:
         wisdom = _wisdom_path(demag._cache_dir)
         _load_wisdom(wisdom)
         before = fw.export_wisdom()[0]
-        nthreads = max(1, min(os.cpu_count() or 1, 8))
         kw = dict(flags=("FFTW_MEASURE",), threads=1, planning_timelimit=0.3)
         col = nb * 3 * pz * py * 16  # bytes of one x-frequency column of the spectrum
-        cw = max(1, min(pxh, _CHUNK_BYTES // (2 * col)))
+        cw = max(1, min(pxh, max(_CHUNK_MIN_COLUMNS, _CHUNK_BYTES // (2 * col))))
         nblk = -(-pxh // cw)
         W = nblk * cw
         c = np.complex128
         self.nx, self.ny, self.nz, self.py, self.pz, self.cw, self.nblk = nx, ny, nz, py, pz, cw, nblk
-        self.src = fw.zeros_aligned((nb, 3, nz, ny, px), dtype=np.float64)
-        self.out = fw.empty_aligned((nb, 3, nz, ny, px), dtype=np.float64)
+        self.pxh = pxh
         self.Y = fw.zeros_aligned((nb, 3, nz, ny, W), dtype=c)
-        fx = fw.FFTW(self.src, self.Y[..., :pxh], axes=(-1,), **dict(kw, threads=nthreads))
-        ix = fw.FFTW(self.Y[..., :pxh], self.out, axes=(-1,), direction="FFTW_BACKWARD",
-                     **dict(kw, threads=nthreads, flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT")))
-        self._fx, self._ix = fx.execute, ix.execute
+        # row chunks of phases 1 and 3: (member, component, first row, end row) within the member's nz·ny rows
+        plane_rows = nz * ny
+        rc = max(1, min(plane_rows, _ROW_CHUNK_BYTES // (px * 8)))
+        self.row_chunks = [(b, j, r0, min(r0 + rc, plane_rows))
+                           for b in range(nb) for j in range(3) for r0 in range(0, plane_rows, rc)]
+        nthreads = max(1, min(os.cpu_count() or 1, 8, max(nblk, 1)))
         scale = 1.0 / (px * py * pz)
-        spec = {k: v * scale for k, v in demag._spec.items()}
-        rows = {0: ("xx", "xy", "xz"), 1: ("xy", "yy", "yz"), 2: ("xz", "yz", "zz")}
-        names = sorted(spec)
-        kblocks = []
-        for b in range(nblk):
-            blk = {}
-            for k in names:
-                a = np.zeros((pz, py, cw))
-                w = min(cw, pxh - b * cw)
-                a[..., :w] = spec[k][..., b * cw:b * cw + w]
-                blk[k] = a
-            kblocks.append([[(blk[n], j) for j, n in enumerate(rows[i]) if n in blk] for i in range(3)])
-        self.kblocks = kblocks
+        kernels = _jit.serial_kernels() if _jit.mode() != "off" else None
+        self._product = kernels["demag_product"] if kernels else None
+        self.full = "xz" in demag._spec or "yz" in demag._spec
+        if self._product is not None:
+            # kernel blocks (nk, pz//2+1, py·cw): the z frequencies 0..pz//2 of each element (the others by
+            # parity, in the product), all y frequencies, the block's x frequencies; a film needs only xx, yy,
+            # zz, xy (nk = 4)
+            names = COMPONENTS if self.full else COMPONENTS[:4]
+            hz = pz // 2 + 1
+            red = np.zeros((len(names), hz, py, W))
+            for i, k in enumerate(names):
+                if k in demag._spec:
+                    full = demag._spec[k]
+                    _check_parity(full, PARITY[k], k)
+                    np.multiply(full[:hz], scale, out=red[i, :, :, :pxh])
+            self.kblocks = [np.ascontiguousarray(red[..., b * cw:(b + 1) * cw]).reshape(len(names), hz, py * cw)
+                            for b in range(nblk)]
+        else:
+            rows = {0: ("xx", "xy", "xz"), 1: ("xy", "yy", "yz"), 2: ("xz", "yz", "zz")}
+            names = sorted(demag._spec)
+            kblocks = []
+            for b in range(nblk):
+                blk = {}
+                for k in names:
+                    a = np.zeros((pz, py, cw))
+                    w = min(cw, pxh - b * cw)
+                    a[..., :w] = demag._spec[k][..., b * cw:b * cw + w] * scale
+                    blk[k] = a
+                kblocks.append([[(blk[n], j) for j, n in enumerate(rows[i]) if n in blk] for i in range(3)])
+            self.kblocks = kblocks
         self.workers = []
-        for _ in range(nthreads if nblk > 1 else 1):
+        for _ in range(nthreads):
+            w = {}
+            # phase 1 and 3 buffers: rows of the source (zero-padded along x: the padding is never written),
+            # of their spectrum, and of the field (the c2r output, padding included)
+            w["rin"] = fw.zeros_aligned((rc, px), dtype=np.float64)
+            w["cx"] = fw.zeros_aligned((rc, pxh), dtype=c)
+            w["rout"] = fw.zeros_aligned((rc, px), dtype=np.float64)
+            w["fx"] = fw.FFTW(w["rin"], w["cx"], axes=(-1,), **kw).execute
+            w["ix"] = fw.FFTW(w["cx"], w["rout"], axes=(-1,), direction="FFTW_BACKWARD",
+                              **dict(kw, flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT"))).execute
+            # a last, shorter chunk has plans of its own
+            last = self.row_chunks[-1][3] - self.row_chunks[-1][2]
+            if last != rc:
+                w["fx_last"] = fw.FFTW(w["rin"][:last], w["cx"][:last], axes=(-1,), **kw).execute
+                w["ix_last"] = fw.FFTW(w["cx"][:last], w["rout"][:last], axes=(-1,), direction="FFTW_BACKWARD",
+                                       **dict(kw, flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT"))).execute
             S = fw.zeros_aligned((nb, 3, nz, py, cw), dtype=c)
             D = fw.zeros_aligned((nb, 3, pz, py, cw), dtype=c)
-            H = fw.zeros_aligned((nb, 3, pz, py, cw), dtype=c)
-            tmp = np.empty((nb, pz, py, cw), dtype=c)
+            H = D if self._product is not None else fw.zeros_aligned((nb, 3, pz, py, cw), dtype=c)
             fwd, inv = [], []
             bwd = dict(kw, direction="FFTW_BACKWARD")
             if py > 1:
@@ -503,13 +566,44 @@ class _ChunkedFFTW:
             if py > 1:
                 inv.append(fw.FFTW(H[:, :, :nz], H[:, :, :nz], axes=(-2,), **bwd).execute)
             S.fill(0)
-            self.workers.append((S, D, H, tmp, fwd, inv))
-        self.pool = ThreadPoolExecutor(len(self.workers)) if len(self.workers) > 1 else None
+            w["rin"].fill(0.0)
+            w.update(S=S, D=D, H=H, Dr=D.view(np.float64).reshape(D.shape[:3] + (-1,)), fwd=fwd, inv=inv,
+                     tmp=None if self._product is not None else np.empty((nb, pz, py, cw), dtype=c))
+            self.workers.append(w)
+        self.pool = ThreadPoolExecutor(nthreads) if nthreads > 1 else None
+        self._barrier = threading.Barrier(nthreads) if nthreads > 1 else None
         _save_wisdom(wisdom, before)
 
+    def _x_forward(self, w, m, ms):
+        nx, pxh, T = self.nx, self.pxh, len(self.workers)
+        wk = self.workers[w]
+        rin, cx = wk["rin"], wk["cx"]
+        Yr = self.Y.reshape(self.Y.shape[0], 3, -1, self.Y.shape[-1])  # (nb, 3, nz·ny, W)
+        mr = m.reshape(m.shape[0], 3, -1, nx)
+        msr = ms.reshape(-1, nx)
+        for b, j, r0, r1 in self.row_chunks[w::T]:
+            n = r1 - r0
+            np.multiply(mr[b, j, r0:r1], msr[r0:r1], out=rin[:n, :nx])
+            (wk["fx"] if n == rin.shape[0] else wk["fx_last"])()
+            Yr[b, j, r0:r1, :pxh] = cx[:n]
+
+    def _x_inverse(self, w, B):
+        nx, pxh, T = self.nx, self.pxh, len(self.workers)
+        wk = self.workers[w]
+        cx, rout = wk["cx"], wk["rout"]
+        Yr = self.Y.reshape(self.Y.shape[0], 3, -1, self.Y.shape[-1])
+        Br = B.reshape(B.shape[0], 3, -1, nx)
+        for b, j, r0, r1 in self.row_chunks[w::T]:
+            n = r1 - r0
+            cx[:n] = Yr[b, j, r0:r1, :pxh]
+            (wk["ix"] if n == cx.shape[0] else wk["ix_last"])()
+            Br[b, j, r0:r1] += rout[:n, :nx]
+
     def _blocks(self, w):
-        S, D, H, tmp, fwd, inv = self.workers[w]
+        wk = self.workers[w]
+        S, D, H, tmp, fwd, inv, Dr = wk["S"], wk["D"], wk["H"], wk["tmp"], wk["fwd"], wk["inv"], wk["Dr"]
         Y, ny, nz, pz, cw = self.Y, self.ny, self.nz, self.pz, self.cw
+        product = self._product
         for b in range(w, self.nblk, len(self.workers)):
             cols = slice(b * cw, (b + 1) * cw)
             if pz > nz:
@@ -520,28 +614,63 @@ class _ChunkedFFTW:
                 D[:, :, :nz] = Y[..., cols]
             for ex in fwd:
                 ex()
-            for i, row in enumerate(self.kblocks[b]):
-                out = H[:, i]
-                if not row:
-                    out.fill(0)
-                    continue
-                (k0, j0), rest = row[0], row[1:]
-                np.multiply(D[:, j0], k0, out=out)
-                for k, j in rest:
-                    np.multiply(D[:, j], k, out=tmp)
-                    out += tmp
+            if product is not None:
+                product(Dr, self.kblocks[b])
+            else:
+                for i, row in enumerate(self.kblocks[b]):
+                    out = H[:, i]
+                    if not row:
+                        out.fill(0)
+                        continue
+                    (k0, j0), rest = row[0], row[1:]
+                    np.multiply(D[:, j0], k0, out=out)
+                    for k, j in rest:
+                        np.multiply(D[:, j], k, out=tmp)
+                        out += tmp
             for ex in inv:
                 ex()
             Y[..., cols] = H[:, :, :nz, :ny]
 
+    def _run(self, w, m, ms, B):
+        """One thread's share of the three phases (a barrier between them when there are several threads)."""
+        barrier = self._barrier
+        try:
+            self._x_forward(w, m, ms)
+            if barrier is not None:
+                barrier.wait()
+            self._blocks(w)
+            if barrier is not None:
+                barrier.wait()
+            self._x_inverse(w, B)
+        except BaseException:
+            if barrier is not None:
+                barrier.abort()  # the other threads stop waiting (BrokenBarrierError) instead of hanging
+            raise
+
     def add_field(self, m, ms, B):
-        nx = self.nx
-        np.multiply(m, ms, out=self.src[..., :nx])
-        self._fx()
+        m = np.ascontiguousarray(m)
+        target = B if B.flags.c_contiguous else np.zeros(B.shape)
         if self.pool is None:
-            self._blocks(0)
+            self._run(0, m, ms, target)
         else:
-            for f in [self.pool.submit(self._blocks, w) for w in range(len(self.workers))]:
-                f.result()
-        self._ix()
-        B += self.out[..., :nx]
+            futures = [self.pool.submit(self._run, w, m, ms, target) for w in range(len(self.workers))]
+            errors = [f.exception() for f in futures]
+            self._barrier.reset()
+            first = next((e for e in errors if e is not None and not isinstance(e, threading.BrokenBarrierError)),
+                         next((e for e in errors if e is not None), None))
+            if first is not None:
+                raise first
+        if target is not B:
+            B += target
+
+
+def _check_parity(k, parity, name):
+    """The kernel spectrum k (pz, py, w) is even or odd along y and z as ``parity`` (x, y, z) says: its values at
+    p − k equal ± those at k (to round-off); a RuntimeError otherwise (the reduced storage would be wrong).
+    Checked on the planes through the origin (cheap, and enough to catch a wrong sign or index)."""
+    scale = max(float(np.max(np.abs(k))), 1e-300)
+    pz, py = k.shape[:2]
+    ry, rz = (-np.arange(py)) % py, (-np.arange(pz)) % pz
+    for axis, plane, mirror, sign in ((1, k[0], k[0][ry], parity[1]), (0, k[:, 0], k[:, 0][rz], parity[2])):
+        if np.max(np.abs(mirror - sign * plane)) > 1e-9 * scale:
+            raise RuntimeError(f"kernel spectrum of N_{name} lacks its parity along {'zy'[axis]} (a Newell kernel bug)")
