@@ -13,13 +13,22 @@ next to this file (``cache=True``) after the first compilation (a few seconds, o
 from __future__ import annotations
 
 import os
+import threading
 
 MIN_CELLS = 32768
 
 _STATE = {"numba": None, "kernels": None}
+_BUILD = threading.RLock()  # one thread builds (or loads) the kernels; the warm-up thread and the solver may race
 
 
 def _numba():
+    if _STATE["numba"] is not None:
+        return _STATE["numba"] or None
+    with _BUILD:
+        return _import_numba()
+
+
+def _import_numba():
     if _STATE["numba"] is None:
         try:
             import numba  # noqa: F401
@@ -50,22 +59,48 @@ def wanted(ncells):
     return _numba() is not None
 
 
+def warm_up(ncells):
+    """Where a grid of ``ncells`` cells will use the compiled kernels: import numba and start its parallel
+    runtime (~0.5 s on a 2-core machine, most of it the first parallel call) in a background thread, so that
+    it overlaps the set-up of the terms (Newell tensor, FFT plans) instead of adding to it. Returns at once;
+    the first real kernel call waits for it (the kernels' lock)."""
+    if mode() == "off" or (mode() == "auto" and ncells < MIN_CELLS) or _STATE.get("warm") is not None:
+        return
+
+    def run():
+        try:
+            if _numba() is None:
+                return
+            import numpy as np
+
+            k = kernels()
+            serial_kernels()
+            a = np.zeros((1, 3, 1, 1, 2))
+            k["exchange_uniform"](a, np.zeros_like(a), 0.0, 0.0, 0.0)  # loads the parallel runtime
+        except Exception:  # noqa: BLE001 - a failed warm-up only means the first real call pays for it
+            pass
+
+    # not a daemon: an interpreter that ends meanwhile waits for it rather than tearing numba down mid-import
+    _STATE["warm"] = threading.Thread(target=run, name="micromag-jit-warm-up")
+    _STATE["warm"].start()
+
+
 def kernels():
     """The compiled kernels (compiled, or loaded from the cache, on first use). Each call holds a process-wide
     lock: Numba's default thread pool must not be entered by two Python threads at once (simulations run
     in threads, e.g. by a threaded sweep, take turns on the cores instead)."""
     if _STATE["kernels"] is None:
-        import threading
+        with _BUILD:
+            if _STATE["kernels"] is None:
+                lock = threading.Lock()
 
-        lock = threading.Lock()
+                def locked(f):
+                    def call(*a):
+                        with lock:
+                            return f(*a)
+                    return call
 
-        def locked(f):
-            def call(*a):
-                with lock:
-                    return f(*a)
-            return call
-
-        _STATE["kernels"] = {k: locked(f) for k, f in _build().items()}
+                _STATE["kernels"] = {k: locked(f) for k, f in _build().items()}
     return _STATE["kernels"]
 
 
@@ -227,7 +262,9 @@ def serial_kernels():
     threads (the demag convolution's blocks): no lock, any number of threads may run them at once. None
     when numba is not available."""
     if "serial" not in _STATE:
-        _STATE["serial"] = _build_serial() if _numba() is not None else None
+        with _BUILD:
+            if "serial" not in _STATE:
+                _STATE["serial"] = _build_serial() if _numba() is not None else None
     return _STATE["serial"]
 
 

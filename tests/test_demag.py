@@ -374,6 +374,44 @@ def test_cache_roundtrip_and_corruption(tmp_path, monkeypatch):
     assert Demag(s).loaded_from_cache
 
 
+def test_spectra_cache(tmp_path):
+    """The kernel spectra are cached beside the tensor: a second set-up reads them (the same numbers), and a
+    spectra file that is corrupt, for another padding or for another tensor file is not trusted."""
+    from micromag.terms import demag as demag_mod
+
+    g = Grid((6, 5, 3), (2e-9, 2.5e-9, 3e-9))
+    s = System(g, Material(Ms=MS))
+    d1 = Demag(s, cache_dir=tmp_path, fft="scipy")
+    spath = demag_mod._spectra_path(d1.cache_path)
+    assert spath.is_file()
+    loaded = demag_mod._load_spectra(d1.cache_path, d1._pad)
+    assert loaded is not None and set(loaded) == set(d1._spec)
+    for name, v in d1._spec.items():
+        assert np.array_equal(loaded[name], v)
+    d2 = Demag(s, cache_dir=tmp_path, fft="scipy")
+    m = np.random.default_rng(3).normal(size=(1, 3) + g.shape)
+    B1, B2 = np.zeros_like(m), np.zeros_like(m)
+    d1.add_field(m, None, B1)
+    d2.add_field(m, None, B2)
+    assert np.array_equal(B1, B2)
+    assert demag_mod._load_spectra(d1.cache_path, (12, 10, 5)) is None  # another padding
+    assert demag_mod._load_spectra(d1.cache_path.with_name("other.npz"), d1._pad) is None  # another tensor file
+    good = spath.read_bytes()
+    spath.write_bytes(good[:200])
+    assert demag_mod._load_spectra(d1.cache_path, d1._pad) is None
+    d3 = Demag(s, cache_dir=tmp_path, fft="scipy")  # recomputed and rewritten
+    for name, v in d1._spec.items():
+        assert np.array_equal(d3._spec[name], v)
+    assert demag_mod._load_spectra(d1.cache_path, d1._pad) is not None
+    # a spectrum with a non-finite value is not trusted
+    with np.load(spath) as f:
+        data = {k: f[k] for k in f.files}
+    data["xx"] = data["xx"].copy()
+    data["xx"].flat[3] = np.nan
+    np.savez(spath, **data)
+    assert demag_mod._load_spectra(d1.cache_path, d1._pad) is None
+
+
 def test_film_skips_zero_elements(tmp_path):
     d = make_demag((16, 8, 1), (5, 5, 3))
     assert set(d._spec) == {"xx", "yy", "zz", "xy"}

@@ -82,8 +82,8 @@ from .base import CONSTANT, PATTERN, Param, Term
 
 _WORKERS = -1
 _THREADED_MIN = 1 << 20  # complex elements per batch member above which FFTs use all cores
-_CHUNKED_MIN_BYTES = 8 << 20  # padded spectrum above which the FFTW engine works in cache-sized column blocks
-_CHUNK_BYTES = 1 << 20  # target size of one block's spectra (input + output), bytes: about one core's L2
+_CHUNKED_MIN_BYTES = 4 << 20  # padded spectrum above which the FFTW engine works in cache-sized blocks (measured crossover)
+_CHUNK_BYTES = 2 << 20  # target size of one block's spectra (input + output), bytes: about one core's L2 (measured best, 2 cores)
 _CHUNK_MIN_COLUMNS = 4  # at least this many x frequencies per block (FFTW vectorizes across them)
 _ROW_CHUNK_BYTES = 256 << 10  # rows of the x transforms per chunk of the large-grid engine: a quarter of L2
 
@@ -132,18 +132,21 @@ class Demag(Term):
         self._pxh = px // 2 + 1
         self.prepare()
 
-        spectra = {}
-        for name in COMPONENTS:
-            if not np.any(self.tensor[name]):
-                continue  # N_xz, N_yz of a film: identically zero
-            k = full_kernel(self.tensor[name], g.n, g.pbc, name)
-            spectra[name] = self._kernel_spectrum(k)
-        scale = max(np.max(np.abs(k)) for k in spectra.values())
-        self._spec = {}
-        for name, k in spectra.items():
-            if np.max(np.abs(k.imag)) > 1e-9 * scale:  # parity broken: a bug, not round-off
-                raise RuntimeError(f"kernel spectrum of N_{name} is not real (a parity bug in the Newell kernel)")
-            self._spec[name] = np.ascontiguousarray(-mu0 * k.real)
+        self._spec = _load_spectra(self.cache_path, self._pad) if self.loaded_from_cache else None
+        if self._spec is None:
+            spectra = {}
+            for name in COMPONENTS:
+                if not np.any(self.tensor[name]):
+                    continue  # N_xz, N_yz of a film: identically zero
+                k = full_kernel(self.tensor[name], g.n, g.pbc, name)
+                spectra[name] = self._kernel_spectrum(k)
+            scale = max(np.max(np.abs(k)) for k in spectra.values())
+            self._spec = {}
+            for name, k in spectra.items():
+                if np.max(np.abs(k.imag)) > 1e-9 * scale:  # parity broken: a bug, not round-off
+                    raise RuntimeError(f"kernel spectrum of N_{name} is not real (a parity bug in the Newell kernel)")
+                self._spec[name] = np.ascontiguousarray(-mu0 * k.real)
+            _save_spectra(self.cache_path, self._pad, self._spec)
         # per output component: the (kernel element, source component) pairs that feed it
         rows = {0: ("xx", "xy", "xz"), 1: ("xy", "yy", "yz"), 2: ("xz", "yz", "zz")}
         self._rows = [[(self._spec[n], j) for j, n in enumerate(rows[i]) if n in self._spec] for i in range(3)]
@@ -297,6 +300,50 @@ class Demag(Term):
         Bd = np.zeros_like(m, dtype=np.float64)
         self.add_field(m, t, Bd)
         return -0.5 * self._ms * np.einsum("bcijk,bcijk->bijk", m, Bd)
+
+
+_SPECTRA_VERSION = "spectra-v1"
+
+
+def _spectra_path(tensor_path):
+    return tensor_path.with_name(tensor_path.stem + "_spectra.npz")
+
+
+def _load_spectra(tensor_path, pad):
+    """The kernel spectra cached beside the Newell tensor file (a large grid's set-up: 0.3-0.5 s of
+    transforms saved), or None when absent, for another padding or unreadable (then they are made again)."""
+    if tensor_path is None:
+        return None
+    path = _spectra_path(tensor_path)
+    key = f"{_SPECTRA_VERSION}|{tensor_path.name}|{tuple(pad)}"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["key"]) != key:
+                return None
+            px, py, pz = pad
+            shape = (pz, py, px // 2 + 1)
+            spec = {}
+            for name in (str(v) for v in data["stored"]):
+                a = data[name]
+                if name not in COMPONENTS or a.shape != shape or a.dtype != np.float64 or not np.all(np.isfinite(a)):
+                    return None
+                spec[name] = np.ascontiguousarray(a)
+            return spec or None
+    except Exception:  # noqa: BLE001 - missing or unreadable: computed again
+        return None
+
+
+def _save_spectra(tensor_path, pad, spec):
+    if tensor_path is None:
+        return
+    from ..io.atomic import atomic_write
+
+    key = f"{_SPECTRA_VERSION}|{tensor_path.name}|{tuple(pad)}"
+    try:
+        atomic_write(_spectra_path(tensor_path), lambda fh: np.savez(
+            fh, key=np.array(key), stored=np.array(sorted(spec), dtype=str), **spec))
+    except OSError:
+        pass  # a read-only cache: computed again next time
 
 
 def fft_engine(fft="auto"):
