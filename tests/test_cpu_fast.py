@@ -177,6 +177,51 @@ def test_chunked_fftw_demag_equals_scipy(n, pbc, jit, monkeypatch):
         assert np.abs(Bf - Br).max() <= 1e-13 * np.abs(Br).max()
 
 
+@needs_fftw
+def test_chunked_fftw_error_in_a_thread_is_raised_not_hung(monkeypatch):
+    """A failure inside one block thread (here: a transform that raises) reaches the caller as that error; the
+    other threads, waiting at the barrier between phases, are released instead of hanging, and the next call
+    works again."""
+    monkeypatch.setattr(demag_mod, "_CHUNKED_MIN_BYTES", 0)
+    monkeypatch.setattr(demag_mod, "_CHUNK_BYTES", 1)
+    grid = mm.Grid(n=(12, 10, 3), cell=(3e-9, 4e-9, 5e-9))
+    system = mm.System(grid, material=mm.Material(Ms=8e5, A=1e-11))
+    fast, ref = Demag(system, fft="fftw"), Demag(system, fft="scipy")
+    pipe = fast._fftw_pipeline(1)
+    if len(pipe.workers) < 2:
+        pytest.skip("one core: no block threads")
+    m = np.random.default_rng(0).normal(size=(1, 3) + grid.shape)
+    good = pipe.workers[1]["fwd"][0]
+
+    def broken():
+        raise MemoryError("injected")
+
+    pipe.workers[1]["fwd"][0] = broken
+    with pytest.raises(MemoryError, match="injected"):
+        fast.add_field(m, None, np.zeros_like(m))
+    pipe.workers[1]["fwd"][0] = good
+    Bf, Br = np.zeros_like(m), np.zeros_like(m)
+    fast.add_field(m, None, Bf)
+    ref.add_field(m, None, Br)
+    assert np.abs(Bf - Br).max() <= 1e-13 * np.abs(Br).max()
+
+
+def test_import_sets_passive_openmp_unless_set():
+    """``import micromag`` makes OpenMP workers sleep between parallel regions (spinning ones steal a small
+    machine's cores from the demag threads), and leaves a user's own choice alone."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, micromag; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=dict(env, OMP_WAIT_POLICY="active"), capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "active"
+
+
 def test_kernel_parity_check_catches_a_wrong_sign():
     """The reduced kernel storage relies on each spectrum's parity along y and z; a spectrum without it is
     refused (the check is what makes the storage safe, so it must be able to fail)."""
@@ -274,3 +319,32 @@ def test_jit_mode_names_the_variable(monkeypatch):
     assert not _jit.wanted(10**7)
     monkeypatch.setenv("MICROMAG_JIT", "auto")
     assert not _jit.wanted(_jit.MIN_CELLS - 1)
+
+
+@needs_numba
+def test_warm_up_runs_in_the_background_and_only_where_wanted(monkeypatch):
+    """``_jit.warm_up`` starts numba in a background thread for grids that will use it (and not otherwise);
+    kernels called meanwhile wait for it and give the NumPy reference's numbers."""
+    from micromag import _jit
+
+    monkeypatch.setitem(_jit._STATE, "warm", None)
+    monkeypatch.setenv("MICROMAG_JIT", "auto")
+    _jit.warm_up(_jit.MIN_CELLS - 1)
+    assert _jit._STATE["warm"] is None  # too small a grid: nothing started
+    monkeypatch.setenv("MICROMAG_JIT", "0")
+    _jit.warm_up(10**6)
+    assert _jit._STATE["warm"] is None
+    monkeypatch.setenv("MICROMAG_JIT", "1")
+    _jit.warm_up(10)
+    thread = _jit._STATE["warm"]
+    assert thread is not None
+    m = np.random.default_rng(0).normal(size=(1, 3, 2, 3, 4))
+    B = np.random.default_rng(1).normal(size=m.shape)
+    cp, cd = np.full(m.shape[2:], -2.0), np.full(m.shape[2:], -0.5)
+    out = np.empty_like(m)
+    _jit.kernels()["llg"](m, B, cp, cd, out)  # may run while the warm-up still holds the lock
+    mb = np.einsum("bc...,bc...->b...", m, B)[:, None]
+    ref = cp * np.cross(m, B, axis=1) + cd * (m * mb - B)
+    assert np.abs(out - ref).max() <= 1e-14 * np.abs(ref).max()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
