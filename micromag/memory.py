@@ -145,7 +145,11 @@ def simulation_bytes(grid, batch=1, stages=7, demag=True, backend="cpu", itemsiz
     host = 4 * 2**20 + N * (260 + 190 * P * d) + batch * N * (3 * 8 * (stages + 9))
     device = 0.0
     if backend == "cpu":
-        host += batch * N * 80 * P * d
+        # the convolution's work arrays per member: padded source, spectra and field (80 P N), or, for the
+        # blocked FFTW engine of large grids, only the half-spectrum rows (~60 N; its blocks are small)
+        from .terms.demag import uses_blocked_engine
+
+        host += batch * N * (60 if demag and uses_blocked_engine(grid, batch) else 80 * P) * d
     else:
         w = itemsize
         device = batch * N * (3 * (stages + 9) * w + 24 * P * w * d) + N * (10 * w + 6 * P * w * d)

@@ -236,8 +236,8 @@ class Demag(Term):
         p = self._fftw.get(nb)
         if p is None:
             px, py, pz = self._pad
-            big = nb * 3 * pz * py * self._pxh * 16 > _CHUNKED_MIN_BYTES
-            p = self._fftw[nb] = (_ChunkedFFTW if big and py * pz > 1 else _FFTWPipeline)(self, nb)
+            blocked = uses_blocked_engine(self.grid, nb, self.fft)
+            p = self._fftw[nb] = (_ChunkedFFTW if blocked else _FFTWPipeline)(self, nb)
         return p
 
     def _check(self, m):
@@ -275,17 +275,7 @@ class Demag(Term):
             M = sfft.fft(Z, axis=-3, workers=w, overwrite_x=True)
         elif pz > 1:
             M = sfft.fft(M, axis=-3, workers=w, overwrite_x=True)
-        # H_i = Σ_j K_ij M_j with real spectra K (the 3×3 product, zero elements skipped)
-        for i, row in enumerate(self._rows):
-            out = H[:, i]
-            if not row:
-                out.fill(0)
-                continue
-            (k0, j0), rest = row[0], row[1:]
-            np.multiply(M[:, j0], k0, out=out)
-            for k, j in rest:
-                np.multiply(M[:, j], k, out=tmp)
-                out += tmp
+        _product(self._rows, M, H, tmp)  # H_i = Σ_j K_ij M_j with real spectra K
         # inverse: z over everything, y only over the kept planes, x only over the kept rows
         h = H
         if pz > 1:
@@ -344,6 +334,18 @@ def _save_spectra(tensor_path, pad, spec):
             fh, key=np.array(key), stored=np.array(sorted(spec), dtype=str), **spec))
     except OSError:
         pass  # a read-only cache: computed again next time
+
+
+def uses_blocked_engine(grid, batch=1, fft="auto"):
+    """Whether a Demag of ``grid`` convolves a batch of ``batch`` with the blocked FFTW engine
+    (:class:`_ChunkedFFTW`; for micromag.memory, which sizes its work arrays)."""
+    try:
+        if fft_engine(fft) != "fftw":
+            return False
+    except ValueError:
+        return False
+    px, py, pz = (2 * n if (p == 0 and n > 1) else n for n, p in zip(grid.n, grid.pbc))
+    return batch * 3 * pz * py * (px // 2 + 1) * 16 > _CHUNKED_MIN_BYTES and py * pz > 1
 
 
 def fft_engine(fft="auto"):
@@ -484,17 +486,7 @@ class _FFTWPipeline:
         np.multiply(m, ms, out=self.src[..., :nx])
         for ex in self._fwd:
             ex()
-        F, H, tmp = self.F, self.H, self.tmp
-        for i, row in enumerate(self.rows):
-            out = H[:, i]
-            if not row:
-                out.fill(0)
-                continue
-            (k0, j0), rest = row[0], row[1:]
-            np.multiply(F[:, j0], k0, out=out)
-            for k, j in rest:
-                np.multiply(F[:, j], k, out=tmp)
-                out += tmp
+        _product(self.rows, self.F, self.H, self.tmp)
         for ex in self._inv:
             ex()
         B += self.out[..., :nx]
@@ -664,16 +656,7 @@ class _ChunkedFFTW:
             if product is not None:
                 product(Dr, self.kblocks[b])
             else:
-                for i, row in enumerate(self.kblocks[b]):
-                    out = H[:, i]
-                    if not row:
-                        out.fill(0)
-                        continue
-                    (k0, j0), rest = row[0], row[1:]
-                    np.multiply(D[:, j0], k0, out=out)
-                    for k, j in rest:
-                        np.multiply(D[:, j], k, out=tmp)
-                        out += tmp
+                _product(self.kblocks[b], D, H, tmp)
             for ex in inv:
                 ex()
             Y[..., cols] = H[:, :, :nz, :ny]
@@ -709,6 +692,21 @@ class _ChunkedFFTW:
                 raise first
         if target is not B:
             B += target
+
+
+def _product(rows, F, H, tmp):
+    """H_i = Σ_j K_ij F_j for the three output components (NumPy; zero tensor elements are absent from
+    ``rows``): ``rows[i]`` lists (real kernel spectrum, source component j) pairs; ``tmp`` is a work array."""
+    for i, row in enumerate(rows):
+        out = H[:, i]
+        if not row:
+            out.fill(0)
+            continue
+        (k0, j0), rest = row[0], row[1:]
+        np.multiply(F[:, j0], k0, out=out)
+        for k, j in rest:
+            np.multiply(F[:, j], k, out=tmp)
+            out += tmp
 
 
 def _check_parity(k, parity, name):
