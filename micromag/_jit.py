@@ -74,15 +74,27 @@ def warm_up(ncells):
             import numpy as np
 
             k = kernels()
-            serial_kernels()
             a = np.zeros((1, 3, 1, 1, 2))
             k["exchange_uniform"](a, np.zeros_like(a), 0.0, 0.0, 0.0)  # loads the parallel runtime
+            serial_kernels()["demag_product"](np.zeros((1, 3, 1, 2)), np.zeros((4, 1, 1)))  # and this one's code
         except Exception:  # noqa: BLE001 - a failed warm-up only means the first real call pays for it
             pass
 
     # not a daemon: an interpreter that ends meanwhile waits for it rather than tearing numba down mid-import
     _STATE["warm"] = threading.Thread(target=run, name="micromag-jit-warm-up")
     _STATE["warm"].start()
+
+
+def _join_warm_up():
+    """Before a fork: let the warm-up finish, so that no lock (ours, the import system's, numba's) is copied
+    into the child held by a thread that does not exist there (the child would hang on it)."""
+    t = _STATE.get("warm")
+    if t is not None and t.is_alive() and t is not threading.current_thread():
+        t.join(timeout=60)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_join_warm_up)
 
 
 def kernels():
@@ -198,8 +210,8 @@ def _build():
     @njit(**opts)
     def err_max(K, w, n, ncell):
         """max over cells of |Σ_{j<n} w[b, j] K[j, b, c, cell]| per member, from flat (s, nb, 3·ncell) stages;
-        NaN anywhere gives NaN (the stepper rejects a non-finite error). Streamed stage by stage per block of
-        cells, as in ``combine``."""
+        NaN anywhere gives NaN (the stepper rejects a non-finite error). Streamed stage by stage over a block
+        of cells (contiguous, vectorized passes), the block's sums kept in a small buffer."""
         nbm = K.shape[1]
         chunk = 2048
         nchunk = (ncell + chunk - 1) // chunk

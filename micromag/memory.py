@@ -142,14 +142,19 @@ def simulation_bytes(grid, batch=1, stages=7, demag=True, backend="cpu", itemsiz
     N = float(grid.ncells)
     P = _pad_factor(grid) if demag else 0
     d = 1 if demag else 0
-    host = 4 * 2**20 + N * (260 + 190 * P * d) + batch * N * (3 * 8 * (stages + 9))
+    # set-up (Newell tensor, its padded copies and spectra: 130 P N at the peak) and the per-member state
+    host = 4 * 2**20 + N * (260 + 130 * P * d) + batch * N * (3 * 8 * (stages + 9))
     device = 0.0
-    if backend == "cpu":
-        # the convolution's work arrays per member: padded source, spectra and field (80 P N), or, for the
-        # blocked FFTW engine of large grids, only the half-spectrum rows (~60 N; its blocks are small)
-        from .terms.demag import uses_blocked_engine
+    if backend == "cpu" and demag:
+        # the convolution's work arrays: padded source and field (96 N), spectra (80 P N) per member, or what the
+        # blocked FFTW engine of large grids allocates; the engine of one member is built at once, a batch's
+        # on first use
+        from .terms.demag import blocked_engine_bytes, uses_blocked_engine
 
-        host += batch * N * (60 if demag and uses_blocked_engine(grid, batch) else 80 * P) * d
+        def engine(nb):
+            return blocked_engine_bytes(grid, nb) if uses_blocked_engine(grid, nb) else nb * N * (80 * P + 96)
+
+        host += engine(batch) + (engine(1) if batch > 1 else 0)
     else:
         w = itemsize
         device = batch * N * (3 * (stages + 9) * w + 24 * P * w * d) + N * (10 * w + 6 * P * w * d)

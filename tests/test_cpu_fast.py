@@ -122,6 +122,15 @@ def test_fs_pair_takes_longer_steps_on_a_stiff_film():
 needs_fftw = pytest.mark.skipif(demag_mod._pyfftw is None, reason="pyfftw is not installed")
 
 
+def _have_numba():
+    from micromag import _jit
+
+    return _jit._numba() is not None
+
+
+needs_numba = pytest.mark.skipif(not _have_numba(), reason="numba is not installed")
+
+
 def _assert_same_field(ref, fast, grid, nb):
     """The two Demag engines give the same field of a random m (batch ``nb``) to 1e-13 of its scale, also on
     a repeated call (work arrays whose zero padding must survive)."""
@@ -159,37 +168,43 @@ def test_fftw_demag_equals_scipy(n, pbc):
                                     ((12, 10, 3), (1, 0, 0)), ((6, 9, 5), (0, 1, 1)), ((10, 10, 1), (0, 1, 0)),
                                     ((5, 6, 7), (0, 0, 0))])
 def test_chunked_fftw_demag_equals_scipy(n, pbc, jit, monkeypatch):
-    """The large-grid engine (blocks of x frequencies on threads, the product with the symmetry-reduced kernel
-    compiled, or NumPy with MICROMAG_JIT=0), forced onto small grids with small blocks: equal to the SciPy
-    reference to round-off, for films, 3D grids, odd and periodic axes (odd padded lengths), batches of
-    one and three, on repeated calls."""
+    """The large-grid engine (blocks of x frequencies on threads, the compiled product with the
+    symmetry-reduced kernel; with MICROMAG_JIT=0 the unblocked pipeline instead), forced onto small grids
+    with small blocks and short row chunks (a shorter last chunk included): equal to the SciPy reference to
+    round-off, for films, 3D grids, odd and periodic axes (odd padded lengths), batches of one and three,
+    on repeated calls."""
     monkeypatch.setenv("MICROMAG_JIT", jit)
     monkeypatch.setattr(demag_mod, "_CHUNKED_MIN_BYTES", 0)
     monkeypatch.setattr(demag_mod, "_CHUNK_BYTES", 1)
     monkeypatch.setattr(demag_mod, "_CHUNK_MIN_COLUMNS", 2)
+    monkeypatch.setattr(demag_mod, "_ROW_CHUNK_BYTES", 3 * 8 * 2 * n[0])  # 3 rows a chunk: a short last one
     grid = mm.Grid(n=n, cell=(3e-9, 4e-9, 5e-9), pbc=pbc)
     system = mm.System(grid, material=mm.Material(Ms=8e5, A=1e-11))
     ref, fast = Demag(system, fft="scipy"), Demag(system, fft="fftw")
     for nb in (1, 3):
         pipe = fast._fftw_pipeline(nb)
-        assert isinstance(pipe, demag_mod._ChunkedFFTW) and pipe.nblk > 1
-        assert (pipe._product is not None) == (jit == "1" and _have_numba())
+        if jit == "1" and _have_numba():
+            assert isinstance(pipe, demag_mod._ChunkedFFTW) and pipe.nblk > 1
+        else:  # the blocked engine's product is compiled: without numba, the unblocked pipeline
+            assert isinstance(pipe, demag_mod._FFTWPipeline)
         _assert_same_field(ref, fast, grid, nb)
 
 
 @needs_fftw
+@needs_numba
 def test_chunked_fftw_error_in_a_thread_is_raised_not_hung(monkeypatch):
     """A failure inside one block thread (here: a transform that raises) reaches the caller as that error; the
     other threads, waiting at the barrier between phases, are released instead of hanging, and the next call
     works again."""
+    monkeypatch.setenv("MICROMAG_JIT", "1")
     monkeypatch.setattr(demag_mod, "_CHUNKED_MIN_BYTES", 0)
     monkeypatch.setattr(demag_mod, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(demag_mod, "_THREADS", 2)  # two block threads and a barrier, on any machine
     grid = mm.Grid(n=(12, 10, 3), cell=(3e-9, 4e-9, 5e-9))
     system = mm.System(grid, material=mm.Material(Ms=8e5, A=1e-11))
     fast, ref = Demag(system, fft="fftw"), Demag(system, fft="scipy")
     pipe = fast._fftw_pipeline(1)
-    if len(pipe.workers) < 2:
-        pytest.skip("one core: no block threads")
+    assert len(pipe.workers) == 2
     m = np.random.default_rng(0).normal(size=(1, 3) + grid.shape)
     good = pipe.workers[1]["fwd"][0]
 
@@ -254,13 +269,6 @@ def test_fft_engine_choice(monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------ compiled kernels
-def _have_numba():
-    from micromag import _jit
-
-    return _jit._numba() is not None
-
-
-needs_numba = pytest.mark.skipif(not _have_numba(), reason="numba is not installed")
 
 
 @needs_numba
@@ -348,3 +356,29 @@ def test_warm_up_runs_in_the_background_and_only_where_wanted(monkeypatch):
     assert np.abs(out - ref).max() <= 1e-14 * np.abs(ref).max()
     thread.join(timeout=60)
     assert not thread.is_alive()
+
+
+@needs_numba
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="os.fork exists on POSIX only")
+def test_fork_during_warm_up_does_not_hang_the_child():
+    """A process that forks while numba is still starting in the background (a user's multiprocessing pool
+    right after building a Simulation) waits for the warm-up first: the child does not inherit a held lock."""
+    import subprocess
+    import sys
+
+    code = """
+import os, signal, sys, time, numpy as np
+from micromag import _jit
+os.environ["MICROMAG_JIT"] = "1"
+_jit.warm_up(10**6)
+time.sleep(0.05)  # the warm-up is under way (importing numba, holding its locks)
+pid = os.fork()
+if pid == 0:
+    signal.alarm(60)  # a hung child is killed (exit status -14) instead of hanging the test
+    _jit.serial_kernels()["demag_product"](np.zeros((1, 3, 1, 2)), np.zeros((4, 1, 1)))
+    os._exit(0)  # (numba's OpenMP layer itself refuses parallel kernels in a forked child: use spawn)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr

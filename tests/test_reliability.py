@@ -383,7 +383,8 @@ def test_memory_refusal_compares_with_the_free_memory_and_names_what_to_change(m
 
 
 @pytest.mark.parametrize("n, batch, demag", [((64, 64, 8), 1, True), ((128, 64, 1), 2, True),
-                                              ((64, 64, 8), 2, False), ((4, 4, 1), 1, False)])
+                                              ((64, 64, 8), 2, False), ((4, 4, 1), 1, False),
+                                              ((4, 256, 64), 1, True)])  # narrow in x: wide blocked-engine blocks
 def test_memory_estimate_bounds_the_peak(n, batch, demag, tmp_path, monkeypatch):
     """The estimate is checked against the peak that tracemalloc measures (NumPy registers its arrays):
     it must not be below it (a refusal must never be needed afterwards) nor wildly above (2.5x, plus the
@@ -401,7 +402,7 @@ def test_memory_estimate_bounds_the_peak(n, batch, demag, tmp_path, monkeypatch)
         # objects) belongs to the process, not to this simulation; a test run in isolation would count it
         k = _jit.kernels()
         k["normalize"](np.ones((1, 3, 2)), np.ones(1), False)
-        _jit.serial_kernels()
+        _jit.serial_kernels()["demag_product"](np.zeros((1, 3, 1, 2)), np.zeros((4, 1, 1)))
     tracemalloc.start()
     try:
         sim = mm.Simulation(grid, material=mm.Permalloy(), backend="cpu", batch=batch, demag=demag)

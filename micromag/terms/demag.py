@@ -86,6 +86,7 @@ _CHUNKED_MIN_BYTES = 4 << 20  # padded spectrum above which the FFTW engine work
 _CHUNK_BYTES = 2 << 20  # target size of one block's spectra (input + output), bytes: about one core's L2 (measured best, 2 cores)
 _CHUNK_MIN_COLUMNS = 4  # at least this many x frequencies per block (FFTW vectorizes across them)
 _ROW_CHUNK_BYTES = 256 << 10  # rows of the x transforms per chunk of the large-grid engine: a quarter of L2
+_THREADS = None  # threads of the large-grid engine (None: the cores, at most 8); tests set it
 
 
 class Demag(Term):
@@ -153,7 +154,7 @@ class Demag(Term):
         self._buffers = {}
         # pocketfft's threads cost ~0.1 ms per call: worth it only for big transforms
         self._workers = _WORKERS if 3 * pz * py * self._pxh >= _THREADED_MIN else 1
-        self._fftw = {}  # batch size -> _FFTWPipeline
+        self._fftw = {}  # batch size -> _FFTWPipeline or _ChunkedFFTW
         self._cache_dir = cache_dir
         if self.fft == "fftw":
             self._fftw_pipeline(1)
@@ -338,14 +339,47 @@ def _save_spectra(tensor_path, pad, spec):
 
 def uses_blocked_engine(grid, batch=1, fft="auto"):
     """Whether a Demag of ``grid`` convolves a batch of ``batch`` with the blocked FFTW engine
-    (:class:`_ChunkedFFTW`; for micromag.memory, which sizes its work arrays)."""
+    (:class:`_ChunkedFFTW`): the FFTW engine, more than 4 MB of padded spectrum, a y or z transform, and
+    the compiled kernels in use for this grid (``micromag._jit.wanted``; otherwise the unblocked pipeline)."""
     try:
         if fft_engine(fft) != "fftw":
             return False
     except ValueError:
         return False
-    px, py, pz = (2 * n if (p == 0 and n > 1) else n for n, p in zip(grid.n, grid.pbc))
-    return batch * 3 * pz * py * (px // 2 + 1) * 16 > _CHUNKED_MIN_BYTES and py * pz > 1
+    from .. import _jit
+
+    px, py, pz = _padded(grid)
+    return (batch * 3 * pz * py * (px // 2 + 1) * 16 > _CHUNKED_MIN_BYTES and py * pz > 1
+            and _jit.wanted(grid.ncells))
+
+
+def _padded(grid):
+    return tuple(2 * n if (p == 0 and n > 1) else n for n, p in zip(grid.n, grid.pbc))
+
+
+def _blocked_layout(grid, nb):
+    """The blocked engine's sizes for a batch of ``nb``: (cw x frequencies per block, blocks, W = padded
+    half-spectrum width, rc rows per x chunk, threads)."""
+    px, py, pz = _padded(grid)
+    pxh = px // 2 + 1
+    col = nb * 3 * pz * py * 16  # bytes of one x-frequency column of the spectrum
+    cw = max(1, min(pxh, max(_CHUNK_MIN_COLUMNS, _CHUNK_BYTES // (2 * col))))
+    nblk = -(-pxh // cw)
+    rc = max(1, min(grid.n[2] * grid.n[1], _ROW_CHUNK_BYTES // (px * 8)))
+    threads = _THREADS or max(1, min(os.cpu_count() or 1, 8, nblk))
+    return cw, nblk, nblk * cw, rc, threads
+
+
+def blocked_engine_bytes(grid, batch=1):
+    """Bytes the blocked engine keeps for a batch of ``batch`` (for micromag.memory): the half-spectrum rows Y,
+    each thread's block and row buffers, the kernel blocks (4 elements for a film, else 6)."""
+    nx, ny, nz = grid.n
+    px, py, pz = _padded(grid)
+    cw, nblk, W, rc, threads = _blocked_layout(grid, batch)
+    Y = batch * 3 * nz * ny * W * 16
+    per_thread = batch * 3 * (nz + pz) * py * cw * 16 + rc * (2 * px * 8 + (px // 2 + 1) * 16)
+    kernel = (4 if nz == 1 else 6) * (pz // 2 + 1) * py * W * 8
+    return Y + threads * per_thread + kernel
 
 
 def fft_engine(fft="auto"):
@@ -509,11 +543,11 @@ class _ChunkedFFTW:
        kept rows back into ``Y``;
     3. x inverse, by chunks of rows: c2r along x into a small buffer, whose first nx columns are added to B.
 
-    The product: with numba, one compiled pass per block (micromag._jit.serial_kernels) with long contiguous
-    loops over whole z planes of the block, from a kernel kept at the z frequencies 0..pz//2 only: every
-    element of the tensor spectrum is even or odd along z (checked at set-up), so the plane pz − k is the
-    plane k with the sign of xz and yz flipped (half the kernel of a 3D grid; a film keeps 4 of the 6
-    elements). Without numba (or with ``MICROMAG_JIT=0``), NumPy products over full blocks.
+    The product: one compiled pass per block (micromag._jit.serial_kernels, so this engine is used only where
+    the compiled kernels are: see :func:`uses_blocked_engine`) with long contiguous loops over whole z planes
+    of the block, from a kernel kept at the z frequencies 0..pz//2 only: every element of the tensor
+    spectrum is even or odd along z (checked at set-up), so the plane pz − k is the plane k with the sign of
+    xz and yz flipped (half the kernel of a 3D grid; a film keeps 4 of the 6 elements).
     """
 
     def __init__(self, demag, nb):
@@ -530,51 +564,34 @@ class _ChunkedFFTW:
         _load_wisdom(wisdom)
         before = fw.export_wisdom()[0]
         kw = dict(flags=("FFTW_MEASURE",), threads=1, planning_timelimit=0.3)
-        col = nb * 3 * pz * py * 16  # bytes of one x-frequency column of the spectrum
-        cw = max(1, min(pxh, max(_CHUNK_MIN_COLUMNS, _CHUNK_BYTES // (2 * col))))
-        nblk = -(-pxh // cw)
-        W = nblk * cw
+        cw, nblk, W, rc, nthreads = _blocked_layout(demag.grid, nb)
         c = np.complex128
         self.nx, self.ny, self.nz, self.py, self.pz, self.cw, self.nblk = nx, ny, nz, py, pz, cw, nblk
         self.pxh = pxh
         self.Y = fw.zeros_aligned((nb, 3, nz, ny, W), dtype=c)
         # row chunks of phases 1 and 3: (member, component, first row, end row) within the member's nz·ny rows
         plane_rows = nz * ny
-        rc = max(1, min(plane_rows, _ROW_CHUNK_BYTES // (px * 8)))
         self.row_chunks = [(b, j, r0, min(r0 + rc, plane_rows))
                            for b in range(nb) for j in range(3) for r0 in range(0, plane_rows, rc)]
-        nthreads = max(1, min(os.cpu_count() or 1, 8, max(nblk, 1)))
         scale = 1.0 / (px * py * pz)
-        kernels = _jit.serial_kernels() if _jit.mode() != "off" else None
-        self._product = kernels["demag_product"] if kernels else None
+        kernels = _jit.serial_kernels()
+        if kernels is None:
+            raise RuntimeError("the blocked demag engine needs numba (uses_blocked_engine decides)")
+        self._product = kernels["demag_product"]
         self.full = "xz" in demag._spec or "yz" in demag._spec
-        if self._product is not None:
-            # kernel blocks (nk, pz//2+1, py·cw): the z frequencies 0..pz//2 of each element (the others by
-            # parity, in the product), all y frequencies, the block's x frequencies; a film needs only xx, yy,
-            # zz, xy (nk = 4)
-            names = COMPONENTS if self.full else COMPONENTS[:4]
-            hz = pz // 2 + 1
-            red = np.zeros((len(names), hz, py, W))
-            for i, k in enumerate(names):
-                if k in demag._spec:
-                    full = demag._spec[k]
-                    _check_parity(full, PARITY[k], k)
-                    np.multiply(full[:hz], scale, out=red[i, :, :, :pxh])
-            self.kblocks = [np.ascontiguousarray(red[..., b * cw:(b + 1) * cw]).reshape(len(names), hz, py * cw)
-                            for b in range(nblk)]
-        else:
-            rows = {0: ("xx", "xy", "xz"), 1: ("xy", "yy", "yz"), 2: ("xz", "yz", "zz")}
-            names = sorted(demag._spec)
-            kblocks = []
-            for b in range(nblk):
-                blk = {}
-                for k in names:
-                    a = np.zeros((pz, py, cw))
-                    w = min(cw, pxh - b * cw)
-                    a[..., :w] = demag._spec[k][..., b * cw:b * cw + w] * scale
-                    blk[k] = a
-                kblocks.append([[(blk[n], j) for j, n in enumerate(rows[i]) if n in blk] for i in range(3)])
-            self.kblocks = kblocks
+        # kernel blocks (nk, pz//2+1, py·cw): the z frequencies 0..pz//2 of each element (the others by parity,
+        # in the product), all y frequencies, the block's x frequencies; a film needs only xx, yy, zz, xy (nk = 4)
+        names = COMPONENTS if self.full else COMPONENTS[:4]
+        hz = pz // 2 + 1
+        red = np.zeros((len(names), hz, py, W))
+        for i, k in enumerate(names):
+            if k in demag._spec:
+                full = demag._spec[k]
+                _check_parity(full, PARITY[k], k)
+                np.multiply(full[:hz], scale, out=red[i, :, :, :pxh])
+        self.kblocks = [np.ascontiguousarray(red[..., b * cw:(b + 1) * cw]).reshape(len(names), hz, py * cw)
+                        for b in range(nblk)]
+        del red
         self.workers = []
         for _ in range(nthreads):
             w = {}
@@ -594,20 +611,18 @@ class _ChunkedFFTW:
                                        **dict(kw, flags=("FFTW_MEASURE", "FFTW_DESTROY_INPUT"))).execute
             S = fw.zeros_aligned((nb, 3, nz, py, cw), dtype=c)
             D = fw.zeros_aligned((nb, 3, pz, py, cw), dtype=c)
-            H = D if self._product is not None else fw.zeros_aligned((nb, 3, pz, py, cw), dtype=c)
             fwd, inv = [], []
             bwd = dict(kw, direction="FFTW_BACKWARD")
             if py > 1:
                 fwd.append(fw.FFTW(S, D[:, :, :nz], axes=(-2,), **kw).execute)
             if pz > 1:
                 fwd.append(fw.FFTW(D, D, axes=(-3,), **kw).execute)
-                inv.append(fw.FFTW(H, H, axes=(-3,), **bwd).execute)
+                inv.append(fw.FFTW(D, D, axes=(-3,), **bwd).execute)
             if py > 1:
-                inv.append(fw.FFTW(H[:, :, :nz], H[:, :, :nz], axes=(-2,), **bwd).execute)
+                inv.append(fw.FFTW(D[:, :, :nz], D[:, :, :nz], axes=(-2,), **bwd).execute)
             S.fill(0)
             w["rin"].fill(0.0)
-            w.update(S=S, D=D, H=H, Dr=D.view(np.float64).reshape(D.shape[:3] + (-1,)), fwd=fwd, inv=inv,
-                     tmp=None if self._product is not None else np.empty((nb, pz, py, cw), dtype=c))
+            w.update(S=S, D=D, Dr=D.view(np.float64).reshape(D.shape[:3] + (-1,)), fwd=fwd, inv=inv)
             self.workers.append(w)
         self.pool = ThreadPoolExecutor(nthreads) if nthreads > 1 else None
         self._barrier = threading.Barrier(nthreads) if nthreads > 1 else None
@@ -640,7 +655,7 @@ class _ChunkedFFTW:
 
     def _blocks(self, w):
         wk = self.workers[w]
-        S, D, H, tmp, fwd, inv, Dr = wk["S"], wk["D"], wk["H"], wk["tmp"], wk["fwd"], wk["inv"], wk["Dr"]
+        S, D, fwd, inv, Dr = wk["S"], wk["D"], wk["fwd"], wk["inv"], wk["Dr"]
         Y, ny, nz, pz, cw = self.Y, self.ny, self.nz, self.pz, self.cw
         product = self._product
         for b in range(w, self.nblk, len(self.workers)):
@@ -653,13 +668,10 @@ class _ChunkedFFTW:
                 D[:, :, :nz] = Y[..., cols]
             for ex in fwd:
                 ex()
-            if product is not None:
-                product(Dr, self.kblocks[b])
-            else:
-                _product(self.kblocks[b], D, H, tmp)
+            product(Dr, self.kblocks[b])
             for ex in inv:
                 ex()
-            Y[..., cols] = H[:, :, :nz, :ny]
+            Y[..., cols] = D[:, :, :nz, :ny]
 
     def _run(self, w, m, ms, B):
         """One thread's share of the three phases (a barrier between them when there are several threads)."""
