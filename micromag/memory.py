@@ -145,16 +145,17 @@ def simulation_bytes(grid, batch=1, stages=7, demag=True, backend="cpu", itemsiz
     # set-up (Newell tensor, its padded copies and spectra: 130 P N at the peak) and the per-member state
     host = 4 * 2**20 + N * (260 + 130 * P * d) + batch * N * (3 * 8 * (stages + 9))
     device = 0.0
-    if backend == "cpu" and demag:
-        # the convolution's work arrays: padded source and field (96 N), spectra (80 P N) per member, or what the
-        # blocked FFTW engine of large grids allocates; the engine of one member is built at once, a batch's
-        # on first use
-        from .terms.demag import blocked_engine_bytes, uses_blocked_engine
+    if backend == "cpu":
+        if demag:
+            # the convolution's work arrays: padded source and field (96 N), spectra (80 P N) per member, or what
+            # the blocked FFTW engine of large grids allocates; one member's engine is built at once, a batch's
+            # on first use
+            from .terms.demag import blocked_engine_bytes, uses_blocked_engine
 
-        def engine(nb):
-            return blocked_engine_bytes(grid, nb) if uses_blocked_engine(grid, nb) else nb * N * (80 * P + 96)
+            def engine(nb):
+                return blocked_engine_bytes(grid, nb) if uses_blocked_engine(grid, nb) else nb * N * (80 * P + 96)
 
-        host += engine(batch) + (engine(1) if batch > 1 else 0)
+            host += engine(batch) + (engine(1) if batch > 1 else 0)
     else:
         w = itemsize
         device = batch * N * (3 * (stages + 9) * w + 24 * P * w * d) + N * (10 * w + 6 * P * w * d)

@@ -128,7 +128,7 @@ class Demag(Term):
         self.tensor, self.cache_path, self.loaded_from_cache = cached_newell_tensor(g.n, g.cell, g.pbc, cache_dir)
         nx, ny, nz = g.n
         # padded sizes (x, y, z)
-        self._pad = tuple(2 * n if (p == 0 and n > 1) else n for n, p in zip(g.n, g.pbc))
+        self._pad = _padded(g)
         px, py, pz = self._pad
         self._pxh = px // 2 + 1
         self.prepare()
@@ -236,7 +236,6 @@ class Demag(Term):
     def _fftw_pipeline(self, nb):
         p = self._fftw.get(nb)
         if p is None:
-            px, py, pz = self._pad
             blocked = uses_blocked_engine(self.grid, nb, self.fft)
             p = self._fftw[nb] = (_ChunkedFFTW if blocked else _FFTWPipeline)(self, nb)
         return p
