@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from .constants import gamma_mumax
+from .terms import declared_material_parameters, on_change, registered
 
 
 def _finite(name, v, lo=None, lo_open=False, hi=None, hi_open=False, unit=""):
@@ -25,34 +25,16 @@ def _finite(name, v, lo=None, lo_open=False, hi=None, hi_open=False, unit=""):
     return v
 
 
-_DECLARED = None
-
-
-def _declared():
-    """The material parameters declared by the LLG and the registered terms (cached)."""
-    global _DECLARED
-    if _DECLARED is None:
-        from .terms import material_parameters
-
-        _DECLARED = tuple(material_parameters())
-    return _DECLARED
-
-
 @dataclass(frozen=True)
 class Material:
-    """A magnetic material, all in SI. Each field is declared (unit, range) by the term that reads it
-    (``micromag.terms.material_parameters()``), and validated from that declaration on construction.
+    """A magnetic material, all in SI. Its fields are the material parameters the LLG and the registered terms
+    declare (``micromag.terms.material_parameters()``): each is a keyword argument with the declared default,
+    validated on construction against the declared range (a ValueError names the parameter, its range and
+    unit), and a term registered later (``micromag.register``) adds its own. ``Ms`` is required.
 
-    Ms      saturation magnetization, A/m (>= 0; 0 only for a non-magnetic region)       (LLG)
-    A       exchange stiffness, J/m (>= 0)                                                (exchange)
-    alpha   Gilbert damping, dimensionless (>= 0)                                         (LLG)
-    Ku1, Ku2  uniaxial anisotropy constants, J/m³; energy density −Ku1 (m·u)² − Ku2 (m·u)⁴  (anisotropy_uniaxial)
-    anis_u  uniaxial easy axis (normalized on construction)
-    Kc1, Kc2  cubic anisotropy constants, J/m³; energy density                            (anisotropy_cubic)
-            Kc1 (a1²a2² + a2²a3² + a3²a1²) + Kc2 a1²a2²a3², with ai = m·ci
-    anis_c1, anis_c2  first two cubic axes (c3 = c1 × c2); must be orthogonal
-    D_ind   interfacial DMI constant, J/m²; energy density D (mz ∇·m − (m·∇) mz)           (dmi)
-    gamma   gyromagnetic ratio γ, rad/(s·T) (γ0 = μ0 γ in m/(A·s)); default MuMax3's 1.7595e11  (LLG)
+    Declared parameters (name, unit, allowed range, default; the term that reads it):
+
+    {declared}
 
     Temperature (used only by :meth:`at`; the values above hold at ``T_ref``):
 
@@ -64,18 +46,7 @@ class Material:
     nA           exponent of the exchange stiffness: A ∝ (Ms(T)/Ms)^nA (> 0; 2 in mean field)
     """
 
-    Ms: float
-    A: float = 0.0
-    alpha: float = 0.01
-    Ku1: float = 0.0
-    Ku2: float = 0.0
-    anis_u: tuple = (0.0, 0.0, 1.0)
-    Kc1: float = 0.0
-    Kc2: float = 0.0
-    anis_c1: tuple = (1.0, 0.0, 0.0)
-    anis_c2: tuple = (0.0, 1.0, 0.0)
-    D_ind: float = 0.0
-    gamma: float = gamma_mumax
+    Ms: float  # required; declared (unit, range) by the LLG. The other declared parameters are added below.
     Tc: float | None = None
     T_ref: float = 300.0
     Ms_exponent: float = 1.5
@@ -85,12 +56,9 @@ class Material:
 
     def __post_init__(self):
         values = {}
-        for p in _declared():
-            if hasattr(self, p.name):
-                values[p.name] = p.check(getattr(self, p.name))
-                object.__setattr__(self, p.name, values[p.name])
-        from .terms import registered
-
+        for p in material_parameters():
+            values[p.name] = p.check(getattr(self, p.name))
+            object.__setattr__(self, p.name, values[p.name])
         for cls in registered():
             check = getattr(cls, "check_material", None)
             if check is not None:
@@ -160,6 +128,85 @@ class Material:
     @classmethod
     def parameter_names(cls):
         return [f.name for f in fields(cls) if f.name != "name"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Material's declared fields: derived from the registry on import and again whenever a term is registered
+# or unregistered (micromag.terms.on_change), so a term's new material parameter is a keyword of Material.
+
+_HAND = tuple(fields(Material))  # the fields written in the class: Ms, the temperature model, name
+_DOC = Material.__doc__
+# what @dataclass generates (removed before it runs again with the new fields)
+_GENERATED = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__", "__match_args__",
+              "__dataclass_fields__", "__dataclass_params__")
+_INSTALLED = []  # names of the declared fields now on the class
+_DECLARED = []   # material_parameters() as the class was last built
+
+
+def material_parameters():
+    """The declared material parameters (:class:`~micromag.terms.base.Param`) Material validates now."""
+    return list(_DECLARED)
+
+
+def _copy(f, kw_only):
+    return field(default=f.default, default_factory=f.default_factory, init=f.init, repr=f.repr, hash=f.hash,
+                 compare=f.compare, metadata=f.metadata, kw_only=kw_only)
+
+
+def _install():
+    """(Re)build Material's dataclass fields: Ms, then every declared parameter (keyword-only, with its
+    declared default), then the temperature model and the name (keyword-only)."""
+    cls = Material
+    hand = {f.name for f in _HAND}
+    declared = declared_material_parameters()
+    for p, owner in declared:
+        if p.name in hand and p.name != "Ms":
+            raise ValueError(f"term {owner!r} declares a material parameter {p.name!r}, which is a field of Material "
+                             "itself (the temperature model or the name): give it another name")
+    new = [(p, owner) for p, owner in declared if p.name not in hand]
+    for attr in _GENERATED + tuple(_INSTALLED):
+        if attr in cls.__dict__:
+            delattr(cls, attr)
+    first, *rest = _HAND
+    annotations, specs = {first.name: first.type}, {first.name: _copy(first, False)}
+    for p, owner in new:
+        annotations[p.name] = "tuple" if p.size == 3 else "float"
+        default = tuple(float(c) for c in p.default) if p.size == 3 else p.default
+        specs[p.name] = field(default=default, kw_only=True, metadata={"param": p, "term": owner})
+    for f in rest:
+        annotations[f.name], specs[f.name] = f.type, _copy(f, True)
+    cls.__annotations__ = annotations
+    for name, spec in specs.items():
+        setattr(cls, name, spec)
+    dataclass(frozen=True)(cls)
+    _INSTALLED[:] = [p.name for p, _ in new]
+    _DECLARED[:] = [p for p, _ in declared]
+    cls.__doc__ = _DOC.replace("{declared}", parameter_table("text").replace("\n", "\n    "))
+
+
+def parameter_table(fmt="markdown"):
+    """The declared material parameters as a table: ``fmt="markdown"`` (the README's table) or ``"text"``
+    (Material's docstring). One row each: name, SI unit, allowed range, default, the term that declares it,
+    what it is."""
+    rows = []
+    for p, owner in declared_material_parameters():
+        default = "required" if p.name == "Ms" else (str(tuple(p.default)) if p.size == 3 else f"{p.default:g}")
+        rng = p.range_text()
+        if p.unit and rng.endswith(" " + p.unit):
+            rng = rng[: -len(p.unit) - 1]
+        doc = p.doc + (" (may be a function of t)" if p.dynamic else "")
+        rows.append((f"{p.name}", p.unit or "1", rng, default, owner, doc))
+    if fmt == "text":
+        w = [max(len(r[i]) for r in rows) for i in range(5)]
+        return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r[:5])) + "  " + r[5] for r in rows)
+    if fmt != "markdown":
+        raise ValueError(f"fmt must be 'markdown' or 'text', got {fmt!r}")
+    head = ["| parameter | unit | allowed range | default | term | what it is |", "| --- | --- | --- | --- | --- | --- |"]
+    return "\n".join(head + [f"| `{r[0]}` | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |" for r in rows])
+
+
+_install()
+on_change(_install)
 
 
 # ---------------------------------------------------------------------------------------------

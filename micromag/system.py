@@ -208,13 +208,14 @@ class System:
 
     # ------------------------------------------------------------------ parameters
     def table(self, name):
-        """Per-region table of a material parameter: shape (nregions,) or (nregions, 3) for axes."""
+        """Per-region table of a material parameter (any :class:`Material` field or property, e.g. a declared
+        parameter): shape (nregions,), or (nregions, 3) for a vector such as an axis; zeros in a region
+        without a material."""
         if name not in self._tables:
-            rows = []
-            for mat in self.materials:
-                v = getattr(mat, name) if mat is not None else (0.0 if name not in ("anis_u", "anis_c1", "anis_c2", "anis_c3") else (0.0, 0.0, 0.0))
-                rows.append(v)
-            self._tables[name] = np.asarray(rows, dtype=float)
+            values = {r: np.asarray(getattr(mat, name), dtype=float) for r, mat in enumerate(self.materials)
+                      if mat is not None}
+            zero = np.zeros_like(next(iter(values.values())))  # a region without material: 0 of the same shape
+            self._tables[name] = np.array([values.get(r, zero) for r in range(len(self.materials))], dtype=float)
         return self._tables[name]
 
     def param(self, name):

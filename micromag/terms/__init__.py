@@ -13,10 +13,14 @@ Adding a term
 2. ``gpu_kernels/<name>.cuh``: ``vec3 <name>_field(const Cell& x)`` (or ``<name>_torque``), reading its
    inputs through the generated names ``MM_P_<PARAM>`` (material), ``MM_D_<NAME>_<PARAM>`` (drive),
    ``MM_S_<NAME>_<PARAM>`` (constant) and ``MM_PTR_<NAME>_<PARAM>`` (pattern) — see ``gpu_kernels/common.cuh``.
-3. One line in ``REGISTRY`` below (name → module and class).
+3. One line in ``REGISTRY`` below (name → module and class), or ``register(cls)`` for a plug-in.
 
-Nothing else changes: the GPU backend (``micromag/backends/cuda.py``) and the kernel assembly
-(``gpu_kernels.layout``) read only the declarations and the public device inputs.
+Nothing else changes. Derived from the declarations: the GPU backend (``micromag/backends/cuda.py``) and the
+kernel assembly (``gpu_kernels.layout``); :class:`~micromag.Material`'s fields, their validation and
+documentation (a new MATERIAL parameter is a new keyword of ``Material``); the per-region tables of
+:class:`~micromag.System`; the NumPy energy (``energy_rule``); the field scales the run-time guard reports
+(:meth:`~.base.Term.field_scale`); which terms an energy-barrier clone rebuilds; the README's table of
+material parameters (checked by tests/test_term_contract.py).
 ``tests/test_term_contract.py`` adds a term this way on both backends.
 
 A term with an ``auto(system, **options)`` class method is built automatically from the materials (it
@@ -45,6 +49,7 @@ REGISTRY = {
 }
 
 _EXTRA = {}  # terms registered at run time (register())
+_LISTENERS = []  # callbacks run after register()/unregister() (what derives from the registry rebuilds)
 
 
 def term_class(name):
@@ -63,8 +68,34 @@ def register(cls):
         raise TypeError(f"register() takes a Term subclass, got {cls!r}")
     if cls.name in REGISTRY and term_class(cls.name) is not cls:
         raise ValueError(f"a term named {cls.name!r} is already registered")
+    known = {p.name: (p, owner) for p, owner in declared_material_parameters() if owner != cls.name}
+    for p in cls.material_parameters():
+        if p.name in known and known[p.name][0] != p:
+            raise ValueError(f"term {cls.name!r} declares the material parameter {p.name!r} differently from term "
+                             f"{known[p.name][1]!r} ({known[p.name][0]}): give it another name or the same declaration")
     _EXTRA[cls.name] = cls
+    _changed()
     return cls
+
+
+def unregister(name):
+    """Remove a term registered with :func:`register` (the built-in ones stay)."""
+    if name in REGISTRY:
+        raise ValueError(f"{name!r} is a built-in term (REGISTRY); only plug-in terms can be unregistered")
+    if _EXTRA.pop(name, None) is None:
+        raise KeyError(f"no plug-in term {name!r}; registered plug-ins: {sorted(_EXTRA)}")
+    _changed()
+
+
+def on_change(callback):
+    """Call ``callback()`` after every :func:`register` / :func:`unregister` (what is derived from the
+    declarations, such as :class:`~micromag.Material`'s fields, rebuilds itself this way)."""
+    _LISTENERS.append(callback)
+
+
+def _changed():
+    for callback in _LISTENERS:
+        callback()
 
 
 def registered():
@@ -78,9 +109,10 @@ def order_of(name):
     return names.index(name) if name in names else len(names)
 
 
-def material_parameters():
-    """The material parameters (:class:`Param`, kind MATERIAL) of the LLG and of every registered term,
-    in a fixed order: the columns of the material table, and what :class:`~micromag.Material` validates."""
+def declared_material_parameters():
+    """[(Param, owner)]: every material parameter (kind MATERIAL) once, with the name of what declares it
+    first ("llg" for the LLG's Ms, alpha, gamma; else the term's name), in the order of
+    :func:`material_parameters`."""
     from ..llg import LLG
 
     out, seen = [], set()
@@ -88,8 +120,15 @@ def material_parameters():
         for p in owner.parameters:
             if p.kind == MATERIAL and p.name not in seen:
                 seen.add(p.name)
-                out.append(p)
+                out.append((p, "llg" if owner is LLG else owner.name))
     return out
+
+
+def material_parameters():
+    """The material parameters (:class:`Param`, kind MATERIAL) of the LLG and of every registered term,
+    in a fixed order: the columns of the material table, the fields of :class:`~micromag.Material` and what
+    it validates."""
+    return [p for p, _ in declared_material_parameters()]
 
 
 def build_terms(system, **options):

@@ -32,8 +32,9 @@ term only through the public methods below, never its private attributes.
 What a term implements
 ----------------------
 NumPy (the reference): ``prepare()`` (recompute what depends on material parameters; called on
-construction and again when a material changes), ``add_field(m, t, B)`` or ``add_torque(m, t, T)``,
-``energy_density(m, t)``.
+construction and again when a material changes), ``add_field(m, t, B)`` or ``add_torque(m, t, T)``.
+``energy_density(m, t)`` follows from ``energy_rule`` and ``add_field`` by default (:func:`rule_energy`);
+only a "custom" term writes its own.
 
 Device inputs (public, read by every non-NumPy backend): ``device_patterns()`` {pattern name: array},
 ``device_constants()`` {constant name: number}, ``device_drives(t, batch, m=None)`` {drive name: (B,) or
@@ -174,8 +175,10 @@ class Term:
         raise NotImplementedError
 
     def energy_density(self, m, t):
-        """Energy density in J/m³, shape (B, nz, ny, nx), weighted by fill fraction."""
-        raise NotImplementedError
+        """Energy density in J/m³, shape (B, nz, ny, nx), weighted by fill fraction, from the declared
+        ``energy_rule`` and this term's own field B_t (T): "quadratic" −½ Ms_eff m·B_t, "linear" −Ms_eff m·B_t,
+        None 0 (Ms_eff = Ms × fill, A/m). A "custom" term implements its own."""
+        return rule_energy(self, m, t)
 
     def field(self, m, t=None):
         """This term's effective field alone (T) at member times ``t`` (s, default 0), shaped like ``m``."""
@@ -233,7 +236,7 @@ class TorqueTerm(Term):
     ``add_torque(m, t, T)`` adds the torque in Gilbert form, T in 1/s, into ``T``: the LLG equation is
     dm/dt = −γ m × B_eff + α m × dm/dt + T, which :class:`~micromag.llg.LLG` turns into Landau–Lifshitz
     form as dm/dt += (T + α m × T)/(1 + α²). Torques are off during ``relax()`` and ``minimize()``.
-    Their energy density is zero (they do work, but store none).
+    Their energy density is zero (they do work, but store none: ``energy_rule = None``).
     """
 
     kind = "torque"
@@ -254,8 +257,27 @@ class TorqueTerm(Term):
         self.add_torque(m, t, T)
         return T
 
-    def energy_density(self, m, t):
-        return np.zeros((m.shape[0],) + m.shape[2:])
+
+
+def rule_energy(term, m, t):
+    """The energy density (J/m³, (B, nz, ny, nx)) that ``term.energy_rule`` gives from the term's own field:
+    the NumPy twin of the kernels' ``MM_ENERGY_<rule>`` (gpu_kernels/common.cuh)."""
+    rule = term.energy_rule
+    e = np.zeros((m.shape[0],) + m.shape[2:], dtype=m.dtype)
+    if rule is None:
+        return e
+    if rule not in ENERGY_FACTOR:
+        raise NotImplementedError(f"term {term.name!r} declares energy_rule = {rule!r}: it implements "
+                                  "energy_density itself")
+    B = np.zeros_like(m)
+    term.add_field(m, t, B)
+    np.einsum("bc...,bc...->b...", m, B, out=e)
+    e *= ENERGY_FACTOR[rule] * term.system.Ms_eff
+    return e
+
+
+# energy density = factor × Ms_eff m·B_t for the declared rules that follow from the field alone
+ENERGY_FACTOR = {"quadratic": -0.5, "linear": -1.0}
 
 
 def drive_is_static(drive):

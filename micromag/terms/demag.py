@@ -285,12 +285,6 @@ class Demag(Term):
         h = sfft.irfft(h, n=px, axis=-1, workers=w)
         B += h[..., :nx]
 
-    def energy_density(self, m, t):
-        """e = -½ Ms_eff m·B_demag in J/m³, shape (B, nz, ny, nx); 0 where Ms_eff = 0."""
-        Bd = np.zeros_like(m, dtype=np.float64)
-        self.add_field(m, t, Bd)
-        return -0.5 * self._ms * np.einsum("bcijk,bcijk->bijk", m, Bd)
-
 
 _SPECTRA_VERSION = "spectra-v1"
 

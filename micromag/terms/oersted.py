@@ -154,10 +154,6 @@ class OerstedField(Term):
         B = sheet_field(self.grid, Jc, hm.thickness, gap=self.gap)  # per unit drive
         self.B_unit = (B * system.magnetic[None])[None]  # (1, 3, nz, ny, nx)
         self._buf = None
-        self.prepare()
-
-    def prepare(self):
-        self._Ms_eff = self.system.Ms_eff
 
     def device_patterns(self):
         return {"B_unit": self.B_unit[0]}
@@ -173,7 +169,3 @@ class OerstedField(Term):
         np.multiply(self.B_unit, Jv.reshape(-1, 1, 1, 1, 1), out=buf)
         B += buf
 
-    def energy_density(self, m, t):
-        Jv = drive_values(self.J, t, m.shape[0]).reshape(-1, 1, 1, 1)
-        e = np.einsum("bcijk,bcijk->bijk", m, np.broadcast_to(self.B_unit, m.shape))
-        return -self._Ms_eff * e * Jv

@@ -145,9 +145,6 @@ class ThermalField(Term):
         if self.enabled:
             B += self._B
 
-    def energy_density(self, m, t):
-        return np.zeros((m.shape[0],) + m.shape[2:])
-
     # ------------------------------------------------------------------ device inputs
     def device_patterns(self):
         return {"coef": self._coef}

@@ -43,11 +43,7 @@ class Zeeman(Term):
         self._all_magnetic = bool(mag.all())
         self._mask = mag.astype(float)
         self._scratch = _Scratch()
-        self.prepare()
         self.set(B_ext)
-
-    def prepare(self):
-        self._Ms_eff = self.system.Ms_eff
 
     # ------------------------------------------------------------------ input
     def _shapes_msg(self):
@@ -252,15 +248,3 @@ class Zeeman(Term):
         v = self._current(t, m.shape[0], m.dtype)
         if v is not None:
             B += v
-
-    def energy_density(self, m, t):
-        """−Ms_eff m·B_ext in J/m³, shape (B, nz, ny, nx)."""
-        nb = m.shape[0]
-        v = self._current(t, nb, m.dtype)
-        e = np.zeros((nb,) + m.shape[2:], dtype=m.dtype)
-        if v is None:
-            return e
-        for c in range(3):
-            e += m[:, c] * v[:, c]
-        e *= -self._Ms_eff
-        return e
