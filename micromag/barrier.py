@@ -82,10 +82,6 @@ from .progress import Progress
 __all__ = ["energy_barrier", "EnergyPath", "clone_simulation", "coherent_barrier", "wall_barrier",
            "crossover_diameter"]
 
-# terms a Simulation builds from its materials itself (rebuilt by the constructor of the clone)
-_BUILTIN = ("demag", "exchange", "anisotropy_uniaxial", "anisotropy_cubic", "dmi", "zeeman")
-
-
 # ---------------------------------------------------------------------------------------------- closed forms
 def coherent_barrier(K, volume, h=0.0):
     """Stoner–Wohlfarth barrier K V (1 − h)² in J of a uniaxial single-domain particle (K in J/m³, V in m³)
@@ -153,9 +149,10 @@ def clone_simulation(sim, batch):
         clone.B_ext = _member0(sim.B_ext)
     memo = {id(system): clone.system, id(sim.grid): clone.grid}
     for name, term in sim.terms.items():
-        if name in _BUILTIN or name == "thermal":
+        if name in clone.terms:  # built by the clone's constructor from the same materials (a term's ``auto``)
             continue
-        if getattr(term, "is_torque", False) or not getattr(term, "stores_energy", True):
+        if getattr(term, "is_torque", False) or getattr(term, "stochastic", False) \
+                or not getattr(term, "stores_energy", True):
             continue
         clone.add(copy.deepcopy(term, dict(memo)), name=name)
     return clone

@@ -69,10 +69,12 @@ def _magnitude(v):
 
 
 def parameter_fields(sim):
-    """The field scales (T) the material parameters imply, whatever the state: {label: T}. μ0 Ms (demag),
-    2|Ku1|/Ms and 2(|Kc1| + |Kc2|)/Ms (anisotropy), (2A/Ms) Σ 4/d_i² (exchange, the shortest spin wave on
-    the grid) and 2|D|/(Ms d_min) (DMI), each the largest over the magnetic regions."""
-    from .constants import mu0
+    """The field scales (T) the material parameters imply, whatever the state: {label: T}, one per registered
+    term that has one (:meth:`~micromag.terms.base.Term.field_scale`, derived from the declared units: μ0 Ms
+    for demag, 2|K|/Ms for an anisotropy constant in J/m³, (2A/Ms) Σ 4/d_i² for a stiffness in J/m (the
+    shortest spin wave on the grid), 2|D|/(Ms d_min) for an interface constant in J/m²), each the largest
+    over the magnetic regions."""
+    from .terms import registered
 
     sysm, g = sim.system, sim.grid
     regions = np.unique(sysm.region[sysm.magnetic])
@@ -80,14 +82,11 @@ def parameter_fields(sim):
     regions, Ms = regions[Ms > 0], Ms[Ms > 0]
     if not len(regions):
         return {}
-    tab = lambda k: np.abs(sysm.table(k)[regions])  # noqa: E731
-    k2 = sum(4.0 / d**2 for n, d, p in zip(g.n, g.cell, g.pbc) if n > 1 or p > 0)
-    with np.errstate(all="ignore"):
-        out = {"demag (μ0 Ms)": float(np.max(mu0 * Ms)),
-               "anisotropy (2|Ku1|/Ms)": float(np.max(2 * tab("Ku1") / Ms)),
-               "anisotropy (2(|Kc1|+|Kc2|)/Ms)": float(np.max(2 * (tab("Kc1") + tab("Kc2")) / Ms)),
-               "exchange (2A/Ms Σ4/d²)": float(np.max(2 * tab("A") / Ms)) * k2,
-               "dmi (2|D|/(Ms d))": float(np.max(2 * tab("D_ind") / Ms)) / min(g.cell)}
+    out = {}
+    for cls in registered():
+        scale = cls.field_scale(lambda k: sysm.table(k)[regions], Ms, g)
+        if scale is not None:
+            out[scale[0]] = scale[1]
     return out
 
 

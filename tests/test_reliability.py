@@ -83,7 +83,7 @@ def test_non_finite_state_raises_naming_the_cause_and_keeps_the_last_good_state(
         w.__exit__(None, None, None)
     msg = str(info.value)
     # the cause: the parameter's field scale, named, in T; the last good time; the step tolerance
-    want = "demag (μ0 Ms)" if case == "Ms=1e30" else "anisotropy (2|Ku1|/Ms)"
+    want = "demag (μ0 Ms)" if case == "Ms=1e30" else "anisotropy_uniaxial (2|Ku1|/Ms + 2|Ku2|/Ms)"
     assert want in msg and " T," in msg and "t = 0 s" in msg and "tol" in msg
     assert info.value.reason == "non-finite" and info.value.t_good == (0.0,)
     assert info.value.max_field > 1e20

@@ -73,8 +73,17 @@ def register(cls):
         if p.name in known and known[p.name][0] != p:
             raise ValueError(f"term {cls.name!r} declares the material parameter {p.name!r} differently from term "
                              f"{known[p.name][1]!r} ({known[p.name][0]}): give it another name or the same declaration")
+    previous = _EXTRA.get(cls.name)
     _EXTRA[cls.name] = cls
-    _changed()
+    try:
+        _changed()
+    except Exception:  # what derives from the registry refused the term: leave the registry as it was
+        if previous is None:
+            del _EXTRA[cls.name]
+        else:
+            _EXTRA[cls.name] = previous
+        _changed()
+        raise
     return cls
 
 

@@ -166,6 +166,29 @@ class Term:
     def material_parameters(cls):
         return cls.params_of(MATERIAL)
 
+    @classmethod
+    def field_scale(cls, table, Ms, grid):
+        """(label, T): the largest field this term's material parameters can give, whatever the state (the
+        run-time guard names it when a run diverges), or None. ``table(name)`` gives the parameter's values
+        in the magnetic regions, ``Ms`` (A/m) theirs. Derived from the declared units: an energy density
+        K (J/m³) gives 2|K|/Ms, an interface constant D (J/m²) 2|D|/(Ms d_min), a stiffness A (J/m)
+        (2|A|/Ms) Σ 4/d² over the grid's non-trivial axes (the shortest spin wave); summed over the term's
+        parameters, largest over the regions."""
+        k2 = sum(4.0 / d**2 for n, d, p in zip(grid.n, grid.cell, grid.pbc) if n > 1 or p > 0)
+        per_unit = {3: ("2|{}|/Ms", 1.0), 2: ("2|{}|/(Ms d)", 1.0 / min(grid.cell)), 1: ("2|{}|/Ms Σ4/d²", k2)}
+        texts, total = [], 0.0
+        with np.errstate(all="ignore"):  # a parameter off by orders of magnitude is what the guard reports
+            for p in cls.material_parameters():
+                power = ENERGY_UNITS.get(p.unit)
+                if power is None or p.size != 1:
+                    continue
+                text, factor = per_unit[power]
+                texts.append(text.format(p.name))
+                total = total + 2.0 * np.abs(np.asarray(table(p.name), dtype=float)) / Ms * factor
+        if not texts:
+            return None
+        return f"{cls.name} ({' + '.join(texts)})", float(np.max(total))
+
     # ------------------------------------------------------------------ NumPy
     def prepare(self):
         """Recompute everything derived from the system's material parameters (a no-op by default)."""
@@ -275,6 +298,9 @@ def rule_energy(term, m, t):
     e *= ENERGY_FACTOR[rule] * term.system.Ms_eff
     return e
 
+
+# the units of a material parameter that is an energy: J/m³ (a density), J/m² (an interface), J/m (a stiffness)
+ENERGY_UNITS = {"J/m³": 3, "J/m^3": 3, "J/m²": 2, "J/m^2": 2, "J/m": 1}
 
 # energy density = factor × Ms_eff m·B_t for the declared rules that follow from the field alone
 ENERGY_FACTOR = {"quadratic": -0.5, "linear": -1.0}

@@ -121,6 +121,11 @@ class Demag(Term):
     def auto(cls, system, demag=True, **options):
         return cls(system) if demag else None
 
+    @classmethod
+    def field_scale(cls, table, Ms, grid):
+        """("demag (μ0 Ms)", T): the largest demag field scale, μ0 Ms over the magnetic regions."""
+        return "demag (μ0 Ms)", float(np.max(mu0 * np.asarray(Ms, dtype=float)))
+
     def __init__(self, system, cache_dir=None, fft="auto"):
         super().__init__(system)
         self.fft = fft_engine(fft)
