@@ -49,11 +49,12 @@ __device__ __forceinline__ void store3(real* __restrict__ a, int b, long long i,
     a[sidx(b, 2, i, ncell)] = v.z;
 }
 
-// Grid geometry passed to every stencil kernel.
+// Grid geometry passed to every stencil kernel: cell counts, cell size (m) and its inverse powers (1/m, 1/m^2).
 struct GridInfo {
     int nx, ny, nz;
-    real idx2, idy2, idz2;  // 1/dx^2, 1/dy^2, 1/dz^2
-    real idx, idy;          // 1/dx, 1/dy (DMI)
+    real dx, dy, dz;        // cell size, m
+    real idx2, idy2, idz2;  // 1/dx^2, 1/dy^2, 1/dz^2 (second differences: exchange)
+    real idx, idy, idz;     // 1/dx, 1/dy, 1/dz (one-sided differences: DMI)
     real ihx, ihy, ihz;     // 1/(2dx), 1/(2dy), 1/(2dz) (central differences: Zhang-Li)
 };
 
@@ -62,8 +63,12 @@ __device__ __forceinline__ GridInfo make_grid(int nx, int ny, int nz, real dx, r
     g.nx = nx;
     g.ny = ny;
     g.nz = nz;
+    g.dx = dx;
+    g.dy = dy;
+    g.dz = dz;
     g.idx = (real)1 / dx;
     g.idy = (real)1 / dy;
+    g.idz = (real)1 / dz;
     g.idx2 = g.idx * g.idx;
     g.idy2 = g.idy * g.idy;
     g.idz2 = (real)1 / (dz * dz);
