@@ -140,6 +140,21 @@ def material_parameters():
     return [p for p, _ in declared_material_parameters()]
 
 
+def term_table():
+    """The registered terms as a Markdown table (the READMEs' term lists, checked by a test): name, class,
+    kind, energy rule, its material parameters, its other declared inputs (drives, constants, patterns) and
+    its CUDA file."""
+    rows = ["| term | class | kind | energy | material parameters | other inputs | kernel |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for cls in registered():
+        mats = ", ".join(f"`{p.name}` ({p.unit or '1'})" for p in cls.material_parameters()) or "—"
+        other = ", ".join(f"{p.kind} `{p.name}`" for p in cls.parameters if p.kind != MATERIAL) or "—"
+        kernel = f"`{cls.kernel}`" if cls.kernel else "none (CPU only)"
+        rows.append(f"| `{cls.name}` | `{cls.__name__}` | {cls.kind} | {cls.energy_rule or 'none'} | {mats} | {other} "
+                    f"| {kernel} |")
+    return "\n".join(rows)
+
+
 def build_terms(system, **options):
     """The automatically needed terms of ``system`` (those with ``auto``) as an ordered dict {name: term}."""
     terms = {}
