@@ -69,9 +69,12 @@ def test_readme_tables_are_the_registry():
     from micromag.terms import REGISTRY, registered, term_table
 
     assert [c.name for c in registered()] == list(REGISTRY), "a plug-in term is still registered"
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
     assert _generated_block(readme, "material-parameters") == parameter_table()
     assert _generated_block(readme, "terms") == term_table()
+    kernels = (root / "gpu_kernels" / "README.md").read_text(encoding="utf-8")
+    assert _generated_block(kernels, "terms") == term_table()
 
 
 def test_material_fields_are_the_declarations():

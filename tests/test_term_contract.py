@@ -145,8 +145,8 @@ __device__ __forceinline__ vec3 interface_anisotropy_field(const Cell& x) {
 KS = 1.3e-3  # J/m², CoFeB/MgO (Ikeda et al. 2010)
 
 
-@pytest.fixture(scope="module")
-def InterfaceAnisotropy(tmp_path_factory):
+@pytest.fixture
+def InterfaceAnisotropy(tmp_path_factory):  # registered for one test only: nothing global outlives it
     from micromag.terms import MATERIAL, register, unregister
 
     path = tmp_path_factory.mktemp("plugin") / "interface_anisotropy.cuh"
@@ -269,3 +269,37 @@ def test_a_conflicting_declaration_is_refused(InterfaceAnisotropy):
     with pytest.raises(ValueError, match="'Tc', which is a field of Material"):
         register(Shadow)
     assert "shadow" not in [c.name for c in registered()] and mm.Material(Ms=MS, Tc=500.0).Tc == 500.0
+
+
+def test_readme_layout_example_is_the_generators_output():
+    """gpu_kernels/README.md shows the defines layout() generates for a SOT cell and the fused code the
+    preprocessor makes of them: both regenerated here (the preprocessed lines with g++ -E where it exists)."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from micromag.terms import REGISTRY, material_parameters, term_class
+
+    assert [c.name for c in registered()] == list(REGISTRY), "a plug-in term is still registered"
+    readme = (Path(gk.__file__).parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Reading a fused kernel"):readme.index("### The registered terms")]
+    blocks = re.findall(r"```c\n(.*?)```", section, re.S)
+    lay = gk.layout([(term_class(n), ()) for n in ("exchange", "anisotropy_uniaxial", "zeeman", "sot")],
+                    material_parameters())
+    source = gk.assemble("llg_rhs.cu", lay.defines(), lay.includes)
+    head = []
+    for line in source.splitlines():
+        if head and not line.startswith("#define "):
+            break
+        head.append(line)
+    assert blocks[0].strip() == "\n".join(head)
+    sot = (Path(gk.__file__).parent / "sot.cuh").read_text()
+    assert blocks[1].strip() == sot[sot.index("__device__"):].strip()
+    if shutil.which("g++") is None:
+        return
+    pre = subprocess.run(["g++", "-E", "-P", "-x", "c++", "-"], input=source, capture_output=True, text=True,
+                         check=True).stdout
+    squash = lambda t: re.sub(r"\s+", " ", t)  # noqa: E731
+    for line in blocks[2].splitlines():
+        if line.strip() and not line.startswith("//"):
+            assert squash(line.strip()) in squash(pre), line
