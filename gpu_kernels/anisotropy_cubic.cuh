@@ -3,6 +3,8 @@
 // With a_i = m.c_i, c3 = c1 x c2:
 //   B = -(2/Ms) sum_i a_i [Kc1 (a_j^2 + a_k^2) + Kc2 a_j^2 a_k^2] c_i               (T)
 //   e = Kc1 (a1^2 a2^2 + a2^2 a3^2 + a3^2 a1^2) + Kc2 a1^2 a2^2 a3^2               (J/m^3, before the fill weight)
+// Inputs: the region's Kc1, Kc2 (J/m^3, MM_P_KC1, MM_P_KC2), unit axes c1, c2 (MM_P_ANIS_C1..+2,
+// MM_P_ANIS_C2..+2), Ms (A/m, MM_P_MS).
 #pragma once
 
 __device__ __forceinline__ vec3 anisotropy_cubic_field(const Cell& x) {

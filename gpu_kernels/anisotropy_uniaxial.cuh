@@ -2,6 +2,7 @@
 //
 //   B = (2 Ku1 / Ms) (m.u) u + (4 Ku2 / Ms) (m.u)^3 u      (T)
 //   e = -(Ku1 (m.u)^2 + Ku2 (m.u)^4)                         (J/m^3, before the fill weight)
+// Inputs: the region's Ku1, Ku2 (J/m^3, MM_P_KU1, MM_P_KU2), unit axis u (MM_P_ANIS_U..+2), Ms (A/m).
 // Ku2 is compiled in only with MM_ANISOTROPY_UNIAXIAL_KU2 (some region has Ku2 != 0).
 #pragma once
 

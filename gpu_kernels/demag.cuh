@@ -3,7 +3,8 @@
 //
 // The backend writes B_demag into the buffer MM_PTR_DEMAG_FIELD in the padded row layout of its FFTs,
 // (nz, sy, nb*3, px) reals: element (k, j, b*3 + comp, i), with px = MM_S_DEMAG_PX and sy = MM_S_DEMAG_SY
-// (ny, or the padded y length for 3D grids), so no crop pass is needed.
+// (ny, or the padded y length for 3D grids), so no crop pass is needed. B in T; energy by the "quadratic"
+// rule, -1/2 Ms m.B (J/m^3).
 #pragma once
 
 __device__ __forceinline__ vec3 demag_field(const Cell& x) {

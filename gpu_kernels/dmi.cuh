@@ -1,4 +1,6 @@
 // dmi.cuh -- interfacial DMI with its free-edge boundary condition (twin of micromag/terms/dmi.py).
+// Inputs: D_ind (J/m^2, MM_P_D_IND), A (J/m, MM_P_A), Ms (A/m, MM_P_MS) of the cell's and its neighbours'
+// regions (x.nbr), 1/dx and 1/dy (1/m, x.g.idx, x.g.idy). B in T; energy by the "quadratic" rule.
 //
 // Bulk (per x-face between cell i and neighbour j, face constant D_f = (D_i + D_j)/2, both magnetic):
 //   neighbour at +x:  B_x += c m_z,j ;  B_z -= c m_x,j        c = D_f / (Ms_i dx)

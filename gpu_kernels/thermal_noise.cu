@@ -7,6 +7,7 @@
 // Philox-4x32-10 keyed by the member's seed, identity and step count (philox.cuh). var <= 0 gives a zero
 // field; members with dt = 0 (finished) keep their field and draw nothing. The step counter advances in
 // rk_finish, so a member's noise depends only on (seed, identity, its own steps).
+// Units: field T, var K, dt s, amp T s^(1/2) K^(-1/2).
 // Grid: x over cells (grid-stride), y over members (tiled).
 #include "common.cuh"
 #include "philox.cuh"

@@ -181,7 +181,8 @@ def _install():
     dataclass(frozen=True)(cls)
     _INSTALLED[:] = [p.name for p, _ in new]
     _DECLARED[:] = [p for p, _ in declared]
-    cls.__doc__ = _DOC.replace("{declared}", parameter_table("text").replace("\n", "\n    "))
+    if _DOC is not None:  # None under python -OO
+        cls.__doc__ = _DOC.replace("{declared}", parameter_table("text").replace("\n", "\n    "))
 
 
 def parameter_table(fmt="markdown"):
@@ -191,7 +192,7 @@ def parameter_table(fmt="markdown"):
     rows = []
     for p, owner in declared_material_parameters():
         default = "required" if p.name == "Ms" else (str(tuple(p.default)) if p.size == 3 else f"{p.default:g}")
-        rng = p.range_text()
+        rng = "non-zero 3-vector, normalized" if p.unit_vector else p.range_text()
         if p.unit and rng.endswith(" " + p.unit):
             rng = rng[: -len(p.unit) - 1]
         doc = p.doc + (" (may be a function of t)" if p.dynamic else "")

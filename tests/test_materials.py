@@ -61,8 +61,8 @@ def _generated_block(text, tag):
 
 
 def test_readme_tables_are_the_registry():
-    """The README's parameter and term tables are what the declarations generate (regenerate them with
-    micromag.materials.parameter_table() and micromag.terms.term_table() when a term changes)."""
+    """The READMEs' parameter and term tables are what the declarations generate (``python -m micromag.terms``
+    rewrites them when a term changes)."""
     from pathlib import Path
 
     from micromag.materials import parameter_table
@@ -71,10 +71,11 @@ def test_readme_tables_are_the_registry():
     assert [c.name for c in registered()] == list(REGISTRY), "a plug-in term is still registered"
     root = Path(__file__).resolve().parents[1]
     readme = (root / "README.md").read_text(encoding="utf-8")
-    assert _generated_block(readme, "material-parameters") == parameter_table()
-    assert _generated_block(readme, "terms") == term_table()
+    hint = "out of date: regenerate with `python -m micromag.terms`"
+    assert _generated_block(readme, "material-parameters") == parameter_table(), f"README.md {hint}"
+    assert _generated_block(readme, "terms") == term_table(), f"README.md {hint}"
     kernels = (root / "gpu_kernels" / "README.md").read_text(encoding="utf-8")
-    assert _generated_block(kernels, "terms") == term_table()
+    assert _generated_block(kernels, "terms") == term_table(), f"gpu_kernels/README.md {hint}"
 
 
 def test_material_fields_are_the_declarations():

@@ -20,8 +20,9 @@ Each term class declares, once:
                 kernel file defines ``<name>_energy``), or None (stores no energy: torques, noise).
 ``parameters``  its :class:`Param` declarations: name, SI unit, kind, default and allowed range.
 
-Parameter kinds: ``MATERIAL`` (a per-region column of the material table; every :class:`Material` field
-that a term reads is declared by that term, and Material validation comes from these declarations),
+Parameter kinds: ``MATERIAL`` (a per-region column of the material table; :class:`Material`'s fields, their
+defaults, validation and documentation are generated from these declarations, so a new one is a new
+``Material`` keyword),
 ``PATTERN`` (a static per-cell array uploaded once), ``DRIVE`` (a per-member value evaluated on the host
 from the term's drive: a current density, a voltage, a field), ``CONSTANT`` (one number per term).
 
