@@ -7,9 +7,9 @@ Adding a term
 -------------
 1. ``micromag/terms/<name>.py``: a subclass of :class:`~micromag.terms.base.Term` (or ``TorqueTerm``) with
    ``name``, ``kernel = "<name>.cuh"``, ``kind``, ``energy`` and ``parameters`` (:class:`~.base.Param`
-   declarations: name, SI unit, kind, range), its NumPy ``add_field``/``add_torque`` and
-   ``energy_density``, ``prepare()`` for what depends on material parameters, and the device inputs it
-   declared (``device_patterns``, ``device_constants``, ``device_drives``, ``host_dynamic``).
+   declarations: name, SI unit, kind, range), its NumPy ``add_field``/``add_torque`` (``energy_density``
+   only for the "custom" energy rule; the others follow from the field), ``prepare()`` for what depends on
+   material parameters, and the device inputs it declared (``device_patterns``, ``device_constants``, ``device_drives``, ``host_dynamic``).
 2. ``gpu_kernels/<name>.cuh``: ``vec3 <name>_field(const Cell& x)`` (or ``<name>_torque``), reading its
    inputs through the generated names ``MM_P_<PARAM>`` (material), ``MM_D_<NAME>_<PARAM>`` (drive),
    ``MM_S_<NAME>_<PARAM>`` (constant) and ``MM_PTR_<NAME>_<PARAM>`` (pattern) — see ``gpu_kernels/common.cuh``.
