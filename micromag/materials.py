@@ -202,7 +202,8 @@ def parameter_table(fmt="markdown"):
         return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r[:5])) + "  " + r[5] for r in rows)
     if fmt != "markdown":
         raise ValueError(f"fmt must be 'markdown' or 'text', got {fmt!r}")
-    head = ["| parameter | unit | allowed range | default | term | what it is |", "| --- | --- | --- | --- | --- | --- |"]
+    head = ["| parameter | unit | allowed range | default | term | what it is |",
+            "| --- | --- | --- | --- | --- | --- |"]
     return "\n".join(head + [f"| `{r[0]}` | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |" for r in rows])
 
 

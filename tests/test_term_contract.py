@@ -129,8 +129,8 @@ def test_a_new_term_compiles_with_nvrtc(ExchangeBias):
 # Ku1 = Ks / t, the folding micromag.CoFeB_perpendicular applies (Ikeda et al., Nat. Mater. 9, 721 (2010)),
 # and a single-domain cell reverses over the Stoner–Wohlfarth barrier K V = Ks · dx · dy.
 
-INTERFACE_KERNEL = r"""// interface_anisotropy.cuh -- plug-in term (tests/test_term_contract.py): perpendicular anisotropy of the
-// bottom interface, Ks (J/m^2, material column MM_P_KS) on cells with no magnetic cell below (-z neighbour):
+INTERFACE_KERNEL = r"""// interface_anisotropy.cuh -- plug-in term (tests/test_term_contract.py): perpendicular anisotropy
+// of the bottom interface, Ks (J/m^2, material column MM_P_KS) on cells with no magnetic cell below (-z neighbour):
 //   B = (2 Ks / (Ms dz)) m_z z   (T);   energy by the "quadratic" rule, -(Ks/dz) m_z^2 (J/m^3)
 #pragma once
 __device__ __forceinline__ vec3 interface_anisotropy_field(const Cell& x) {

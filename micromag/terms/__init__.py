@@ -6,10 +6,11 @@ Every term follows the contract of :mod:`micromag.terms.base` and has one name (
 Adding a term
 -------------
 1. ``micromag/terms/<name>.py``: a subclass of :class:`~micromag.terms.base.Term` (or ``TorqueTerm``) with
-   ``name``, ``kernel = "<name>.cuh"``, ``kind``, ``energy`` and ``parameters`` (:class:`~.base.Param`
+   ``name``, ``kernel = "<name>.cuh"``, ``kind``, ``energy_rule`` and ``parameters`` (:class:`~.base.Param`
    declarations: name, SI unit, kind, range), its NumPy ``add_field``/``add_torque`` (``energy_density``
    only for the "custom" energy rule; the others follow from the field), ``prepare()`` for what depends on
-   material parameters, and the device inputs it declared (``device_patterns``, ``device_constants``, ``device_drives``, ``host_dynamic``).
+   material parameters, and the device inputs it declared (``device_patterns``, ``device_constants``,
+   ``device_drives``, ``host_dynamic``).
 2. ``gpu_kernels/<name>.cuh``: ``vec3 <name>_field(const Cell& x)`` (or ``<name>_torque``), reading its
    inputs through the generated names ``MM_P_<PARAM>`` (material), ``MM_D_<NAME>_<PARAM>`` (drive),
    ``MM_S_<NAME>_<PARAM>`` (constant) and ``MM_PTR_<NAME>_<PARAM>`` (pattern) — see ``gpu_kernels/common.cuh``.
@@ -19,9 +20,10 @@ Nothing else changes. Derived from the declarations: the GPU backend (``micromag
 kernel assembly (``gpu_kernels.layout``); :class:`~micromag.Material`'s fields, their validation and
 documentation (a new MATERIAL parameter is a new keyword of ``Material``); the per-region tables of
 :class:`~micromag.System`; the NumPy energy (``energy_rule``); the field scales the run-time guard reports
-(:meth:`~.base.Term.field_scale`); which terms an energy-barrier clone rebuilds; the README's table of
-material parameters (checked by tests/test_term_contract.py).
-``tests/test_term_contract.py`` adds a term this way on both backends.
+(:meth:`~.base.Term.field_scale`); which terms an energy-barrier clone rebuilds; the tables of material
+parameters and terms in README.md and gpu_kernels/README.md (for a term in ``REGISTRY``, rewrite them with
+``python -m micromag.terms``; tests/test_materials.py checks them). ``tests/test_term_contract.py`` adds a
+term with a new material parameter this way on both backends.
 
 A term with an ``auto(system, **options)`` class method is built automatically from the materials (it
 returns None where it is not needed); the others are added by the user (``sim.add(...)``).
