@@ -75,6 +75,7 @@ import numpy as np
 
 from .constants import kB
 from .sweep import ResultsLog, SpecError, toml_key_lines, SpecLocation
+from .validation import check_int, check_number
 
 __all__ = ["CellSpec", "load_cell_spec", "cell_report", "build_cell", "wer_build", "add_cell_parser"]
 
@@ -125,6 +126,10 @@ _KIND = {
 }
 
 
+_RANGES = {"num": {}, "pos": dict(lo=0.0, lo_open=True), "nonneg": dict(lo=0.0),
+           "prob": dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True), "prob1": dict(lo=0.0, hi=1.0, lo_open=True)}
+
+
 def _check_value(where, table, key, v):
     kind = _KIND.get((table, key))
     if table == "material" and key != "preset":
@@ -134,23 +139,13 @@ def _check_value(where, table, key, v):
         return where.error(table, key, f"{key} {msg}, got {v!r}")
 
     isnum = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
-    if kind in ("num", "pos", "nonneg", "prob", "prob1"):
-        if not isnum(v):
-            raise bad("must be a number")
-        if kind == "pos" and v <= 0:
-            raise bad("must be > 0")
-        if kind == "nonneg" and v < 0:
-            raise bad("must be >= 0")
-        if kind == "prob" and not 0 < v < 1:
-            raise bad("must lie in (0, 1)")
-        if kind == "prob1" and not 0 < v <= 1:
-            raise bad("must lie in (0, 1]")
-        return float(v)
-    if kind in ("int", "int3"):
-        lo = 3 if kind == "int3" else 1
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v).is_integer() or v < lo:
-            raise bad(f"must be an integer >= {lo}")
-        return int(v)
+    try:  # the package's number rules (micromag.validation), the error located in the file
+        if kind in _RANGES:
+            return check_number(key, v, **_RANGES[kind])
+        if kind in ("int", "int3"):
+            return check_int(key, v, lo=3 if kind == "int3" else 1)
+    except ValueError as exc:
+        raise where.error(table, key, str(exc)) from None
     if kind in ("list", "listpos"):
         if not isinstance(v, list) or not v or not all(isnum(x) for x in v):
             raise bad("must be a non-empty list of numbers")

@@ -63,6 +63,8 @@ import time
 
 import numpy as np
 
+from .validation import check_number
+
 RESULTS = "results.jsonl"
 ERRORS = "errors.jsonl"
 SWEEP_KEYS = {"name", "build", "duration", "every", "out", "repeats", "mode", "workers", "retries", "energy",
@@ -115,9 +117,10 @@ class SpecLocation:
 
 
 def _num(where, table, key, v, positive=True):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (positive and v <= 0):
-        raise where.error(table, key, f"{key} must be a {'positive ' if positive else ''}number, got {v!r}")
-    return float(v)
+    try:
+        return check_number(key, v, lo=0.0 if positive else None, lo_open=True)
+    except ValueError as exc:
+        raise where.error(table, key, str(exc)) from None
 
 
 def _values(where, name, v):

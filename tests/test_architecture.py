@@ -1,6 +1,7 @@
 """The package's architecture rules, read from the source with ``ast`` (nothing is imported or run).
 
-1. Underscore names are private to the module that defines them. No module of ``micromag/`` may
+1. Underscore names are private to the module that defines them. No module of ``micromag/`` (or of
+   ``gpu_kernels/``) may
    - touch ``x._name`` (read, write or delete) where ``x`` is not ``self``/``cls`` and ``_name`` is not
      defined in that same module (a ``def``/``class`` name, a module- or class-level binding, or an
      attribute the module sets on ``self``/``cls``). A write ``sim._t = t`` in another module neither
@@ -27,7 +28,7 @@ import pathlib
 from collections import defaultdict
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "micromag"
+PACKAGES = ("micromag", "gpu_kernels")  # the package and the kernel sources' Python part (shipped with it)
 
 
 def _private(name):
@@ -42,10 +43,11 @@ def module_name(path):
 
 
 def modules():
-    """{dotted module name: (path, ast tree)} for every module of the package."""
+    """{dotted module name: (path, ast tree)} for every module of the packages."""
     out = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        out[module_name(path)] = (path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            out[module_name(path)] = (path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
     return out
 
 
@@ -60,8 +62,6 @@ def _bindings(body):
         for node in _walk_scope(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.add(node.id)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return names
 
 
