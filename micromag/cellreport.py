@@ -295,8 +295,7 @@ def _easy(spec):
 def _device(spec, drive, T_material=None, temperature=None, batch=1, backend="auto", m0=None, tilt0_deg=0.0,
             pulse=None):
     """The micromag device builder of the spec (drive: a number, per-member array or a Drive)."""
-    from . import drives, geometry, heavy_metal
-    from . import devices
+    from . import devices, drives, geometry, heavy_metal
 
     c, w = spec["cell"], spec["write"]
     mat = _material(spec["material"], c["thickness"], T_material)

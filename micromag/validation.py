@@ -38,6 +38,10 @@ def _not_number(name, value, unit):
     return ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {value!r}")
 
 
+def _outside(name, value, lo, hi, lo_open, hi_open, unit):
+    return ValueError(f"{name} = {value!r} is outside the allowed range {range_text(lo, hi, lo_open, hi_open, unit)}")
+
+
 def _is_text_or_bool(value):
     return isinstance(value, (bool, np.bool_, str, bytes))
 
@@ -54,7 +58,7 @@ def check_number(name, value, lo=None, hi=None, lo_open=False, hi_open=False, un
     except (TypeError, ValueError, OverflowError):
         raise _not_number(name, value, unit) from None
     if not in_range(x, lo, hi, lo_open, hi_open):
-        raise ValueError(f"{name} = {value!r} is outside the allowed range {range_text(lo, hi, lo_open, hi_open, unit)}")
+        raise _outside(name, value, lo, hi, lo_open, hi_open, unit)
     return x
 
 
@@ -68,7 +72,7 @@ def check_numbers(name, value, lo=None, hi=None, lo_open=False, hi_open=False, u
     except (TypeError, ValueError, OverflowError):
         raise _not_number(name, value, unit) from None
     if not in_range(a, lo, hi, lo_open, hi_open):
-        raise ValueError(f"{name} = {value!r} is outside the allowed range {range_text(lo, hi, lo_open, hi_open, unit)}")
+        raise _outside(name, value, lo, hi, lo_open, hi_open, unit)
     return float(a) if a.ndim == 0 else a
 
 

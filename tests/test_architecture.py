@@ -99,11 +99,16 @@ def _resolve(name, level, module, is_package):
     return ".".join(base + ([name] if name else []))
 
 
+def _inside(module, package):
+    """Whether ``module`` is ``package`` itself (its ``__init__``) or one of its modules."""
+    return module == package or module.startswith(package + ".")
+
+
 def _path_allowed(dotted, importer):
     """Whether ``importer`` may import the module path ``dotted``: every underscore module on it lies in a
     package that contains ``importer`` (an underscore module is private to its package)."""
     parts = dotted.split(".")
-    return all(not _private(p) or importer.startswith(".".join(parts[:i]) + ".") for i, p in enumerate(parts) if i)
+    return all(not _private(p) or _inside(importer, ".".join(parts[:i])) for i, p in enumerate(parts) if i)
 
 
 def private_uses(mods=None):
@@ -129,7 +134,7 @@ def private_uses(mods=None):
                     # a private name; an underscore *module* (``from . import _jit``) is the one case that
                     # is not a name of another module but a file of the package, ruled as such below
                     sub = f"{src}.{a.name}"
-                    if _private(a.name) and not (sub in known and mod.startswith(src + ".")):
+                    if _private(a.name) and not (sub in known and _inside(mod, src)):
                         flag(node, f"from {'.' * node.level}{node.module or ''} import {a.name}")
                 if not _path_allowed(src, mod):
                     flag(node, f"from {'.' * node.level}{node.module or ''} import ...")
@@ -231,8 +236,13 @@ def test_no_import_cycles():
 
 # The checks themselves, on small sources: each rule fires where it should and only there.
 
-def _check(sources):
-    mods = {name: (ROOT / (name.replace(".", "/") + ".py"), ast.parse(src)) for name, src in sources.items()}
+def _check(sources, packages=()):
+    """(private uses, cycles) of made-up modules {name: source}; names in ``packages`` are __init__ files."""
+    def path(name):
+        base = ROOT / name.replace(".", "/")
+        return base / "__init__.py" if name in packages else base.with_suffix(".py")
+
+    mods = {name: (path(name), ast.parse(src)) for name, src in sources.items()}
     return private_uses(mods), import_cycles(import_graph(mods))
 
 
@@ -257,7 +267,9 @@ def test_checker_flags_private_reads_writes_and_imports():
     ), "micromag.ub._model": "", "micromag.ub.drivers": "from ._model import Model\n"})
     assert clean == [], clean
     inside, _ = _check({"micromag._jit": "", "micromag.llg": "from . import _jit\nimport micromag._jit\n",
-                        "micromag.terms.demag": "from .. import _jit\nfrom .._jit import kernels\n"})
+                        "micromag.ub._model": "", "micromag.ub": "from . import _model\n",
+                        "micromag.terms.demag": "from .. import _jit\nfrom .._jit import kernels\n"},
+                       packages=("micromag.ub",))
     assert inside == [], inside
     outside, _ = _check({"micromag.ub._model": "", "micromag.cli": (
         "from .ub._model import Model\nfrom .ub import _model\nimport micromag.ub._model\n")})
