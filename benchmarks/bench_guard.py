@@ -24,7 +24,7 @@ def per_step(n, integrator, duration, reps=5):
         sim.m = (1, 0.3, 0.1)
         sim.B_ext = (0, 0.05, 0)
         sim.run(1e-13, progress=False)  # warm up (FFT plans, caches)
-        st = sim._stepper
+        st = sim.stepper
         s0 = st.nsteps
         t0 = time.perf_counter()
         sim.run(duration, progress=False)
@@ -49,8 +49,8 @@ if __name__ == "__main__":
 
     for n in ((8, 8, 1), (64, 64, 1)):
         sim = mm.Simulation(mm.Grid(n=n, cell=(4e-9, 4e-9, 3e-9)), material=mm.Permalloy(), backend="cpu")
-        st = sim._get_stepper()
-        g = RunGuard(sim, st, sim._m, sim._t)
+        st = sim.stepper
+        g = RunGuard(sim, st, sim.state.m, sim.state.t)
         g.new_target(np.array([1.0]))
         k = 20000
         us = timeit.timeit(g.after_step, number=k) / k * 1e6

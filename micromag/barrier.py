@@ -78,6 +78,7 @@ import numpy as np
 
 from .constants import kB
 from .progress import Progress
+from .validation import check_int, check_positive
 
 __all__ = ["energy_barrier", "EnergyPath", "clone_simulation", "coherent_barrier", "wall_barrier",
            "crossover_diameter"]
@@ -136,8 +137,7 @@ def clone_simulation(sim, batch):
     if sim.batch != 1:
         raise ValueError(f"sim has batch = {sim.batch}: give a simulation with batch=1 (the clone makes its own "
                          "batch)")
-    if int(batch) != batch or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    batch = check_int("batch", batch, lo=1)
     system = sim.system
     materials = {r: mat for r, mat in enumerate(system.materials) if mat is not None}
     clone = Simulation(sim.grid, material=system.default_material, geometry=system.fill, regions=system.region,
@@ -297,13 +297,7 @@ def _or_none(x):
 
 
 def _temperature(T):
-    try:
-        T = float(T)
-    except (TypeError, ValueError):
-        raise ValueError(f"T must be a temperature in K, got {T!r}") from None
-    if not math.isfinite(T) or T <= 0:
-        raise ValueError(f"T = {T!r} K is outside the allowed range (0, inf) K")
-    return T
+    return check_positive("T", T, "K")
 
 
 # ---------------------------------------------------------------------------------------------- geometry

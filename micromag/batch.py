@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 from .guard import RunGuard
+from .validation import check_positive
 
 BUILTIN = ("B_ext", "temperature", "seed", "m0", "duration")
 
@@ -167,9 +168,7 @@ class Batch:
             raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
         self.chunk = None if chunk is None else int(chunk)
         self.stop = stop
-        from .simulation import _positive
-
-        self.check_every = None if check_every is None else _positive("check_every", check_every)
+        self.check_every = None if check_every is None else check_positive("check_every", check_every, "s")
         self.halt = bool(halt)
         self.keep_m = bool(keep_m)
         self.compact = bool(compact)
@@ -234,8 +233,8 @@ class Batch:
                     one = np.array(v[None], dtype=float)
                     if np.any(np.sqrt((one**2).sum(axis=1))[:, sim.system.magnetic] < 1e-12):
                         raise ValueError("member m0 has zero length in a magnetic cell")
-                    normalize(one, sim._mask, out=one)
-                    sim._m[j] = sim.xp.asarray(one[0].astype(sim.dtype))
+                    normalize(one, sim.system.magnetic.astype(float), out=one)
+                    sim.state.m[j] = sim.xp.asarray(one[0].astype(sim.dtype))
         for name, fn in self.setters.items():
             if name in mems[0]:
                 fn(sim, [m[name] for m in mems])
@@ -243,7 +242,7 @@ class Batch:
             # member i draws from (seed_i, 0) if it has a seed (the stream of a single run), else (sim.seed, i)
             sim.set_noise(seeds=[int(m["seed"]) if "seed" in m else sim.seed for m in mems],
                           member_ids=[0 if "seed" in m else i for i, m in zip(idx, mems)])
-        sim._changed()
+        sim.state_changed()
         return sim
 
     def _groups(self):
@@ -266,10 +265,8 @@ class Batch:
         last good state, which ``t``, ``m_avg``, ``energy`` and ``m`` describe, while the others went on) and
         ``error`` (why, naming the likely cause; None if it did not diverge).
         """
-        from .simulation import _positive
-
-        duration = _positive("duration", duration)
-        check_every = self.check_every if check_every is None else _positive("check_every", check_every)
+        duration = check_positive("duration", duration, "s")
+        check_every = self.check_every if check_every is None else check_positive("check_every", check_every, "s")
         results = [None] * len(self.members)
         from .progress import Progress
 
@@ -301,9 +298,10 @@ class Batch:
         sim = self._make(idx)
         n = len(idx)
         dur = np.array([float(self.members[i].get("duration", duration)) for i in idx])
-        st = sim._get_stepper()
+        st = sim.stepper
+        state = sim.state  # the live m and t, advanced in place
         sim.llg.precession = True
-        t0 = sim._host(sim._t)
+        t0 = sim.host(state.t)
         t_end = t0 + dur
         maxdur = float(dur.max())
 
@@ -330,26 +328,26 @@ class Batch:
             prev_v, prev_t = np.asarray(stop.value(sim), float), t0.copy()
         exact = sim.backend == "cpu"
         xp = sim.xp
-        guard = RunGuard(sim, st, sim._m, sim._t)
+        guard = RunGuard(sim, st, state.m, state.t)
         for mark in marks:
-            t_now = sim._host(sim._t)
+            t_now = sim.host(state.t)
             target = np.minimum(t0 + mark, t_end)
             target = np.where(done, t_now, target)
             target_dev = xp.asarray(target)
             guard.new_target(target)
             while True:
-                behind = sim._t < target_dev
+                behind = state.t < target_dev
                 if not bool(behind.any()):
                     break
                 idle = None
                 if exact and not bool(behind.all()):
                     idle = ~behind
-                    saved = sim._m[idle].copy()  # a member that takes no step keeps its bits exactly
-                acc = st.step(sim._m, sim._t, t_end=target_dev)
+                    saved = state.m[idle].copy()  # a member that takes no step keeps its bits exactly
+                acc = st.step(state.m, state.t, t_end=target_dev)
                 if idle is not None:
-                    sim._m[idle] = saved
-                b = sim._host(behind).astype(bool)
-                a = b if acc is None else sim._host(acc).astype(bool)
+                    state.m[idle] = saved
+                b = sim.host(behind).astype(bool)
+                a = b if acc is None else sim.host(acc).astype(bool)
                 self._steps[pos[b]] += 1
                 self._acc[pos[a & b]] += 1
                 frozen = guard.after_step()
@@ -360,7 +358,7 @@ class Batch:
             frozen = guard.check(state=guard.keep)
             if frozen is not None:
                 t_end, target = self._diverged(sim, guard, frozen, pos, res, t_end, target)
-            t_now = sim._host(sim._t)
+            t_now = sim.host(state.t)
             finishing = (~done) & (t_now >= t_end)
             if stop is not None:
                 live = ~done
@@ -400,7 +398,8 @@ class Batch:
                 if interp:
                     prev_v, prev_t = prev_v[live], prev_t[live]
                 xp = sim.xp
-                guard = RunGuard(sim, st, sim._m, sim._t)
+                state = sim.state
+                guard = RunGuard(sim, st, state.m, state.t)
         if not done.all():
             self._record(sim, pos, ~done, res)
         self.member_evals += getattr(sim.llg, "nevals", 0) * sim.batch
@@ -409,7 +408,7 @@ class Batch:
     @staticmethod
     def _diverged(sim, guard, frozen, pos, res, t_end, target):
         """Members ``frozen`` by the guard: their result says why; they finish at their last good time."""
-        t_now = sim._host(sim._t)
+        t_now = sim.host(sim.state.t)
         for row in np.nonzero(frozen)[0]:
             r = res[pos[row]]
             r["diverged"] = True
@@ -419,7 +418,7 @@ class Batch:
 
     def _record(self, sim, pos, rows, res):
         m = sim.m
-        t = sim._host(sim._t)
+        t = sim.host(sim.state.t)
         mavg = np.asarray(sim.m_avg).reshape(-1, 3)
         E = np.broadcast_to(np.asarray(sim.energy(), dtype=float), (sim.batch,))
         for row in np.nonzero(rows)[0]:
@@ -436,10 +435,10 @@ class Batch:
         rows = np.nonzero(live)[0]
         new = self._make([idx[p] for p in pos[rows]])
         sel = rows if sim.xp is np else sim.xp.asarray(rows)
-        new._m[...] = new.xp.asarray(sim._m[sel])
-        new._t[...] = new.xp.asarray(sim._t[sel])
+        new.state.m[...] = new.xp.asarray(sim.state.m[sel])
+        new.state.t[...] = new.xp.asarray(sim.state.t[sel])
         new.set_noise_state(sim.noise_state(), rows=rows)  # each member keeps its own noise stream
-        nst = new._get_stepper()
+        nst = new.stepper
         nst.dt[...] = new.xp.asarray(st.dt[sel])
         if st.tab.fsal and st.k0_valid:
             nst.k[0][...] = new.xp.asarray(st.k[0][sel])

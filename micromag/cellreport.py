@@ -74,7 +74,8 @@ import warnings
 import numpy as np
 
 from .constants import kB
-from .sweep import ResultsLog, SpecError, _key_lines, _Where
+from .sweep import ResultsLog, SpecError, toml_key_lines, SpecLocation
+from .validation import check_int, check_number
 
 __all__ = ["CellSpec", "load_cell_spec", "cell_report", "build_cell", "wer_build", "add_cell_parser"]
 
@@ -125,6 +126,10 @@ _KIND = {
 }
 
 
+_RANGES = {"num": {}, "pos": dict(lo=0.0, lo_open=True), "nonneg": dict(lo=0.0),
+           "prob": dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True), "prob1": dict(lo=0.0, hi=1.0, lo_open=True)}
+
+
 def _check_value(where, table, key, v):
     kind = _KIND.get((table, key))
     if table == "material" and key != "preset":
@@ -134,23 +139,13 @@ def _check_value(where, table, key, v):
         return where.error(table, key, f"{key} {msg}, got {v!r}")
 
     isnum = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)  # noqa: E731
-    if kind in ("num", "pos", "nonneg", "prob", "prob1"):
-        if not isnum(v):
-            raise bad("must be a number")
-        if kind == "pos" and v <= 0:
-            raise bad("must be > 0")
-        if kind == "nonneg" and v < 0:
-            raise bad("must be >= 0")
-        if kind == "prob" and not 0 < v < 1:
-            raise bad("must lie in (0, 1)")
-        if kind == "prob1" and not 0 < v <= 1:
-            raise bad("must lie in (0, 1]")
-        return float(v)
-    if kind in ("int", "int3"):
-        lo = 3 if kind == "int3" else 1
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v).is_integer() or v < lo:
-            raise bad(f"must be an integer >= {lo}")
-        return int(v)
+    try:  # the package's number rules (micromag.validation), the error located in the file
+        if kind in _RANGES:
+            return check_number(key, v, **_RANGES[kind])
+        if kind in ("int", "int3"):
+            return check_int(key, v, lo=3 if kind == "int3" else 1)
+    except ValueError as exc:
+        raise where.error(table, key, str(exc)) from None
     if kind in ("list", "listpos"):
         if not isinstance(v, list) or not v or not all(isnum(x) for x in v):
             raise bad("must be a non-empty list of numbers")
@@ -170,7 +165,7 @@ class CellSpec:
     """A validated cell description: ``self.data[table][key]`` with the defaults filled in."""
 
     def __init__(self, doc, path="<spec>", lines=None, quick=False):
-        where = _Where(path, lines or {})
+        where = SpecLocation(path, lines or {})
         self.path = path
         self.quick = bool(quick)
         for t, body in doc.items():
@@ -275,19 +270,19 @@ def load_cell_spec(path, quick=False):
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
         where = f"{path}, line {m.group(1)}" if m else path
         raise SpecError(f"{where}: the spec does not parse as TOML: {msg}") from None
-    return CellSpec(doc, path=path, lines=_key_lines(text), quick=quick)
+    return CellSpec(doc, path=path, lines=toml_key_lines(text), quick=quick)
 
 
 # ---------------------------------------------------------------------------------------------- the cell
 def _material(m, thickness, T=None):
-    import micromag as mm
+    from . import materials
 
     m = dict(m)
     preset = m.pop("preset")
     if preset == "CoFeB_perpendicular":
-        mat = mm.CoFeB_perpendicular(thickness=thickness, Ki=m.pop("Ki", 1.3e-3))
+        mat = materials.CoFeB_perpendicular(thickness=thickness, Ki=m.pop("Ki", 1.3e-3))
     else:
-        mat = getattr(mm, preset)()
+        mat = getattr(materials, preset)()
     mat = mat.with_(**m) if m else mat
     return mat if T is None or mat.Tc is None else mat.at(T)
 
@@ -300,8 +295,7 @@ def _easy(spec):
 def _device(spec, drive, T_material=None, temperature=None, batch=1, backend="auto", m0=None, tilt0_deg=0.0,
             pulse=None):
     """The micromag device builder of the spec (drive: a number, per-member array or a Drive)."""
-    import micromag as mm
-    from . import devices
+    from . import devices, drives, geometry, heavy_metal
 
     c, w = spec["cell"], spec["write"]
     mat = _material(spec["material"], c["thickness"], T_material)
@@ -309,7 +303,7 @@ def _device(spec, drive, T_material=None, temperature=None, batch=1, backend="au
     mt = spec["mtj"]
     mtj = devices.MTJSpec(RA_P=mt["RA_P"], TMR=mt["TMR"], t_ox=mt["t_ox"], eps_r=mt["eps_r"], V_half=mt.get("V_half"))
     if pulse is not None:
-        drive = mm.Pulse(drive, width=pulse, rise=w["rise"], start=w.get("_start", 0.0))
+        drive = drives.Pulse(drive, width=pulse, rise=w["rise"], start=w.get("_start", 0.0))
     if c["write"] in ("stt", "vcma"):
         kw = dict(size=size, thickness=c["thickness"], material=mat, cell=c["cell"], mtj=mtj, P=mt["P"],
                   Lambda=mt["Lambda"], m0_tilt_deg=tilt0_deg, temperature=temperature, batch=batch, backend=backend)
@@ -317,13 +311,13 @@ def _device(spec, drive, T_material=None, temperature=None, batch=1, backend="au
             return devices.MTJCell(V=drive, stt=True, xi_vcma=0.0, **kw)
         return devices.MTJCell(V=drive, stt=True, xi_vcma=spec["vcma"]["xi"], B_ext=(spec["vcma"]["B_x"], 0, 0), **kw)
     s = spec["sot"]
-    hm = getattr(mm, s["heavy_metal"])(thickness=s["hm_thickness"])
+    hm = getattr(heavy_metal, s["heavy_metal"])(thickness=s["hm_thickness"])
     tilt = c["tilt_deg"]
     easy = c.get("easy_axis", "z")
     if m0 is None:  # the easy axis tilted by tilt0_deg towards the element's y
         a = math.radians(tilt0_deg)
         m0 = (0.0, math.sin(a), math.cos(a)) if easy == "z" else (math.cos(a), math.sin(a), 0.0)
-    return devices.SOTCell(free_layer=mm.Ellipse(size), thickness=c["thickness"], material=mat, heavy_metal=hm,
+    return devices.SOTCell(free_layer=geometry.Ellipse(size), thickness=c["thickness"], material=mat, heavy_metal=hm,
                            tilt_deg=tilt, rotation_deg=-tilt, easy_axis=easy, cell=c["cell"], mtj=mtj, J=drive,
                            xi_FL=s["xi_FL"], B_ext=(s["B_x"], 0.0, 0.0), m0=m0, temperature=temperature,
                            batch=batch, backend=backend)
@@ -519,9 +513,9 @@ def stage_critical(spec, T, coh, backend, progress):
         return out
     # SOT: batch over J with a slow ramp, the final state decides (T = 0)
     s = spec["sot"]
-    import micromag as mm
+    from . import heavy_metal
 
-    hm = getattr(mm, s["heavy_metal"])(thickness=s["hm_thickness"])
+    hm = getattr(heavy_metal, s["heavy_metal"])(thickness=s["hm_thickness"])
     theta = hm.theta_eff
     if _easy(spec)[0] == 1:
         B_d = 2 * coh["E_hard_z_J"] / (Ms * V) - B_K
@@ -580,10 +574,10 @@ def stage_critical(spec, T, coh, backend, progress):
 
 
 def _sot_switched(spec, Js, T, backend):
-    import micromag as mm
+    from .drives import Pulse
 
     easy = _easy(spec)
-    sim = build_cell(spec, mm.Pulse(np.asarray(Js, dtype=float), width=3e-9, rise=1e-9, fall=1e-9), T_material=T,
+    sim = build_cell(spec, Pulse(np.asarray(Js, dtype=float), width=3e-9, rise=1e-9, fall=1e-9), T_material=T,
                      batch=len(Js), backend=backend, tilt0_deg=1.0)
     sim.run(8e-9, progress=False)  # 4 ns after the pulse: a weakly damped layer settles slowly
     m = np.asarray(sim.m_avg).reshape(-1, 3)

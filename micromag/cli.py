@@ -36,11 +36,11 @@ def _cmd_info(args):
     import scipy
 
     from . import __version__
-    from .backends import _gpu_status
+    from .backends import gpu_status
 
     print(f"micromag {__version__}")
     print(f"python   {sys.version.split()[0]}  numpy {numpy.__version__}  scipy {scipy.__version__}")
-    ok, why = _gpu_status()
+    ok, why = gpu_status()
     if ok:
         import cupy
 

@@ -39,37 +39,19 @@ EPS_MGO = 9.8  # relative permittivity of MgO (bulk value; thin-film barriers ar
 
 
 # ---------------------------------------------------------------------------------------- validation
-# one number check for the whole device stack (names the parameter and the allowed range)
-from .heavy_metal import _num  # noqa: E402
+# one number check for the whole package (names the parameter and the allowed range)
+from .validation import check_number, check_vector3  # noqa: E402
 
 
 def _length(name, v):
-    x = _num(name, v, lo=0.0, unit="m")
+    x = check_number(name, v, lo=0.0, unit="m", lo_open=True)
     if x > 1e-3:
         raise ValueError(f"{name} = {x} m is larger than 1 mm; lengths are in metres (e.g. 100e-9)")
     return x
 
 
-def _vec3(name, v):
-    try:
-        a = np.array(v, dtype=float).reshape(3)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 3-vector, got {v!r}") from None
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    return a
-
-
-def _unit(name, v):
-    a = _vec3(name, v)
-    n = float(np.linalg.norm(a))
-    if n < 1e-12:
-        raise ValueError(f"{name} must have non-zero length, got {v!r}")
-    return a / n
-
-
 def _angle(name, v):
-    return _num(name, v, unit="degrees")
+    return check_number(name, v, unit="degrees")
 
 
 # ---------------------------------------------------------------------------------------- MTJ spec
@@ -96,18 +78,18 @@ class MTJSpec:
 
     def __post_init__(self):
         s = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        s("RA_P", _num("RA_P", self.RA_P, lo=0.0, unit="Ω·m²"))
+        s("RA_P", check_number("RA_P", self.RA_P, lo=0.0, unit="Ω·m²", lo_open=True))
         if self.RA_P > 1e-6:
             raise ValueError(f"RA_P = {self.RA_P} Ω·m² is implausible; it is in Ω·m² (1 Ω·µm² = 1e-12 Ω·m²)")
-        s("TMR", _num("TMR", self.TMR, lo=0.0, lo_open=False))
+        s("TMR", check_number("TMR", self.TMR, lo=0.0))
         if self.p_ref is not None:
-            s("p_ref", tuple(_unit("p_ref", self.p_ref)))
+            s("p_ref", tuple(check_vector3("p_ref", self.p_ref, unit_vector=True)))
         if self.area is not None:
-            s("area", _num("area", self.area, lo=0.0, unit="m²"))
+            s("area", check_number("area", self.area, lo=0.0, unit="m²", lo_open=True))
         s("t_ox", _length("t_ox", self.t_ox))
-        s("eps_r", _num("eps_r", self.eps_r, lo=0.0))
+        s("eps_r", check_number("eps_r", self.eps_r, lo=0.0, lo_open=True))
         if self.V_half is not None:
-            s("V_half", _num("V_half", self.V_half, lo=0.0, unit="V"))
+            s("V_half", check_number("V_half", self.V_half, lo=0.0, unit="V", lo_open=True))
 
     def capacitance(self, area):
         """Barrier capacitance ε0 ε_r A / t_ox in F for a junction area A (m²)."""
@@ -126,7 +108,7 @@ def _mtj_spec(mtj):
 # ---------------------------------------------------------------------------------------- helpers
 def cell_type(easy_axis_device, tol_deg=1.0):
     """'z', 'x', 'y' or 'xy' for an easy axis given in the device frame (x̂ along the current)."""
-    u = _unit("easy_axis", easy_axis_device)
+    u = check_vector3("easy_axis", easy_axis_device, unit_vector=True)
     ip = math.hypot(u[0], u[1])
     if abs(u[2]) >= ip:
         return "z"
@@ -191,7 +173,7 @@ def _resolve_axis(easy_axis, long_axis, material, name="easy_axis"):
         if key in ("x", "y", "z"):
             return np.eye(3)[("x", "y", "z").index(key)]
         raise ValueError(f"{name} must be 'long', 'x', 'y', 'z' or a 3-vector (element frame), got {easy_axis!r}")
-    return _unit(name, easy_axis)
+    return check_vector3(name, easy_axis, unit_vector=True)
 
 
 class _Cell:
@@ -260,12 +242,12 @@ class _Cell:
         self.easy_axis_element = _resolve_axis(easy_axis, self.long_axis, material)
         self.easy_axis = self.R_elem @ self.easy_axis_element  # grid frame
         self.easy_axis[np.abs(self.easy_axis) < 1e-15] = 0.0
-        K = material.Ku1 if Ku1 is None else _num("Ku1", Ku1, unit="J/m³")
+        K = material.Ku1 if Ku1 is None else check_number("Ku1", Ku1, unit="J/m³")
         self.material = material.with_(Ku1=K, anis_u=tuple(self.easy_axis))
 
     def _elem_vec(self, name, v, default):
         """A direction given in the element frame, returned in the grid frame."""
-        a = default if v is None else _unit(name, v)
+        a = default if v is None else check_vector3(name, v, unit_vector=True)
         out = self.R_elem @ a
         out[np.abs(out) < 1e-15] = 0.0
         return out
@@ -276,10 +258,10 @@ class _Cell:
             return None
         R = self.R_dev
         if callable(B_ext):
-            return lambda t, f=B_ext: R @ _vec3("B_ext(t)", f(t))
+            return lambda t, f=B_ext: R @ check_vector3("B_ext(t)", f(t))
         a = np.asarray(B_ext, dtype=float)
         if a.shape == (3,):
-            return tuple(R @ _vec3("B_ext", a))
+            return tuple(R @ check_vector3("B_ext", a))
         if a.ndim == 2 and a.shape[1] == 3:
             if not np.all(np.isfinite(a)):
                 raise ValueError("B_ext must be finite")
@@ -316,16 +298,11 @@ class _Cell:
                     if hasattr(term, attr) and getattr(term, attr) is not None and attr in vars(term):
                         saved.append((term, attr, getattr(term, attr)))
                         setattr(term, attr, DC(0.0))
-                if getattr(term, "_J_obj", None) is not None:
-                    saved.append((term, "_J_obj", term._J_obj))
-                    term._J_obj, term.J = None, DC(0.0)
             try:
                 sim.relax(progress=False)
             finally:
                 for term, attr, v in saved:
                     setattr(term, attr, v)
-                    if attr == "_J_obj":
-                        term.J = None
             sim.t = 0.0
         return sim
 
@@ -392,16 +369,16 @@ class SOTCell(_Cell):
             raise TypeError(f"heavy_metal must be a HeavyMetal (e.g. mm.BetaW(thickness=5e-9)), got "
                             f"{type(heavy_metal).__name__}")
         self.heavy_metal = heavy_metal
-        self.xi_FL = _num("xi_FL", xi_FL)
+        self.xi_FL = check_number("xi_FL", xi_FL)
         self.J = as_drive(J)
         self.batch = int(batch)
         self.backend = backend
         self.solve_conduction = bool(solve_conduction)
         self.shunt = bool(shunt)
-        self.fm_resistivity = _num("fm_resistivity", fm_resistivity, lo=0.0, unit="Ω·m")
+        self.fm_resistivity = check_number("fm_resistivity", fm_resistivity, lo=0.0, unit="Ω·m", lo_open=True)
         self.oersted = bool(oersted)
         self.demag = bool(demag)
-        self.temperature = None if temperature is None else _num("temperature", temperature, lo=0.0, lo_open=False, unit="K")
+        self.temperature = None if temperature is None else check_number("temperature", temperature, lo=0.0, unit="K")
         self.mtj = _mtj_spec(mtj)
         self.B_ext = self._dev_field(B_ext)
         self.m0 = self._elem_vec("m0", m0, self.easy_axis_element)
@@ -410,7 +387,7 @@ class SOTCell(_Cell):
         hx_dev, hy_dev = _rotated_extent(self.free_layer, rotation_matrix(self.tilt_deg, "z"))
         self._half_dev = (hx_dev, hy_dev)
         self.line_width = _ncells(hy_dev, dx) * dx if line_width is None else _length("line_width", line_width)
-        self.line_offset = _num("line_offset", line_offset, unit="m")
+        self.line_offset = check_number("line_offset", line_offset, unit="m")
         self.current_direction = self.R_dev @ np.array([1.0, 0.0, 0.0])
         self.current_direction[np.abs(self.current_direction) < 1e-15] = 0.0
         self.line = self._make_line()
@@ -494,7 +471,7 @@ class SOTCell(_Cell):
             if not isinstance(self.J, Pulse):
                 raise ValueError("give duration= (s): the drive is not a Pulse with a known end")
             duration = self.J.end
-        duration = _num("duration", duration, lo=0.0, unit="s")
+        duration = check_number("duration", duration, lo=0.0, unit="s", lo_open=True)
         per_J, R = self._current_per_J()
         t = np.linspace(0.0, duration, int(n))
         Jt = np.stack([drive_values(self.J, np.full(self.batch, ti), self.batch) for ti in t])  # (n, B)
@@ -584,12 +561,12 @@ class MTJCell(_Cell):
         self.mtj = _mtj_spec(mtj) if mtj is not None else MTJSpec()
         self.V = as_drive(V)
         self.stt = bool(stt)
-        self.P = _num("P", P, lo=0.0, lo_open=False, hi=1.0, hi_open=False)
-        self.Lambda = _num("Lambda", Lambda, lo=0.0)
-        self.eps_prime = _num("eps_prime", eps_prime)
-        self.xi_vcma = _num("xi_vcma", xi_vcma, unit="J/(V·m)")
+        self.P = check_number("P", P, lo=0.0, hi=1.0)
+        self.Lambda = check_number("Lambda", Lambda, lo=0.0, lo_open=True)
+        self.eps_prime = check_number("eps_prime", eps_prime)
+        self.xi_vcma = check_number("xi_vcma", xi_vcma, unit="J/(V·m)")
         self.B_ext = self._dev_field(B_ext)
-        m = self.easy_axis_element if m0 is None else _unit("m0", m0)
+        m = self.easy_axis_element if m0 is None else check_vector3("m0", m0, unit_vector=True)
         tilt = math.radians(_angle("m0_tilt_deg", m0_tilt_deg))
         if tilt:
             perp = np.cross(m, [0.0, 1.0, 0.0])
@@ -598,7 +575,7 @@ class MTJCell(_Cell):
             perp /= np.linalg.norm(perp)
             m = math.cos(tilt) * m + math.sin(tilt) * perp
         self.m0 = self.R_elem @ m
-        self.temperature = None if temperature is None else _num("temperature", temperature, lo=0.0, lo_open=False, unit="K")
+        self.temperature = None if temperature is None else check_number("temperature", temperature, lo=0.0, unit="K")
         self.batch = int(batch)
         self.backend = backend
         self.demag = bool(demag)

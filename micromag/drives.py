@@ -11,15 +11,7 @@ import math
 
 import numpy as np
 
-
-def _num(name, v, lo=None, unit="s"):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in {unit}, got {v!r}") from None
-    if not math.isfinite(v) or (lo is not None and v < lo):
-        raise ValueError(f"{name} must be a finite number{'' if lo is None else f' >= {lo}'} {unit}, got {v!r}")
-    return v
+from .validation import check_number
 
 
 def _amplitude(a):
@@ -58,10 +50,10 @@ class Pulse(Drive):
 
     def __init__(self, amplitude, width, start=0.0, rise=0.0, fall=None):
         self.amplitude = _amplitude(amplitude)
-        self.width = _num("width", width, lo=0.0)
-        self.start = _num("start", start)
-        self.rise = _num("rise", rise, lo=0.0)
-        self.fall = self.rise if fall is None else _num("fall", fall, lo=0.0)
+        self.width = check_number("width", width, lo=0.0, unit="s")
+        self.start = check_number("start", start, unit="s")
+        self.rise = check_number("rise", rise, lo=0.0, unit="s")
+        self.fall = self.rise if fall is None else check_number("fall", fall, lo=0.0, unit="s")
         if self.rise > self.width:
             raise ValueError(f"rise ({self.rise} s) must not exceed width ({self.width} s)")
 

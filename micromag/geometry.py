@@ -118,7 +118,9 @@ def _axis(name, axis):
     return a / norm
 
 
-def _samples(samples, grid_n):
+def samples_per_cell(samples, grid_n):
+    """The checked sub-samples per cell (sx, sy, sz) of a fill fraction: ``samples`` (an integer for all
+    axes, or three), or by default 4 along each axis the grid has more than one cell on, else 1."""
     if samples is None:
         return tuple(4 if n > 1 else 1 for n in grid_n)
     if isinstance(samples, (int, np.integer)) and not isinstance(samples, (bool, np.bool_)):
@@ -235,7 +237,7 @@ class Shape:
         """
         n = tuple(int(v) for v in grid.n)
         d = tuple(float(v) for v in grid.cell)
-        S = _samples(samples, n)
+        S = samples_per_cell(samples, n)
         nx, ny, nz = n
         counts = np.zeros((nz, ny, nx), dtype=np.int32 if S[0] * S[1] * S[2] < 2**31 else np.int64)
 

@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from .validation import check_finite, check_int  # noqa: F401  (part of this module's API too)
+
 DT_STEPS = 8          # steps between looks at dt (a NaN-marked member takes no steps meanwhile)
 STATE_STEPS = 256     # steps between full-state checks (steppers without keeps_finite only)
 COLLAPSE_STEPS = 1000  # consecutive forced steps (or steps without progress) that count as a collapse
@@ -174,7 +176,7 @@ class RunGuard:
         self._next_collapse = COLLAPSE_STEPS
 
     def _host(self, a):
-        return self.sim._host(a)
+        return self.sim.host(a)
 
     def check_field(self, t_now=None):
         """Warn (once) when the effective field exceeds ``PLAUSIBLE_FIELD``; one field evaluation on the
@@ -325,7 +327,7 @@ def check_stepper(sim, st, what="relax"):
     """Raise :class:`SimulationDiverged` if any member of ``st`` holds a NaN step (the stepper's mark of a
     member whose state could not stay finite); ``sim`` keeps its last good state."""
     xp = sim.xp
-    bad = ~sim._host(xp.isfinite(st.dt)).astype(bool)
+    bad = ~sim.host(xp.isfinite(st.dt)).astype(bool)
     if bad.any():
         members = [int(b) for b in np.nonzero(bad)[0]]
         t = np.atleast_1d(np.asarray(sim.t, dtype=float))
@@ -345,28 +347,6 @@ def check_torque(sim, value, what="relax"):
     raise SimulationDiverged(msg.replace("the state could not be kept finite (NaN or inf in the state or the "
                                          "step's error estimate)", "the torque |m × B_eff| is not finite"),
                              members, tg, "non-finite", B, name)
-
-
-def check_finite(name, value, unit=""):
-    """``float(value)`` if it is a finite number, else a ValueError naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be a finite number{(' in ' + unit) if unit else ''}, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number{(' in ' + unit) if unit else ''}, got {value!r}")
-    return v
-
-
-def check_int(name, value, lo=None, hi=None):
-    """``int(value)`` for an integer (bool excluded) within [lo, hi], else a ValueError naming ``name``."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    if not ok and isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
-        ok = True
-    rng = (f" >= {lo}" if hi is None else f" in [{lo}, {hi}]") if lo is not None else ""
-    if not ok or (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be an integer{rng}, got {value!r}")
-    return int(value)
 
 
 __all__ = ["SimulationDiverged", "RunGuard", "check_stepper", "check_torque", "check_finite", "check_int", "describe",

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .grid import Grid
+from .validation import check_number
 
 __all__ = ["HeavyMetal", "BetaW", "Pt", "Ta", "spin_diffusion_factor", "shunt_fraction", "WriteLine"]
 
@@ -51,39 +52,19 @@ __all__ = ["HeavyMetal", "BetaW", "Pt", "Ta", "spin_diffusion_factor", "shunt_fr
 _UOHM_CM = 1e-8
 
 
-def _num(name, v, lo=None, hi=None, lo_open=True, hi_open=True, unit="", allow_none=False):
-    if v is None and allow_none:
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {v!r}")
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {v!r}") from None
-    bad = not math.isfinite(x)
-    if lo is not None:
-        bad |= x <= lo if lo_open else x < lo
-    if hi is not None:
-        bad |= x >= hi if hi_open else x > hi
-    if bad:
-        rng = f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{')' if hi_open or hi is None else ']'}"
-        raise ValueError(f"{name} = {v!r} is outside the allowed range {rng}{' ' + unit if unit else ''}")
-    return x
-
-
 def spin_diffusion_factor(thickness, lambda_sf):
     """1 − sech(t/λ_sf): the share of the bulk spin Hall current that reaches the interface of an HM layer of
     thickness t (m) with spin-diffusion length λ_sf (m). → 1 for t ≫ λ_sf, ≈ t²/(2λ_sf²) for t ≪ λ_sf."""
-    t = _num("thickness", thickness, lo=0.0, unit="m")
-    lam = _num("lambda_sf", lambda_sf, lo=0.0, unit="m")
+    t = check_number("thickness", thickness, lo=0.0, unit="m", lo_open=True)
+    lam = check_number("lambda_sf", lambda_sf, lo=0.0, unit="m", lo_open=True)
     return 1.0 - 1.0 / math.cosh(min(t / lam, 700.0))
 
 
 def shunt_fraction(hm_resistivity, hm_thickness, fm_resistivity, fm_thickness):
     """Fraction of the sheet current that stays in the HM where a metallic FM of resistivity ρ_F (Ω·m) and
     thickness t_F (m) lies on it (parallel conductances, same E): g_HM / (g_HM + g_F), g = t/ρ."""
-    g_hm = _num("hm_thickness", hm_thickness, lo=0.0, unit="m") / _num("hm_resistivity", hm_resistivity, lo=0.0, unit="Ω·m")
-    g_f = _num("fm_thickness", fm_thickness, lo=0.0, unit="m") / _num("fm_resistivity", fm_resistivity, lo=0.0, unit="Ω·m")
+    g_hm = check_number("hm_thickness", hm_thickness, lo=0.0, unit="m", lo_open=True) / check_number("hm_resistivity", hm_resistivity, lo=0.0, unit="Ω·m", lo_open=True)
+    g_f = check_number("fm_thickness", fm_thickness, lo=0.0, unit="m", lo_open=True) / check_number("fm_resistivity", fm_resistivity, lo=0.0, unit="Ω·m", lo_open=True)
     return g_hm / (g_hm + g_f)
 
 
@@ -108,15 +89,15 @@ class HeavyMetal:
 
     def __post_init__(self):
         s = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        s("theta_sh", _num("theta_sh", self.theta_sh, lo=-1.0, hi=1.0))
-        s("resistivity", _num("resistivity", self.resistivity, lo=0.0, unit="Ω·m"))
+        s("theta_sh", check_number("theta_sh", self.theta_sh, lo=-1.0, hi=1.0, lo_open=True, hi_open=True))
+        s("resistivity", check_number("resistivity", self.resistivity, lo=0.0, unit="Ω·m", lo_open=True))
         if self.resistivity > 1e-2:
             raise ValueError(f"resistivity = {self.resistivity} Ω·m is implausible for a metal; it is in Ω·m "
                              f"(1 µΩ·cm = 1e-8 Ω·m)")
-        s("thickness", _num("thickness", self.thickness, lo=0.0, unit="m"))
+        s("thickness", check_number("thickness", self.thickness, lo=0.0, unit="m", lo_open=True))
         if self.thickness > 1e-3:
             raise ValueError(f"thickness = {self.thickness} m is larger than 1 mm; lengths are in metres (e.g. 5e-9)")
-        s("lambda_sf", _num("lambda_sf", self.lambda_sf, lo=0.0, unit="m", allow_none=True))
+        s("lambda_sf", check_number("lambda_sf", self.lambda_sf, lo=0.0, unit="m", allow_none=True, lo_open=True))
 
     @property
     def spin_diffusion_factor(self):
@@ -218,8 +199,8 @@ class WriteLine:
     def __init__(self, shape=None, width=None, electrodes=None, heavy_metal=None, center_y=0.0):
         from .geometry import Shape
 
-        self.width = None if width is None else _num("width", width, lo=0.0, unit="m")
-        self.center_y = _num("center_y", center_y, unit="m")
+        self.width = None if width is None else check_number("width", width, lo=0.0, unit="m", lo_open=True)
+        self.center_y = check_number("center_y", center_y, unit="m")
         if shape is not None and width is not None:
             raise ValueError("give either shape= (any line) or width= (the default straight stripe), not both")
         if shape is None:
@@ -422,8 +403,8 @@ class WriteLine:
                 rho_F, t_F, fm_fill = shunt
             except (TypeError, ValueError):
                 raise ValueError("shunt must be (fm_resistivity Ω·m, fm_thickness m, fm_fill (ny, nx) or a System)") from None
-            rho_F = _num("fm_resistivity", rho_F, lo=0.0, unit="Ω·m")
-            t_F = _num("fm_thickness", t_F, lo=0.0, unit="m")
+            rho_F = check_number("fm_resistivity", rho_F, lo=0.0, unit="Ω·m", lo_open=True)
+            t_F = check_number("fm_thickness", t_F, lo=0.0, unit="m", lo_open=True)
             if hasattr(fm_fill, "magnetic"):
                 fm = np.asarray(fm_fill.fill * fm_fill.magnetic).max(axis=0)
             else:
@@ -438,8 +419,8 @@ class WriteLine:
         """Full conduction solution for a current I (A): dict with V (V), the HM current density J (2, ny, nx)
         A/m², the face currents Ix (ny, nx−1) and Iy (ny−1, nx) in A (sheet totals, HM + shunting FM), and R
         (Ω) between the electrodes."""
-        hm = self._hm(heavy_metal)
-        I = _num("I", I, unit="A")
+        hm = self.resolve_heavy_metal(heavy_metal)
+        I = check_number("I", I, unit="A")
         g = self._sheet(grid, hm, shunt)
         V1, I1, Ix1, Iy1 = self._solve(grid, g)
         s = I / I1  # volts per unit-potential solution
@@ -472,7 +453,8 @@ class WriteLine:
             J[comp] = np.where(cond, E, 0.0) / hm.resistivity
         return J
 
-    def _hm(self, heavy_metal):
+    def resolve_heavy_metal(self, heavy_metal=None):
+        """The HeavyMetal the line is made of: ``heavy_metal`` if given, else the line's own."""
         hm = heavy_metal if heavy_metal is not None else self.heavy_metal
         if hm is None:
             raise ValueError("the line needs its HeavyMetal (thickness, resistivity): pass heavy_metal=")
@@ -501,16 +483,16 @@ class WriteLine:
             out = np.zeros((2, grid.ny, grid.nx))
             sgn = 1.0 if self.electrodes[0] == "-x" else -1.0
             if J is not None:
-                out[0] = sgn * _num("J", J, unit="A/m²") * (f > 0)
+                out[0] = sgn * check_number("J", J, unit="A/m²") * (f > 0)
             else:
-                hm = self._hm(heavy_metal)
-                out[0] = sgn * _num("I", I, unit="A") / (self.stripe_width(grid) * hm.thickness) * (f > 0)
+                hm = self.resolve_heavy_metal(heavy_metal)
+                out[0] = sgn * check_number("I", I, unit="A") / (self.stripe_width(grid) * hm.thickness) * (f > 0)
             return out
         if I is not None:
             return self.solve(grid, I, heavy_metal, shunt)["J"]
         if system is None:
             raise ValueError("J= for a solved line means the mean |J| under the free layer: pass system=")
-        J = _num("J", J, unit="A/m²")
+        J = check_number("J", J, unit="A/m²")
         Ju = self.solve(grid, 1.0, heavy_metal, shunt)["J"]
         return Ju * (J / mean_magnitude(Ju, system))
 
@@ -524,7 +506,7 @@ class WriteLine:
         hm = heavy_metal if heavy_metal is not None else self.heavy_metal
         if hm is None and shunt is None:  # without shunting the pattern does not depend on ρ or t_HM
             hm = HeavyMetal(theta_sh=0.0, resistivity=1e-7, thickness=1e-9)
-        hm = self._hm(hm)
+        hm = self.resolve_heavy_metal(hm)
         Ju = self.solve(grid, 1.0, hm, shunt)["J"]
         return Ju / mean_magnitude(Ju, system)
 

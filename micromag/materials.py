@@ -7,22 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from .terms import declared_material_parameters, on_change, registered
-
-
-def _finite(name, v, lo=None, lo_open=False, hi=None, hi_open=False, unit=""):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number{unit and ' in ' + unit}, got {v!r}") from None
-    rng = f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{')' if hi_open or hi is None else ']'}"
-    bad = not math.isfinite(v)
-    if lo is not None:
-        bad |= v <= lo if lo_open else v < lo
-    if hi is not None:
-        bad |= v >= hi if hi_open else v > hi
-    if bad:
-        raise ValueError(f"{name} = {v!r} is outside the allowed range {rng}{' ' + unit if unit else ''}")
-    return v
+from .validation import check_number as _finite
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ import warnings
 
 import numpy as np
 
-from .geometry import Shape, _samples, rotation_matrix
+from .geometry import Shape, rotation_matrix, samples_per_cell
 
 __all__ = ["MeshShape", "MeshError", "from_mesh", "regions_from_mesh", "read_mesh", "UNITS"]
 
@@ -629,7 +629,7 @@ class MeshShape(Shape):
         """
         n = tuple(int(v) for v in grid.n)
         d = tuple(float(v) for v in grid.cell)
-        S = _samples(samples, n)
+        S = samples_per_cell(samples, n)
         nx, ny, nz = n
         counts = np.zeros((nz, ny, nx), dtype=np.int64)
         b = np.asarray(self.bounds(), dtype=float)

@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from .drives import as_drive
-from .terms.stt import _number, _unit_rows, member_values
+from .terms.stt import member_values
+from .validation import check_number, check_unit_rows
 
 
 class MTJ:
@@ -50,14 +51,14 @@ class MTJ:
     def __init__(self, system, RA_P, TMR, area=None, p_ref=(0.0, 0.0, 1.0), V_bias=None, V_half=None, layer=None):
         self.system = system
         g = system.grid
-        self.RA_P = _number("RA_P", RA_P, lo=0.0, lo_open=True, unit="Ω·m²")
-        self.TMR = _number("TMR", TMR, lo=0.0)
-        self.V_half = None if V_half is None else _number("V_half", V_half, lo=0.0, lo_open=True, unit="V")
+        self.RA_P = check_number("RA_P", RA_P, lo=0.0, lo_open=True, unit="Ω·m²")
+        self.TMR = check_number("TMR", TMR, lo=0.0)
+        self.V_half = None if V_half is None else check_number("V_half", V_half, lo=0.0, lo_open=True, unit="V")
         try:
             p = np.array(p_ref, dtype=float).reshape(3)
         except (TypeError, ValueError):
             raise ValueError(f"p_ref must be a 3-vector, got {p_ref!r}") from None
-        self.p_ref = _unit_rows(p, 0, "p_ref")
+        self.p_ref = check_unit_rows(p, 0, "p_ref")
         self.V_bias = None if V_bias is None else as_drive(V_bias)
         fillmag = np.where(system.magnetic, system.fill, 0.0)  # (nz, ny, nx)
         if layer is None:
@@ -82,7 +83,7 @@ class MTJ:
         if a.sum() <= 0:
             raise ValueError("the junction holds no magnetic cell (area/mask does not overlap the magnet)")
         if area is not None and np.ndim(area) == 0 and not hasattr(area, "fill_fraction"):
-            A = _number("area", area, lo=0.0, lo_open=True, unit="m²")
+            A = check_number("area", area, lo=0.0, lo_open=True, unit="m²")
             a *= A / a.sum()
         self.area = float(a.sum())
         self._a = a  # (ny, nx), m²
@@ -203,7 +204,7 @@ class SwitchDetector:
         if direction not in ("down", "up"):
             raise ValueError(f"direction must be 'down' or 'up', got {direction!r}")
         self.quantity = quantity
-        self.threshold = _number("threshold", threshold)
+        self.threshold = check_number("threshold", threshold)
         self.direction = direction
         self.reset()
 
@@ -273,8 +274,8 @@ def run_monitored(sim, duration, every, detectors=(), mtj=None, stop_when_switch
     (n, B, k) (else None). Stops early when ``stop_when_switched`` and every detector has switched every
     member. The crossing-time resolution is set by ``every`` (linear interpolation in between).
     """
-    duration = _number("duration", duration, lo=0.0, lo_open=True, unit="s")
-    every = _number("every", every, lo=0.0, lo_open=True, unit="s")
+    duration = check_number("duration", duration, lo=0.0, lo_open=True, unit="s")
+    every = check_number("every", every, lo=0.0, lo_open=True, unit="s")
     for d in detectors:
         if d.t_switch is None:
             d.check(sim)

@@ -44,6 +44,7 @@ import numpy as np
 
 from .minimize import bb_estimate
 from .progress import Progress
+from .validation import check_positive
 
 
 class _HeldTime:
@@ -189,7 +190,8 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
     ``field_evaluations``, ``descent_iterations``, ``dynamic_evaluations`` and ``converged`` (B,)).
     """
     xp = sim.xp
-    free = sim._mask_dev
+    state = sim.state  # the live m and t, changed in place
+    free = state.mask
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)
         if frozen.shape != sim.grid.shape:
@@ -203,8 +205,8 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
     prog = Progress(label, 1.0, enabled=progress)
     if th is not None:
         th.enabled = False
-    t_held = xp.asarray(sim._t).copy()
-    m = sim._m
+    t_held = xp.asarray(state.t).copy()
+    m = state.m
     try:
         tq, iters, conv = descend(engine, m, t_held, free, tol_torque, max_iter=max_iter, patience=patience,
                                   xp=xp, prog=prog, on_iteration=on_iteration)
@@ -221,7 +223,7 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
             th.enabled = True
         sim.llg = engine
         engine.precession = True
-    sim._changed()
+    sim.state_changed()
     info = dict(field_evaluations=engine.nevals - n0, descent_iterations=iters,
                 dynamic_evaluations=engine.nevals - n1, converged=conv)
     prog.done(f"max torque {float(tq.max()):.3g} T after {info['field_evaluations']} field evaluations")
@@ -234,12 +236,13 @@ def _polish(sim, tol_torque, max_time, free, done, prog):
     xp = sim.xp
     nb = sim.batch
     engine = sim.llg
-    sim.llg = _HeldTime(engine, xp.asarray(sim._t).copy())
+    state = sim.state
+    sim.llg = _HeldTime(engine, xp.asarray(state.t).copy())
     try:
-        st = sim._new_stepper("rk23", 1e-4, 1e-10)
+        st = sim.new_stepper("rk23", 1e-4, 1e-10)
     finally:
         sim.llg = engine
-    m = sim._m
+    m = state.m
     keep = m.copy()
     fixed = ~free.astype(bool)  # frozen and empty cells
     t = xp.zeros(nb)
@@ -247,7 +250,7 @@ def _polish(sim, tol_torque, max_time, free, done, prog):
     t_end_host = np.where(done, 0.0, max_time)
     t_end = xp.asarray(t_end_host)
     engine.precession = False
-    held = sim._t
+    held = state.t
     host = (lambda a: np.asarray(a if xp is np else xp.asnumpy(a), dtype=float))
 
     def torques():
@@ -307,10 +310,8 @@ def _polish(sim, tol_torque, max_time, free, done, prog):
 def relax_simulation(sim, tol_torque=1e-5, max_time=50e-9, progress=True):
     """What ``Simulation.relax`` does: validate, relax, warn when a member did not converge, and return the
     largest final torque in T over all members (a float)."""
-    from .simulation import _positive
-
-    tol_torque = _positive("tol_torque", tol_torque, unit="T")
-    max_time = _positive("max_time", max_time)
+    tol_torque = check_positive("tol_torque", tol_torque, unit="T")
+    max_time = check_positive("max_time", max_time, unit="s")
     tq, info = relax(sim, tol_torque, max_time, progress)
     worst = float(np.max(tq))
     if worst >= tol_torque:

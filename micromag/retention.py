@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .constants import e as e_charge, gamma_mumax, hbar, kB
+from .validation import check_int, check_numbers, check_probability
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600.0
 """A Julian year in s (the unit of retention specifications)."""
@@ -54,27 +55,15 @@ def kelvin(celsius):
 
 
 def _pos(name, v, unit="", allow_zero=False):
-    try:
-        a = np.asarray(v, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {v!r}") from None
-    if not np.all(np.isfinite(a)) or np.any(a < 0) or (not allow_zero and np.any(a == 0)):
-        raise ValueError(f"{name} = {v!r} is outside the allowed range {'[0' if allow_zero else '(0'}, inf)"
-                         f"{' ' + unit if unit else ''}")
-    return float(a) if a.ndim == 0 else a
+    """A number or an array of numbers, all finite and > 0 (>= 0 with ``allow_zero``)."""
+    return check_numbers(name, v, lo=0.0, lo_open=not allow_zero, unit=unit)
 
 
 def _count(name, v):
-    if isinstance(v, bool) or not float(v).is_integer() or v < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    return float(v)
+    return float(check_int(name, v, lo=1))
 
 
-def _prob(name, v):
-    v = float(v)
-    if not (0.0 < v < 1.0):
-        raise ValueError(f"{name} = {v!r} is outside the allowed range (0, 1)")
-    return v
+_prob = check_probability
 
 
 # ---------------------------------------------------------------------------------------------- retention

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,25 +15,14 @@ from .progress import Progress
 from .system import System
 from .table import Table
 from .terms import build_terms
-
-
-def _positive(name, v, unit="s", allow_zero=False):
-    if isinstance(v, (bool, np.bool_, str, bytes)):  # float(True) = 1 s, float("1e-9") would pass silently
-        raise ValueError(f"{name} must be a number in {unit}, got {v!r}")
-    try:
-        v = float(v)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{name} must be a number in {unit}, got {v!r}") from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0 {unit}, got {v!r}")
-    return v
+from .validation import check_positive
 
 
 MAX_MARKS = 1e9  # table/snapshot times of one run (each costs at least one step and one row)
 
 
 def _check_tol(tol):
-    v = _positive("tol", tol, unit="(dimensionless: largest error of the unit vector m per step)")
+    v = check_positive("tol", tol, unit="(dimensionless: largest error of the unit vector m per step)")
     if v >= 1:
         raise ValueError(f"tol must lie in (0, 1) (dimensionless: the largest error of the unit vector m per "
                          f"step; typical 1e-5 .. 1e-3), got {tol!r}")
@@ -45,6 +35,21 @@ def _make_out(out):
         raise ValueError(f"out = {os.fspath(out)!r} is an existing file, not a folder: give a folder for the "
                          "table and snapshots")
     os.makedirs(out, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class State:
+    """The live state of a :class:`Simulation` on its backend: arrays of ``sim.xp`` (NumPy on the CPU, the
+    device's arrays on the GPU or in emulation), advanced in place by the integrators and solvers.
+
+    m     magnetization unit vectors, shape (B, 3, nz, ny, nx), dimensionless; 0 outside the magnet
+    t     simulated time of each member, shape (B,), s
+    mask  1 in magnetic cells, 0 elsewhere, shape (nz, ny, nx), in the state's dtype
+    """
+
+    m: object
+    t: object
+    mask: object
 
 
 class Simulation:
@@ -92,9 +97,9 @@ class Simulation:
         if not isinstance(demag, (bool, np.bool_)):
             raise TypeError(f"demag must be True or False, got {demag!r}")
         self.tol = _check_tol(tol)
-        self._dt0 = _positive("dt", dt)
-        self.dt_min = _positive("dt_min", dt_min)
-        self.dt_max = _positive("dt_max", dt_max)
+        self._dt0 = check_positive("dt", dt, "s")
+        self.dt_min = check_positive("dt_min", dt_min, "s")
+        self.dt_max = check_positive("dt_max", dt_max, "s")
         if self.dt_min > self.dt_max:
             raise ValueError(f"dt_min = {self.dt_min:g} s must not exceed dt_max = {self.dt_max:g} s")
         self.integrator = integrator
@@ -191,7 +196,7 @@ class Simulation:
     def __getstate__(self):
         self._sync_noise()
         state = {k: v for k, v in self.__dict__.items() if k not in self._ENGINE}
-        state["_m_host"], state["_t_host"] = self._host(self._m).astype(self.dtype), self._host(self._t)
+        state["_m_host"], state["_t_host"] = self.host(self._m).astype(self.dtype), self.host(self._t)
         return state
 
     def __setstate__(self, state):
@@ -211,18 +216,18 @@ class Simulation:
 
         st = self._stepper
         self._sync_noise()
-        m, t = self._host(self._m), self._host(self._t)
+        m, t = self.host(self._m), self.host(self._t)
         if not (np.all(np.isfinite(m)) and np.all(np.isfinite(t))):
             raise ValueError(f"checkpoint {path} not written: the state holds NaN or infinite values (m or t), "
                              "which could not be continued; restore an earlier checkpoint")
-        dt = None if st is None else self._host(st.dt)
+        dt = None if st is None else self.host(st.dt)
         if dt is not None:  # a member frozen by a failure gets a fresh try at the initial step on resume
             dt = np.where(np.isfinite(dt), dt, self._dt0)
         state = {
             "format": "micromag-checkpoint-2",
             "m": m.astype(self.dtype), "t": t,
             "dt": dt,
-            "k0": self._host(st.k[0]) if st is not None and st.k0_valid else None,
+            "k0": self.host(st.k[0]) if st is not None and st.k0_valid else None,
             # the noise identity and step counts of every member (the same on every backend)
             "thermal": self.terms["thermal"].noise_state() if "thermal" in self.terms else None,
         }
@@ -285,14 +290,14 @@ class Simulation:
         xp = self.xp
         self._m[...] = xp.asarray(state["m"].astype(self.dtype))
         self._t[...] = xp.asarray(state["t"])
-        self._restored_t = self._host(self._t)  # a continued run may cut output written after this time
+        self._restored_t = self.host(self._t)  # a continued run may cut output written after this time
         if state["thermal"] is not None and "thermal" in self.terms:
             self.terms["thermal"].set_noise_state(state["thermal"])
             if self.backend != "cpu":
                 self.llg.load_noise_state()
         self._stepper = None
         if state["dt"] is not None:
-            st = self._get_stepper()
+            st = self.stepper
             st.dt[...] = xp.asarray(state["dt"])
             if state["k0"] is not None and st.tab.fsal:
                 st.k[0][...] = xp.asarray(state["k0"].astype(self.dtype))
@@ -308,15 +313,35 @@ class Simulation:
         self._tableau = get_tableau(name)
         self._stepper = None
 
-    def _new_stepper(self, tableau, tol, dt_max):
-        if self.backend == "cpu":
-            return Stepper(self.llg, tableau, self._shape, mask=self._mask, tol=tol, dt=self._dt0,
-                           dt_min=self.dt_min, dt_max=dt_max)
-        from .backends.cuda import CudaStepper
+    # ------------------------------------------------------------------ the public state API
+    # What solvers and applications (relax, minimize, batch, guard, the Ubermag layer, io) use to advance
+    # and read the state in place; everything else in the class builds on these too.
+    @property
+    def state(self):
+        """The live state on the backend (:class:`State`: ``m`` (B, 3, nz, ny, nx), ``t`` (B,) in s, ``mask``
+        (nz, ny, nx)), arrays of ``sim.xp`` that integrators advance in place. Write into them, never rebind;
+        call :meth:`state_changed` after writing."""
+        return State(self._m, self._t, self._mask_dev)
 
-        return CudaStepper(self.llg, tableau, tol=tol, dt=self._dt0, dt_min=self.dt_min, dt_max=dt_max)
+    def host(self, a):
+        """A NumPy float64 copy of an array of this simulation's backend (``sim.state.m``, ``stepper.dt``)."""
+        return np.asarray(a if self.xp is np else self.llg.device.asnumpy(a), dtype=float).copy()
 
-    def _get_stepper(self):
+    def state_changed(self):
+        """Say that ``sim.state`` or a term's settings were changed directly: the stepper drops its cached
+        first stage (FSAL), and the GPU backend takes the terms' settings over again."""
+        if self._stepper is not None:
+            self._stepper.invalidate()
+        if self.backend != "cpu":
+            self.llg.refresh()
+
+    @property
+    def stepper(self):
+        """The integrator for the present settings, built on first use and again when ``integrator``,
+        ``tol``, ``dt`` or the thermal field change (a thermal field selects stochastic Heun with the fixed
+        step ``dt``). ``stepper.step(m, t, t_end=None)`` advances ``sim.state.m``/``.t`` by one step per
+        member; its ``dt`` ((B,), s) is the next step of each member; ``nsteps``/``nevals`` count steps and
+        field evaluations."""
         thermal = self._thermal_on()
         if self._stepper is None or self._stepper.tol != self.tol or getattr(self._stepper, "thermal", False) != thermal:
             if thermal:  # stochastic Heun: fixed step, no FSAL, the noise held over the step
@@ -329,19 +354,20 @@ class Simulation:
                     self._stepper = CudaStepper(self.llg, "heun", tol=self.tol, dt=self._dt0, dt_min=self._dt0,
                                                 dt_max=self._dt0, fixed=True)
             else:
-                self._stepper = self._new_stepper(self._tableau, self.tol, self.dt_max)
+                self._stepper = self.new_stepper(self._tableau, self.tol, self.dt_max)
             self._stepper.thermal = thermal
         return self._stepper
 
-    def _host(self, a):
-        """A NumPy float64 copy of a state array."""
-        return np.asarray(a if self.xp is np else self.llg.device.asnumpy(a), dtype=float).copy()
+    def new_stepper(self, integrator, tol, dt_max):
+        """A stepper of this simulation's present ``llg`` that is not kept (a solver's own integration, e.g.
+        relax's precession-free polishing): ``integrator`` a name or tableau, ``tol`` the per-step error of
+        m (dimensionless), ``dt_max`` in s; it starts at the initial step ``dt`` and keeps ``dt_min``."""
+        if self.backend == "cpu":
+            return Stepper(self.llg, integrator, self._shape, mask=self._mask, tol=tol, dt=self._dt0,
+                           dt_min=self.dt_min, dt_max=dt_max)
+        from .backends.cuda import CudaStepper
 
-    def _changed(self):
-        if self._stepper is not None:
-            self._stepper.invalidate()
-        if self.backend != "cpu":
-            self.llg.refresh()
+        return CudaStepper(self.llg, integrator, tol=tol, dt=self._dt0, dt_min=self.dt_min, dt_max=dt_max)
 
     def _sync_noise(self):
         """The device's noise step counters into the thermal term (before anything reads its state)."""
@@ -351,7 +377,7 @@ class Simulation:
     @property
     def m(self):
         """Magnetization unit vectors, a copy of shape (B, 3, nz, ny, nx) (zero outside the magnet)."""
-        return self._host(self._m)
+        return self.host(self._m)
 
     @m.setter
     def m(self, value):
@@ -391,12 +417,12 @@ class Simulation:
             m = np.array(arr, dtype=float)
             m *= self._mask
         self._m[...] = self.xp.asarray(m.astype(self.dtype))
-        self._changed()
+        self.state_changed()
 
     @property
     def t(self):
         """Simulated time in s (a float, or an array of B times for a batch)."""
-        t = self._host(self._t)
+        t = self.host(self._t)
         return float(t[0]) if self.batch == 1 else t
 
     @t.setter
@@ -410,7 +436,7 @@ class Simulation:
         if not np.all(np.isfinite(v)):
             raise ValueError(f"t must be a finite time in s, got {value!r}")
         self._t[...] = self.xp.asarray(v)
-        self._changed()
+        self.state_changed()
 
     @property
     def B_ext(self):
@@ -421,17 +447,17 @@ class Simulation:
         """Applied field in T: a 3-vector, a (B, 3) array, a spatial field, or a function of t (s)."""
         self.zeeman.set(value)
         self.zeeman.check_batch(self.batch)
-        self._changed()
+        self.state_changed()
 
     @property
     def dt(self):
         """Current (next) time step in s."""
-        dt = self._host(self._get_stepper().dt)
+        dt = self.host(self.stepper.dt)
         return float(dt[0]) if self.batch == 1 else dt
 
     @dt.setter
     def dt(self, value):
-        self._dt0 = _positive("dt", value)
+        self._dt0 = check_positive("dt", value, "s")
         self._stepper = None
 
     # ------------------------------------------------------------------ materials and parameters
@@ -471,9 +497,9 @@ class Simulation:
 
         if name not in {p.name for p in material_parameters()}:
             raise AttributeError(f"{name!r} is not a material parameter")
-        if self.system.is_dynamic(name):
-            return {r: f for r, f in self.system._dynamic[name]} if len(self.system._dynamic[name]) > 1 \
-                else self.system._dynamic[name][0][1]
+        funcs = self.system.dynamic_functions(name)
+        if funcs:
+            return dict(funcs) if len(funcs) > 1 else funcs[0][1]
         vals = {r: getattr(m, name) for r, m in enumerate(self.system.materials)
                 if m is not None and r in set(np.unique(self.system.region[self.system.magnetic]).tolist())}
         uniq = {v for v in vals.values()}
@@ -492,7 +518,7 @@ class Simulation:
         if self.backend == "cpu":
             self.llg.prepare()
         self._set_engine_terms()
-        self._changed()
+        self.state_changed()
 
     # ------------------------------------------------------------------ terms
     def add(self, term, name=None):
@@ -571,7 +597,7 @@ class Simulation:
             self.add(th)
         else:
             th.set_temperature(value)
-        self._changed()
+        self.state_changed()
 
     @property
     def seed(self):
@@ -591,7 +617,7 @@ class Simulation:
             self.terms["thermal"].reset_rng(self._seed)
             if self.backend != "cpu":
                 self.llg.load_noise_state()
-        self._changed()
+        self.state_changed()
 
     def noise_state(self):
         """The thermal noise identity and step count of every member ({"seeds", "member_ids", "counters"}),
@@ -625,11 +651,11 @@ class Simulation:
             th.reset_rng(seeds=seeds, member_ids=member_ids)
         if self.backend != "cpu":
             self.llg.load_noise_state()
-        self._changed()
+        self.state_changed()
 
     def _thermal_on(self):
         th = self.terms.get("thermal")
-        return th is not None and th.active(self._host(self._t))
+        return th is not None and th.active(self.host(self._t))
 
     # ------------------------------------------------------------------ observables
     def _avg(self, m):
@@ -641,7 +667,7 @@ class Simulation:
         if self.xp is np:
             a = self._avg(self._m)
         else:  # reduced on the device: only (B, 3) numbers come back
-            a = self._host((self._m * self._weight_dev).reshape(self.batch, 3, -1).sum(axis=2))
+            a = self.host((self._m * self._weight_dev).reshape(self.batch, 3, -1).sum(axis=2))
         return a[0] if self.batch == 1 else a
 
     def _energies(self):
@@ -649,16 +675,16 @@ class Simulation:
         member and copies back only the totals)."""
         if self.backend == "cpu":
             m, t = self._m, self._t
-            return {name: term.energy(m, t) for name, term in self._energy_terms().items()}
+            return {name: term.energy(m, t) for name, term in self.energy_terms().items()}
         obs = self.llg.observe(self._m, self._t)["energies"]
-        return {name: obs[term.name] for name, term in self._energy_terms().items()}
+        return {name: obs[term.name] for name, term in self.energy_terms().items()}
 
     def energies(self):
         """Energy of each term in J: {name: float or (B,) array}."""
         return {n: (float(e[0]) if self.batch == 1 else e) for n, e in self._energies().items()}
 
-    def _energy_terms(self):
-        """Terms that store energy (not torques, not the random thermal field)."""
+    def energy_terms(self):
+        """{name: term} of the terms that store energy (not torques, not the random thermal field)."""
         return {n: t for n, t in self.terms.items()
                 if getattr(t, "stores_energy", True) and not getattr(t, "is_torque", False)}
 
@@ -668,7 +694,7 @@ class Simulation:
 
     def effective_field(self):
         """B_eff in T, shape (B, 3, nz, ny, nx)."""
-        return self._host(self.llg.effective_field(self._m, self._t))
+        return self.host(self.llg.effective_field(self._m, self._t))
 
     def _torque_stats(self):
         """(largest |m × B_eff| per member (B,), mean of |m × B_eff|² over all members and magnetic cells),
@@ -694,7 +720,7 @@ class Simulation:
 
         n = check_int("n (the number of steps)", n, lo=1)
         self.tol = _check_tol(self.tol)
-        st = self._get_stepper()
+        st = self.stepper
         self._retry_frozen(st)
         guard = RunGuard(self, st, self._m, self._t)
         for _ in range(n):
@@ -728,7 +754,7 @@ class Simulation:
                              f"{d.shape[0] if d.ndim == 1 else d.shape} values")
         d = np.broadcast_to(d.reshape(-1) if d.ndim else d, (B,)).copy()
         for v in d:
-            _positive("duration", v)
+            check_positive("duration", v, "s")
         return d
 
     @staticmethod
@@ -829,12 +855,12 @@ class Simulation:
         dur = self._durations(duration)
         self.tol = _check_tol(self.tol)
         if every is not None:
-            every = _positive("every", every)
+            every = check_positive("every", every, "s")
             if every < self.dt_min:
                 raise ValueError(f"every = {every:g} s is below dt_min = {self.dt_min:g} s: every table row would "
                                  "need a step shorter than the smallest one; choose every >= dt_min")
         if snapshot_every is not None:
-            snapshot_every = _positive("snapshot_every", snapshot_every)
+            snapshot_every = check_positive("snapshot_every", snapshot_every, "s")
             if out is None:
                 raise ValueError("snapshot_every needs out= (the folder of the ParaView series)")
             if snapshot_every < self.dt_min:
@@ -849,18 +875,18 @@ class Simulation:
             rows = (longest / every if every else 1) + 2
             nser = B if snapshot_members is None else len(list(snapshot_members))
             frames = (longest / snapshot_every + 2) * nser if snapshot_every else 0
-            ncol = 8 + len(self._energy_terms()) + len(self._extra_columns)
+            ncol = 8 + len(self.energy_terms()) + len(self._extra_columns)
             memory.check_output(rows * B, ncol, frames, self.grid.ncells * (20 + 12 * len(tuple(snapshot_extra)))
                                 + 4096, self._out_dir(out), what=f"run({longest:g})")
         table = self._open_table(out, append) if out is not None else None
         series = self._open_series(out, snapshot_members, append) if snapshot_every is not None else None
-        st = self._get_stepper()
+        st = self.stepper
         self._retry_frozen(st)
         self.llg.precession = True
         if self.backend != "cpu":
             self.llg.refresh()  # settings changed on the terms directly (term.J = ...) are taken over
         xp = self.xp
-        t0 = self._host(self._t)
+        t0 = self.host(self._t)
         t_end = t0 + dur
         if getattr(st, "fixed", False):
             self._stability_check(st, longest)
@@ -886,7 +912,7 @@ class Simulation:
                     st.step(self._m, self._t, t_end=target_dev)
                     frozen = guard.after_step()
                     if frozen is not None:  # these members end here, at their last good state
-                        t_end = np.where(frozen, self._host(self._t), t_end)
+                        t_end = np.where(frozen, self.host(self._t), t_end)
                         target = np.minimum(target, t_end)
                         target_dev = xp.asarray(target)
                         guard.new_target(target)
@@ -900,11 +926,11 @@ class Simulation:
                                 f"steps {st.nsteps} ({rate:.0f}/s)")
             frozen = guard.check(state=guard.keep)  # every table/check time sees the whole state
             if frozen is not None:
-                t_end = np.where(frozen, self._host(self._t), t_end)
+                t_end = np.where(frozen, self.host(self._t), t_end)
             if stop is not None:
                 done = np.broadcast_to(np.asarray(stop(self), dtype=bool), (B,))
-                t_end = np.where(done, np.minimum(t_end, self._host(self._t)), t_end)
-            last = bool(np.all(self._host(self._t) >= t_end))
+                t_end = np.where(done, np.minimum(t_end, self.host(self._t)), t_end)
+            last = bool(np.all(self.host(self._t) >= t_end))
             if table is not None and (is_tab or last):
                 self._write_row(table)
             if series is not None and (is_snap or last):
@@ -930,7 +956,7 @@ class Simulation:
             self._series = {}
         if key not in self._series:  # first run into this folder: an existing series there is an error
             _make_out(out)
-            t = self._host(self._t)
+            t = self.host(self._t)
             self._series[key] = open_series(self, out, members=members, resume=append,
                                             after=t if append else None, may_cut=self._may_cut(t))
         return self._series[key]
@@ -981,7 +1007,7 @@ class Simulation:
         from .guard import SimulationDiverged, check_int, describe
         from .minimize import minimize_bb
 
-        tol_torque = _positive("tol_torque", tol_torque, unit="T")
+        tol_torque = check_positive("tol_torque", tol_torque, unit="T")
         max_iter = check_int("max_iter", max_iter, lo=1)
         th = self.terms.get("thermal")
         if th is not None:
@@ -990,7 +1016,7 @@ class Simulation:
             tq = minimize_bb(self.llg, self._m, self._t, self._mask_dev, tol_torque, max_iter, progress,
                              xp=self.xp)
         except SimulationDiverged as exc:  # m is back at the last state with a finite torque
-            self._changed()
+            self.state_changed()
             members = list(exc.members) or list(range(self.batch))
             t = np.atleast_1d(np.asarray(self.t, dtype=float))
             msg, B, name = describe(self, members, [t[b] for b in members], "non-finite", "minimize")
@@ -998,7 +1024,7 @@ class Simulation:
         finally:
             if th is not None:
                 th.enabled = True
-        self._changed()
+        self.state_changed()
         if tq >= tol_torque:
             warnings.warn(f"minimize() stopped after {max_iter} iterations with max torque {tq:.3g} T, above "
                           f"tol_torque = {tol_torque:g} T: the state is not converged", RuntimeWarning, stacklevel=2)
@@ -1018,14 +1044,14 @@ class Simulation:
         key = os.path.abspath(out)
         if key not in self._table_files:
             cols = [("t", "s"), ("mx", ""), ("my", ""), ("mz", ""), ("E_total", "J")]
-            cols += [(f"E_{name}", "J") for name in self._energy_terms()]
+            cols += [(f"E_{name}", "J") for name in self.energy_terms()]
             cols += [("B_extx", "T"), ("B_exty", "T"), ("B_extz", "T")]
             cols += [(n, u) for n, u, _ in self._extra_columns]
             existing = [os.path.exists(os.path.join(out, n)) for n in names]
             if any(existing) and not append:
                 raise FileExistsError(f"{os.path.join(out, names[existing.index(True)])} exists; choose another "
                                       "out= folder, remove it, or pass append=True to continue it")
-            t = self._host(self._t)
+            t = self.host(self._t)
             cut = self._may_cut(t)
             self._table_files[key] = [Table(os.path.join(out, n), cols, append=append,
                                             after=float(t[b]) if append else None, may_cut=cut)
@@ -1040,7 +1066,7 @@ class Simulation:
         return self._tf
 
     def _write_row(self, key):
-        t = self._host(self._t)
+        t = self.host(self._t)
         if not any(t[b] > tab.last_t for b, tab in enumerate(self._table_files[key])):
             return
         mavg = np.asarray(self.m_avg).reshape(self.batch, 3)
@@ -1049,7 +1075,7 @@ class Simulation:
         bext = self.zeeman.average(t)
         extra = []
         if self._extra_columns:
-            m = self._host(self._m)  # user columns get the host state
+            m = self.host(self._m)  # user columns get the host state
             for name, _, fn in self._extra_columns:
                 v = np.broadcast_to(np.asarray(fn(m, t), dtype=float), (self.batch,))
                 extra.append(v)

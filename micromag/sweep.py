@@ -63,6 +63,8 @@ import time
 
 import numpy as np
 
+from .validation import check_number
+
 RESULTS = "results.jsonl"
 ERRORS = "errors.jsonl"
 SWEEP_KEYS = {"name", "build", "duration", "every", "out", "repeats", "mode", "workers", "retries", "energy",
@@ -76,7 +78,7 @@ class SpecError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------- spec
-def _key_lines(text):
+def toml_key_lines(text):
     """{(table, key): line number} for the ``key = ...`` lines of a TOML file (and table headers)."""
     lines, table, npoints = {}, "", 0
     for no, raw in enumerate(text.splitlines(), start=1):
@@ -99,7 +101,10 @@ def _key_lines(text):
     return lines
 
 
-class _Where:
+class SpecLocation:
+    """Where a key of a spec file is: ``where(table, key)`` gives "file, line N" (or "file [table]"), and
+    ``where.error(table, key, msg)`` the :class:`SpecError` that names it."""
+
     def __init__(self, path, lines):
         self.path, self.lines = path, lines
 
@@ -112,9 +117,10 @@ class _Where:
 
 
 def _num(where, table, key, v, positive=True):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (positive and v <= 0):
-        raise where.error(table, key, f"{key} must be a {'positive ' if positive else ''}number, got {v!r}")
-    return float(v)
+    try:
+        return check_number(key, v, lo=0.0 if positive else None, lo_open=True)
+    except ValueError as exc:
+        raise where.error(table, key, str(exc)) from None
 
 
 def _values(where, name, v):
@@ -230,7 +236,7 @@ class Spec:
         self.params, self.mode, self.explicit = dict(params or {}), mode, points
         self.repeats, self.workers, self.retries, self.energy = repeats, workers, retries, energy
         self.cupy_cache = None if cupy_cache is None else str(cupy_cache)
-        self.where = where or _Where("<sweep>", {})
+        self.where = where or SpecLocation("<sweep>", {})
         self._validate()
 
     # ---------------------------------------------------------------- checks (all before anything runs)
@@ -400,7 +406,7 @@ def load_spec(path):
             raise SpecError(f"{path}, line {last} (end of file): the spec does not parse as TOML: "
                             f"{msg.replace('(at end of document)', '').strip()}") from None
         raise SpecError(f"{path}: the spec does not parse as TOML: {msg}") from None
-    where = _Where(path, _key_lines(text))
+    where = SpecLocation(path, toml_key_lines(text))
     known_tables = {"sweep", "params", "fixed", "detect", "points"}
     for t in doc:
         if t not in known_tables:
@@ -766,11 +772,19 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
 
 
 def _default_workers():
-    from .backends import _gpu_status
+    from .backends import gpu_status
 
-    if os.environ.get("MICROMAG_BACKEND", "auto") != "cpu" and _gpu_status()[0]:
+    if os.environ.get("MICROMAG_BACKEND", "auto") != "cpu" and gpu_status()[0]:
         return 1  # one process drives the GPU; its batches fill it
     return os.cpu_count() or 1
+
+
+def _exit_now():
+    """End this pool worker at once, running no clean-up (its parent is gone; nothing waits for it, and an
+    orderly exit could block on the dead parent's pipes): SIGKILL to itself."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _watch_parent(parent, interval=0.2):
@@ -780,7 +794,7 @@ def _watch_parent(parent, interval=0.2):
     held, exits too."""
     while True:
         if os.getppid() != parent:
-            os._exit(70)
+            _exit_now()
         time.sleep(interval)
 
 
@@ -790,7 +804,7 @@ def _worker_init(parent, mem_share):
 
     os.environ["MICROMAG_MEMORY_SHARE"] = repr(float(mem_share))
     if os.getppid() != parent:
-        os._exit(70)
+        _exit_now()
     threading.Thread(target=_watch_parent, args=(parent,), name="micromag-parent-watchdog", daemon=True).start()
 
 
@@ -869,12 +883,15 @@ def sweep(build, params, out, duration, every=None, detect=None, fixed=None, rep
 def demo_cell(Bz, Bx=0.0, T=0.0, alpha=0.1, diameter=32e-9, thickness=1.3e-9, n=8, batch=1):
     """A perpendicular CoFeB disk (``n`` × ``n`` cells) starting near +z, in a field (Bx, 0, Bz) in T at
     temperature T in K: the build function of ``examples/sweep_spec.toml``."""
-    import micromag as mm
+    from .geometry import Ellipse
+    from .grid import Grid
+    from .materials import CoFeB_perpendicular
+    from .simulation import Simulation
 
-    grid = mm.Grid(n=(n, n, 1), cell=(diameter / n, diameter / n, thickness))
-    sim = mm.Simulation(grid, material=mm.CoFeB_perpendicular(thickness=thickness, alpha=alpha),
-                        geometry=mm.Ellipse((diameter, diameter)),
-                        batch=batch)
+    grid = Grid(n=(n, n, 1), cell=(diameter / n, diameter / n, thickness))
+    sim = Simulation(grid, material=CoFeB_perpendicular(thickness=thickness, alpha=alpha),
+                     geometry=Ellipse((diameter, diameter)),
+                     batch=batch)
     sim.m = (0.05, 0.0, 1.0)
     sim.B_ext = (Bx, 0.0, Bz)
     if T > 0:

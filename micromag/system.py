@@ -170,6 +170,11 @@ class System:
     def dynamic_names(self):
         return tuple(self._dynamic)
 
+    def dynamic_functions(self, name):
+        """[(region or None for every region, f(t) with t in s), ...] of a time-dependent parameter ([] if it
+        is constant)."""
+        return list(self._dynamic.get(name, ()))
+
     def update_dynamic(self, t):
         """Evaluate the time-dependent parameters at member times ``t`` (B,) (s); returns the names whose
         values changed since the last call."""

@@ -41,4 +41,4 @@ md.cupy_device = _emu
 mc.cupy_device = _emu
 mc.gpu_available = lambda: True
 md.gpu_available = lambda: True
-mb._gpu_status = lambda: (True, "")
+mb.gpu_status = lambda: (True, "")

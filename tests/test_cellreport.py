@@ -59,7 +59,7 @@ def _spec(tmp_path, text=TINY, name="cell.toml"):
     (("cell = 3e-9", "cell = 3e-9\ncolour = \"red\""), r"line 7: unknown key 'colour' in \[cell\]"),
     (("[read]", "[reed]"), r"line 23: unknown table \[reed\]"),
     (("thickness = 1.3e-9\n", ""), r"line 1: \[cell\] needs thickness"),
-    (("thickness = 1.3e-9", "thickness = -1.3e-9"), r"line 5: thickness must be > 0"),
+    (("thickness = 1.3e-9", "thickness = -1.3e-9"), r"line 5: thickness = -1.3e-09 is outside the allowed range \(0, inf\)"),
     (("diameter = 12e-9", "diameter = 12e-9\nsize = [20e-9, 10e-9]"), r"exactly one of diameter"),
     (('write = "stt"', 'write = "sttt"'), r"line 3: write must be 'stt', 'sot' or 'vcma'"),
     (('preset = "CoFeB_perpendicular"', 'preset = "Unobtainium"'), r"line 9: preset must be one of"),

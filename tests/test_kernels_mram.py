@@ -324,7 +324,7 @@ def test_simulation_emulate_thermal_langevin_average():
     sim.seed = 3
     sim.temperature = 300.0
     sim.run(0.05e-9, progress=False)
-    assert isinstance(sim._get_stepper(), CudaStepper) and sim._get_stepper().fixed
+    assert isinstance(sim.stepper, CudaStepper) and sim.stepper.fixed
     samples = []
     for _ in range(40):
         sim.run(20e-12, progress=False)

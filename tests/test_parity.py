@@ -284,7 +284,7 @@ def test_forced_steps_warn_on_both_backends():
         sim.B_ext = (0, 0, 1.0)
         with pytest.warns(RuntimeWarning, match="dt_min"):
             sim.run(1e-12, progress=False)
-        assert sim._get_stepper().nforced > 0
+        assert sim.stepper.nforced > 0
 
 
 @pytest.mark.parametrize("backend", ["cpu", "emulate"])

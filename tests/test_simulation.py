@@ -80,7 +80,7 @@ def test_batch_members_equal_single_runs():
         np.testing.assert_allclose(sim.m[b], one.m[0], rtol=0, atol=1e-12)
         assert sim.t[b] == pytest.approx(one.t)
     # members chose different step sizes
-    assert len(set(np.round(np.log(sim._get_stepper().dt), 6))) > 1
+    assert len(set(np.round(np.log(sim.stepper.dt), 6))) > 1
 
 
 def test_time_dependent_field_and_table(tmp_path):

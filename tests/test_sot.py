@@ -43,7 +43,7 @@ def test_rate_is_gamma_BDL_for_m_perp_sigma_alpha0():
     sim.add(SpinOrbitTorque(sim.system, J=1e11, theta_sh=0.3))
     sim.m = (1, 0, 0)  # σ = ẑ × x̂ = ŷ, m ⊥ σ
     out = np.zeros_like(sim.m)
-    sim.llg(sim._m, sim._t, out)
+    sim.llg(sim.state.m, sim.state.t, out)
     gamma = sim.system.param("gamma")[0, 0, 0]
     B = damping_like_field(0.3, 1e11, MS, TF)
     dm = out[0, :, 0, 0, 0]
@@ -64,11 +64,11 @@ def test_field_like_equals_field_along_sigma_with_damping():
         sim = macrospin(alpha)
         sim.add(SpinOrbitTorque(sim.system, J=J, theta_sh=THETA, xi_FL=x))
         sim.m = m0
-        out = np.zeros_like(sim.m); sim.llg(sim._m, sim._t, out); rhs.append(out)
+        out = np.zeros_like(sim.m); sim.llg(sim.state.m, sim.state.t, out); rhs.append(out)
     sim = macrospin(alpha)
     sim.B_ext = xi * damping_like_field(THETA, J, MS, TF) * np.array([0.0, 1.0, 0.0])
     sim.m = m0
-    ref = np.zeros_like(sim.m); sim.llg(sim._m, sim._t, ref)
+    ref = np.zeros_like(sim.m); sim.llg(sim.state.m, sim.state.t, ref)
     np.testing.assert_allclose(rhs[0] - rhs[1], ref, rtol=1e-10, atol=1e-6)
 
 

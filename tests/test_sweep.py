@@ -150,7 +150,7 @@ BAD = [
     ("[sweep]\nbuild = \"{b}\"\nduraton = 1e-11\n[params]\nBz = [1]\n", r"line 3: unknown key 'duraton'"),
     ("[sweep]\nbuild = \"{b}\"\nduration = 1e-11\n[params]\nBx = [1]\n", r"line 2: build .* needs \['Bz'\]"),
     ("[sweep]\nbuild = \"{b}\"\nduration = 1e-11\nrepeats = 0\n[params]\nBz = [1]\n", r"line 4: repeats"),
-    ("[sweep]\nbuild = \"{b}\"\nduration = -1\n[params]\nBz = [1]\n", r"line 3: duration must be a positive"),
+    ("[sweep]\nbuild = \"{b}\"\nduration = -1\n[params]\nBz = [1]\n", r"line 3: duration = -1 is outside the allowed range \(0, inf\)"),
     ("[sweep]\nbuild = \"nowhere.py:build\"\nduration = 1e-11\n", r"line 2: cannot load build"),
     ("[sweep]\nbuild = \"{b}\"\nduration = 1e-11\n[params]\nBz = [1]\n[detect]\nquantity = \"mw\"\n",
      r"line 7: quantity"),

@@ -13,8 +13,8 @@ import sys
 BACKENDS = ("auto", "cpu", "gpu", "emulate")
 
 
-def _gpu_status():
-    """(available, reason)"""
+def gpu_status():
+    """(whether CuPy finds a usable CUDA device, why not: "" when it does)."""
     try:
         import cupy
     except Exception as exc:  # ImportError, or a broken CUDA install
@@ -35,7 +35,7 @@ def select_backend(name="auto", quiet=False):
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
     if name in ("cpu", "emulate"):
         return name
-    ok, why = _gpu_status()
+    ok, why = gpu_status()
     if name == "gpu":
         if not ok:
             raise RuntimeError(f"backend='gpu' needs CuPy and an NVIDIA GPU: {why}. "

@@ -406,7 +406,7 @@ def snapshot_fields_batch(sim, members, fields=("m", "Ms", "region"), extra=()):
         if f not in _FIELD_NAMES:
             raise ValueError(f"unknown snapshot field {f!r}; choose from {_FIELD_NAMES}")
     sysm = sim.system
-    eterms = sim._energy_terms() if hasattr(sim, "_energy_terms") else {
+    eterms = sim.energy_terms() if hasattr(sim, "energy_terms") else {
         n: t for n, t in sim.terms.items()
         if getattr(t, "stores_energy", True) and not getattr(t, "is_torque", False)}
     want_e = []

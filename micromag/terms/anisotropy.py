@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import MATERIAL, Param, Term
-from .exchange import _Scratch, _compress
+from .exchange import Scratch, scalar_if_uniform
 
 
 def _coefficient(system, K, factor):
@@ -58,7 +58,7 @@ class UniaxialAnisotropy(Term):
 
     def __init__(self, system):
         super().__init__(system)
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
         self.prepare()
 
     def prepare(self):
@@ -76,8 +76,8 @@ class UniaxialAnisotropy(Term):
             return
         self._k1 = _coefficient(system, Ku1, 2.0) if self._has1 else 0.0
         self._k2 = _coefficient(system, Ku2, 4.0) if self._has2 else 0.0
-        self._e1 = _compress(-fill * Ku1) if self._has1 else 0.0
-        self._e2 = _compress(-fill * Ku2) if self._has2 else 0.0
+        self._e1 = scalar_if_uniform(-fill * Ku1) if self._has1 else 0.0
+        self._e2 = scalar_if_uniform(-fill * Ku2) if self._has2 else 0.0
         u = _uniform_axis(system, "anis_u")
         if isinstance(u, tuple):
             self._u = u
@@ -201,7 +201,7 @@ class CubicAnisotropy(Term):
 
     def __init__(self, system):
         super().__init__(system)
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
         self.prepare()
 
     def prepare(self):
@@ -218,8 +218,8 @@ class CubicAnisotropy(Term):
             return
         self._k1 = _coefficient(system, Kc1, -2.0) if self._has1 else 0.0
         self._k2 = _coefficient(system, Kc2, -2.0) if self._has2 else 0.0
-        self._e1 = _compress(fill * Kc1) if self._has1 else 0.0
-        self._e2 = _compress(fill * Kc2) if self._has2 else 0.0
+        self._e1 = scalar_if_uniform(fill * Kc1) if self._has1 else 0.0
+        self._e2 = scalar_if_uniform(fill * Kc2) if self._has2 else 0.0
         c1 = _uniform_axis(system, "anis_c1")
         c2 = _uniform_axis(system, "anis_c2")
         if isinstance(c1, tuple) and isinstance(c2, tuple):

@@ -45,10 +45,11 @@ Device inputs (public, read by every non-NumPy backend): ``device_patterns()`` {
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..validation import check_number, check_vector3, range_text
 
 MATERIAL, PATTERN, DRIVE, CONSTANT = "material", "pattern", "drive", "constant"
 KINDS = (MATERIAL, PATTERN, DRIVE, CONSTANT)
@@ -97,43 +98,15 @@ class Param:
     def range_text(self):
         if self.unit_vector:
             return "a 3-vector of non-zero length (normalized)"
-        lo = "-inf" if self.lo is None else f"{self.lo:g}"
-        hi = "inf" if self.hi is None else f"{self.hi:g}"
-        left = "(" if (self.lo_open or self.lo is None) else "["
-        right = ")" if (self.hi_open or self.hi is None) else "]"
-        return f"{left}{lo}, {hi}{right}" + (f" {self.unit}" if self.unit else "")
+        return range_text(self.lo, self.hi, self.lo_open, self.hi_open, self.unit)
 
     def check(self, value, where=""):
         """The validated value (float, or a tuple for vectors); ValueError naming the parameter, its allowed
-        range and unit otherwise."""
+        range and unit otherwise (the rules of :mod:`micromag.validation`)."""
         label = f"{where}{self.name}"
         if self.size == 3:
-            try:
-                a = np.asarray(value, dtype=float).reshape(3)
-            except (TypeError, ValueError):
-                raise ValueError(f"{label} must be a 3-vector, got {value!r}") from None
-            if not np.all(np.isfinite(a)):
-                raise ValueError(f"{label} must be finite, got {value!r}")
-            if self.unit_vector:
-                n = float(np.linalg.norm(a))
-                if n < 1e-12:
-                    raise ValueError(f"{label} must have non-zero length, got {value!r}")
-                a = a / n
-            return tuple(float(c) for c in a)
-        if isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{label} must be a number in {self.range_text()}, got {value!r}")
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{label} must be a number in {self.range_text()}, got {value!r}") from None
-        bad = not math.isfinite(v)
-        if self.lo is not None:
-            bad = bad or (v <= self.lo if self.lo_open else v < self.lo)
-        if self.hi is not None:
-            bad = bad or (v >= self.hi if self.hi_open else v > self.hi)
-        if bad:
-            raise ValueError(f"{label} = {value!r} is outside the allowed range {self.range_text()}")
-        return v
+            return tuple(float(c) for c in check_vector3(label, value, unit_vector=self.unit_vector))
+        return check_number(label, value, self.lo, self.hi, self.lo_open, self.hi_open, self.unit)
 
 
 class Term:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import MATERIAL, Param, Term
-from .exchange import _Scratch, _compress, _face_slices
+from .exchange import Scratch, scalar_if_uniform, face_slices
 
 
 class InterfacialDMI(Term):
@@ -75,7 +75,7 @@ class InterfacialDMI(Term):
 
     def __init__(self, system):
         super().__init__(system)
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
         self.prepare()
 
     def prepare(self):
@@ -113,14 +113,14 @@ class InterfacialDMI(Term):
                 nfree[comp] = np.zeros(g.shape, dtype=int)
                 continue
             nfree[comp] = mag * ((~mp[tuple(lo3)]).astype(int) + (~mp[tuple(hi3)]).astype(int))
-            lo, hi = _face_slices(axis5)
+            lo, hi = face_slices(axis5)
             lo3, hi3 = lo[2:], hi[2:]
             both = mag[lo3] & mag[hi3]
             Df = np.where(both, 0.5 * (D[lo3] + D[hi3]), 0.0) / d
             if not np.any(Df):
                 continue
-            cL = _compress(Df * inv_Ms[lo3])
-            cR = _compress(Df * inv_Ms[hi3])
+            cL = scalar_if_uniform(Df * inv_Ms[lo3])
+            cR = scalar_if_uniform(Df * inv_Ms[hi3])
             if comp == 0:
                 # x faces on the flattened (B, N) component arrays (contiguous, offset 1); the row wraps
                 # (last cell of a row, first of the next) must get coefficient 0

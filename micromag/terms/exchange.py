@@ -9,7 +9,7 @@ from .base import MATERIAL, Param, Term
 _AXES = ((4, 0), (3, 1), (2, 2))
 
 
-def _face_slices(axis5):
+def face_slices(axis5):
     """Slices selecting the 'low' and 'high' cell of every face normal to ``axis5`` (5-D state layout)."""
     lo = [slice(None)] * 5
     hi = [slice(None)] * 5
@@ -18,7 +18,7 @@ def _face_slices(axis5):
     return tuple(lo), tuple(hi)
 
 
-def _compress(a):
+def scalar_if_uniform(a):
     """A Python float if every entry of ``a`` is the same, else ``a`` itself."""
     a = np.asarray(a, dtype=float)
     flat = a.reshape(-1)
@@ -27,7 +27,7 @@ def _compress(a):
     return a
 
 
-class _Scratch:
+class Scratch:
     """Preallocated work arrays, reallocated only when the batch size (shape) changes."""
 
     def __init__(self):
@@ -99,7 +99,7 @@ class Exchange(Term):
                 raise ValueError(f"region_scale[{key!r}] must be a finite number >= 0, got {s!r}")
             scale[(min(r1, r2), max(r1, r2))] = s
         self.region_scale = scale
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
         self.prepare()
 
     def prepare(self):
@@ -119,7 +119,7 @@ class Exchange(Term):
         for axis5, gaxis in _AXES:
             if g.n[gaxis] < 2:
                 continue
-            lo, hi = _face_slices(axis5)
+            lo, hi = face_slices(axis5)
             lo3, hi3 = lo[2:], hi[2:]
             Ai, Aj = A[lo3], A[hi3]
             s = Ai + Aj
@@ -135,7 +135,7 @@ class Exchange(Term):
             k = Aij / g.cell[gaxis] ** 2
             if self._direct:
                 k = k * (2.0 / Ms_u)
-            k = _compress(k)
+            k = scalar_if_uniform(k)
             if axis5 == 4:
                 # x faces on the flattened (B, 3, N) state: contiguous runs, offset 1; the N − 1 "faces"
                 # include the row wraps (last cell of a row, first of the next), which get coefficient 0

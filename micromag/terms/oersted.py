@@ -46,6 +46,7 @@ import numpy as np
 
 from ..constants import mu0
 from ..drives import as_drive, drive_values
+from ..validation import check_number
 from .base import DRIVE, PATTERN, Param, Term
 
 
@@ -140,12 +141,12 @@ class OerstedField(Term):
 
     def __init__(self, system, line, J, heavy_metal=None, gap=0.0, shunt=None):
         super().__init__(system)
-        from ..heavy_metal import WriteLine, _num
+        from ..heavy_metal import WriteLine
 
         if not isinstance(line, WriteLine):
             raise TypeError(f"line must be a micromag.heavy_metal.WriteLine, got {type(line).__name__}")
-        hm = line._hm(heavy_metal)
-        self.gap = _num("gap", gap, lo=0.0, lo_open=False, unit="m")
+        hm = line.resolve_heavy_metal(heavy_metal)
+        self.gap = check_number("gap", gap, lo=0.0, unit="m")
         self.line = line
         self.heavy_metal = hm
         self.J = as_drive(J)

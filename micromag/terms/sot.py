@@ -38,32 +38,18 @@ Sign conventions (what the tests check)
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..constants import e as e_charge, hbar
 from ..drives import as_drive, drive_values
+from ..validation import check_number
 from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm
-from .exchange import _Scratch
+from .exchange import Scratch
 
 
 def damping_like_field(theta, J, Ms, t_F):
     """B_DL = ħ θ J / (2 e Ms t_F) in T (θ dimensionless, J in A/m², Ms in A/m, t_F in m)."""
     return hbar * theta * J / (2 * e_charge * Ms * t_F)
-
-
-def _finite(name, v, lo=None, hi=None, unit=""):
-    if isinstance(v, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a number, got {v!r}")
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {v!r}") from None
-    if not math.isfinite(x) or (lo is not None and x <= lo) or (hi is not None and x >= hi):
-        rng = f"({'-inf' if lo is None else lo}, {'inf' if hi is None else hi})"
-        raise ValueError(f"{name} = {v!r} is outside the allowed range {rng}{' ' + unit if unit else ''}")
-    return x
 
 
 class SpinOrbitTorque(TorqueTerm):
@@ -91,11 +77,11 @@ class SpinOrbitTorque(TorqueTerm):
                 raise TypeError(f"heavy_metal must be a micromag.heavy_metal.HeavyMetal, got {type(heavy_metal).__name__}")
             theta = heavy_metal.theta_eff
         else:
-            theta = _finite("theta_sh", theta_sh, lo=-1.0, hi=1.0)
+            theta = check_number("theta_sh", theta_sh, lo=-1.0, hi=1.0, lo_open=True, hi_open=True)
         self.heavy_metal = heavy_metal
         self.theta = theta
-        self.xi_FL = _finite("xi_FL", xi_FL)
-        self.t_F = g.nz * g.cell[2] if t_F is None else _finite("t_F", t_F, lo=0.0, unit="m")
+        self.xi_FL = check_number("xi_FL", xi_FL)
+        self.t_F = g.nz * g.cell[2] if t_F is None else check_number("t_F", t_F, lo=0.0, lo_open=True, unit="m")
         if self.t_F > 1e-3:
             raise ValueError(f"t_F = {self.t_F} m is larger than 1 mm; lengths are in metres (e.g. 1e-9)")
         self.J = as_drive(J)
@@ -150,7 +136,7 @@ class SpinOrbitTorque(TorqueTerm):
         sigma[1] = ux
         self.sigma = np.where(mag, sigma, 0.0)
         self.current_scale = np.where(mag, scale, 0.0)
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
         self.prepare()
 
     def prepare(self):

@@ -1,46 +1,22 @@
 """Slonczewski spin-transfer torque through a magnetic tunnel junction (current perpendicular to the film)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..constants import e as _e, hbar as _hbar
 from ..drives import as_drive, member_values  # noqa: F401  (member_values: used by the other terms too)
+from ..validation import check_number, check_unit_rows
 from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
-from .exchange import _Scratch
-
-
-def _number(name, v, lo=None, lo_open=False, hi=None, unit=""):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number{' in ' + unit if unit else ''}, got {v!r}") from None
-    rng = f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{']' if hi is not None else ')'}"
-    bad = not math.isfinite(v)
-    if lo is not None:
-        bad = bad or (v <= lo if lo_open else v < lo)
-    if hi is not None:
-        bad = bad or v > hi
-    if bad:
-        raise ValueError(f"{name} = {v!r} is outside the allowed range {rng}{' ' + unit if unit else ''}")
-    return v
+from .exchange import Scratch
 
 
 def free_layer_thickness(system, t_F):
     """t_F in m: the given value (validated, > 0) or the grid thickness nz·dz."""
     if t_F is None:
         return system.grid.nz * system.grid.cell[2]
-    return _number("t_F", t_F, lo=0.0, lo_open=True, unit="m")
+    return check_number("t_F", t_F, lo=0.0, lo_open=True, unit="m")
 
 
-
-
-def _unit_rows(a, axis, name):
-    n = np.sqrt((a * a).sum(axis=axis, keepdims=True))
-    if not np.all(np.isfinite(a)) or np.any(n < 1e-12):
-        raise ValueError(f"{name} must be finite vectors of non-zero length")
-    return a / n
 
 
 class SlonczewskiSTT(TorqueTerm):
@@ -97,9 +73,9 @@ class SlonczewskiSTT(TorqueTerm):
 
     def __init__(self, system, J, p=(0.0, 0.0, 1.0), P=0.6, Lambda=1.0, eps_prime=0.0, t_F=None, mask=None):
         super().__init__(system)
-        self.P = _number("P", P, lo=0.0, hi=1.0)
-        self.Lambda = _number("Lambda", Lambda, lo=0.0, lo_open=True)
-        self.eps_prime = _number("eps_prime", eps_prime)
+        self.P = check_number("P", P, lo=0.0, hi=1.0)
+        self.Lambda = check_number("Lambda", Lambda, lo=0.0, lo_open=True)
+        self.eps_prime = check_number("eps_prime", eps_prime)
         self.t_F = free_layer_thickness(system, t_F)
         g = self.grid
         w = np.ones(g.shape)
@@ -115,7 +91,7 @@ class SlonczewskiSTT(TorqueTerm):
         L2 = self.Lambda**2
         self._eps_const = self.P / 2.0 if L2 == 1.0 else None
         self._e_num, self._e_a, self._e_b = self.P * L2, L2 + 1.0, L2 - 1.0
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
         self.prepare()
 
     def prepare(self):
@@ -184,12 +160,12 @@ class SlonczewskiSTT(TorqueTerm):
         except (TypeError, ValueError):
             raise ValueError(f"p must be a 3-vector, a (B, 3) array, a (3, nz, ny, nx) array or a function of t, got {p!r}") from None
         if a.shape == (3,):
-            self._p = _unit_rows(a, 0, "p").reshape(1, 3, 1, 1, 1)
+            self._p = check_unit_rows(a, 0, "p").reshape(1, 3, 1, 1, 1)
         elif a.ndim == 2 and a.shape[1] == 3:
-            self._p = _unit_rows(a, 1, "p").reshape(a.shape[0], 3, 1, 1, 1)
+            self._p = check_unit_rows(a, 1, "p").reshape(a.shape[0], 3, 1, 1, 1)
         elif a.shape == (3,) + g.shape:
             a = np.where(self.system.magnetic, a, np.array([0.0, 0.0, 1.0])[:, None, None, None])
-            self._p = _unit_rows(a, 0, "p")[None]
+            self._p = check_unit_rows(a, 0, "p")[None]
         else:
             raise ValueError(f"p has shape {a.shape}; expected (3,), (B, 3) or (3, nz, ny, nx) = (3, {g.nz}, {g.ny}, {g.nx})")
 
@@ -204,7 +180,7 @@ class SlonczewskiSTT(TorqueTerm):
             v = np.asarray(self._p_func(float(t[b])), dtype=float)
             if v.shape != (3,):
                 raise ValueError(f"p(t) must return a 3-vector, got shape {v.shape} at t = {float(t[b])} s")
-            out[b, :, 0, 0, 0] = _unit_rows(v, 0, "p(t)")
+            out[b, :, 0, 0, 0] = check_unit_rows(v, 0, "p(t)")
         return out
 
     def current_density(self, m, t):

@@ -5,8 +5,9 @@ import numpy as np
 
 from ..drives import as_drive
 from .base import CONSTANT, DRIVE, Param, Term, drive_is_static
-from .exchange import _Scratch
-from .stt import _number, _unit_rows, free_layer_thickness, member_values
+from .exchange import Scratch
+from ..validation import check_number, check_unit_rows
+from .stt import free_layer_thickness, member_values
 
 
 class VCMA(Term):
@@ -44,17 +45,17 @@ class VCMA(Term):
 
     def __init__(self, system, V, xi, t_ox, t_F=None, axis=(0.0, 0.0, 1.0)):
         super().__init__(system)
-        self.xi = _number("xi", xi, unit="J/(V·m)")
-        self.t_ox = _number("t_ox", t_ox, lo=0.0, lo_open=True, unit="m")
+        self.xi = check_number("xi", xi, unit="J/(V·m)")
+        self.t_ox = check_number("t_ox", t_ox, lo=0.0, lo_open=True, unit="m")
         self.t_F = free_layer_thickness(system, t_F)
         try:
             u = np.array(axis, dtype=float).reshape(3)
         except (TypeError, ValueError):
             raise ValueError(f"axis must be a 3-vector, got {axis!r}") from None
-        self.axis = tuple(float(c) for c in _unit_rows(u, 0, "axis"))
+        self.axis = tuple(float(c) for c in check_unit_rows(u, 0, "axis"))
         self.V = as_drive(V)
         self._u = [(c, self.axis[c]) for c in range(3) if self.axis[c] != 0.0]
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
         self.prepare()
 
     def prepare(self):

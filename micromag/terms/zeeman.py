@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import DRIVE, PATTERN, Param, Term
-from .exchange import _Scratch
+from .exchange import Scratch
 
 
 class Zeeman(Term):
@@ -42,7 +42,7 @@ class Zeeman(Term):
         mag = system.magnetic
         self._all_magnetic = bool(mag.all())
         self._mask = mag.astype(float)
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
         self.set(B_ext)
 
     # ------------------------------------------------------------------ input

@@ -6,8 +6,9 @@ import numpy as np
 from ..constants import e as _e, muB as _muB
 from ..drives import as_drive
 from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
-from .exchange import _Scratch, _face_slices
-from .stt import _number, member_values
+from .exchange import Scratch, face_slices
+from ..validation import check_number
+from .stt import member_values
 
 # (array axis in the 5-D state, grid axis index) for x, y, z
 _AXES = ((4, 0), (3, 1), (2, 2))
@@ -61,8 +62,8 @@ class ZhangLiSTT(TorqueTerm):
 
     def __init__(self, system, J, P=0.6, xi=0.0):
         super().__init__(system)
-        self.P = _number("P", P, lo=0.0, hi=1.0)
-        self.xi = _number("xi", xi, lo=0.0)
+        self.P = check_number("P", P, lo=0.0, hi=1.0)
+        self.xi = check_number("xi", xi, lo=0.0)
         g = self.grid
         mag = system.magnetic
         self.prepare()
@@ -72,11 +73,11 @@ class ZhangLiSTT(TorqueTerm):
         for axis5, gaxis in _AXES:
             if g.n[gaxis] < 2:
                 continue
-            lo, hi = _face_slices(axis5)
+            lo, hi = face_slices(axis5)
             lo3, hi3 = lo[2:], hi[2:]
             both = (mag[lo3] & mag[hi3]).astype(float)
             self._faces.append((gaxis, lo, hi, None if both.all() else both[None, None], 1.0 / (2.0 * g.cell[gaxis])))
-        self._scratch = _Scratch()
+        self._scratch = Scratch()
 
     def prepare(self):
         """μB P / (e Ms (1 + ξ²)) per cell from the current materials."""

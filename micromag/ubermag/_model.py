@@ -589,14 +589,15 @@ class Model:
         """The magnetization M = Ms m (A/m) in discretisedfield layout (nx, ny, nz, 3)."""
         return to_df(self.sim.m[0] * self.Ms)
 
-    def _host(self):
+    def host_state(self):
+        """(m (B, 3, nz, ny, nx) unit vectors, t (B,) in s): host copies of the simulation's state."""
         sim = self.sim
         return sim.m, np.atleast_1d(np.asarray(sim.t, dtype=float))
 
     def term_energy_density(self, name, m=None, t=None):
         """Energy density (J/m³, (nz, ny, nx)) of the Ubermag term ``name`` (None: all)."""
         if m is None:
-            m, t = self._host()
+            m, t = self.host_state()
         e = np.zeros(self.shape)
         for term, B in self._pieces(name, t):
             if term is not None:
@@ -627,7 +628,7 @@ class Model:
 
     def term_field(self, name):
         """Effective field B (T, (3, nz, ny, nx)) of the Ubermag term ``name`` (None: all energy terms)."""
-        m, t = self._host()
+        m, t = self.host_state()
         B = np.zeros((3,) + self.shape)
         for term, Bz in self._pieces(name, t):
             B += term.field(m, t)[0] if term is not None else Bz * self.magnetic
@@ -635,5 +636,5 @@ class Model:
 
     def energies(self):
         """{Ubermag term name: energy in J} at the present state."""
-        m, t = self._host()
+        m, t = self.host_state()
         return {n: self.term_energy(n, m, t) for n in self.parts}

@@ -13,6 +13,23 @@ import ubermagutil as uu
 from ._model import MU0, Model, to_df
 
 
+def _new_run_folder(system, dirname, mode, append):
+    """``<dirname>/<system.name>/<mode>-<N>``, N one past the highest existing (0 for the first), created;
+    ``system.<mode>_number`` set to N. The layout of micromagneticmodel's drivers (its ExternalDriver does
+    the same in a private helper); with ``append=False`` an existing system folder is an error."""
+    import pathlib
+
+    system_dir = pathlib.Path(dirname, system.name)
+    if system_dir.exists() and not append:
+        raise FileExistsError(f"Directory {system.name=} already exists. To append drives to it, pass append=True.")
+    numbers = [int(p.name.split("-")[1]) for p in system_dir.glob(f"{mode}-*") if p.name.split("-")[1].isdigit()]
+    n = max(numbers) + 1 if numbers else 0
+    setattr(system, f"{mode}_number", n)
+    workdir = system_dir / f"{mode}-{n}"
+    workdir.mkdir(parents=True)
+    return workdir
+
+
 def compute(func, system, /, dirname=".", append=True, backend="auto", verbose=1, **kwargs):
     """The value of ``func`` for ``system`` at its present magnetization.
 
@@ -34,7 +51,7 @@ def compute(func, system, /, dirname=".", append=True, backend="auto", verbose=1
     name = None if isinstance(owner, mm.Energy) else owner.name
     if name is not None and name not in [t.name for t in system.energy]:
         raise ValueError(f"{name!r} is not an energy term of this system")
-    workdir = mm.ExternalDriver._setup_working_directory(system, dirname, mode="compute", append=append)
+    workdir = _new_run_folder(system, dirname, "compute", append)
     model = Model(system, backend=backend, dynamics=False)
     if what == "energy":
         result = model.term_energy(name)

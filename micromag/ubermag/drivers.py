@@ -120,7 +120,7 @@ class Driver(mm.ExternalDriver):
 
     def _row(self, first_values):
         mod = self._model
-        m, t = mod._host()
+        m, t = mod.host_state()
         w = mod.magnetic.astype(float)
         mavg = (m[0] * w).reshape(3, -1).sum(1) / w.sum()
         es = [mod.term_energy(n, m, t) for n in mod.parts]
@@ -405,7 +405,8 @@ def _max_dmdt(mod):
     """Largest |dm/dt| in rad/s of the model's present state (one RHS evaluation)."""
     sim = mod.sim
     xp = sim.xp
-    out = xp.empty_like(sim._m)
-    sim.llg(sim._m, sim._t, out)
+    state = sim.state
+    out = xp.empty_like(state.m)
+    sim.llg(state.m, state.t, out)
     n = xp.sqrt((out * out).sum(axis=1)).max()
     return float(n if xp is np else xp.asnumpy(n))

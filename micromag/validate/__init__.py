@@ -45,6 +45,14 @@ def add_validate_parser(subparsers):
     return v
 
 
+def standalone(argv=None):
+    """``python -m micromag.validate [options]``: the ``micromag validate`` command on its own; returns
+    its exit status."""
+    p = argparse.ArgumentParser(prog="python -m micromag.validate",
+                                description=__doc__.split("\n\n")[1] if __doc__ else None)
+    return main(add_arguments(p).parse_args(argv))
+
+
 def select(only=None):
     if not only:
         return list(REGISTRY)

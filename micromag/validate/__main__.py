@@ -1,5 +1,5 @@
 import sys
 
-from . import _standalone
+from . import standalone
 
-sys.exit(_standalone())
+sys.exit(standalone())

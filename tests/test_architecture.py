@@ -1,0 +1,284 @@
+"""The package's architecture rules, read from the source with ``ast`` (nothing is imported or run).
+
+1. Underscore names are private to the module that defines them. No module of ``micromag/`` (or of
+   ``gpu_kernels/``) may
+   - touch ``x._name`` (read, write or delete) where ``x`` is not ``self``/``cls`` and ``_name`` is not
+     defined in that same module (a ``def``/``class`` name, a module- or class-level binding, or an
+     attribute the module sets on ``self``/``cls``). A write ``sim._t = t`` in another module neither
+     passes nor makes ``_t`` "defined" there;
+   - import an underscore name: ``from .x import _y``, ``import a._b``. An underscore *module* (a file
+     ``_jit.py``) is private to its package in Python's convention: only that package's own modules import
+     it (``from . import _jit``, ``from ._model import Model``), never a module outside the package.
+   Dunder names (``__name__``, ``__class__``...) are public. There is no allow-list: every module keeps the
+   rule, and modules reach each other's state through public names (``Simulation``'s state API, ...).
+2. No import cycle between the package's modules. Every ``import``/``from ... import`` counts, at module
+   level and inside functions alike: a deferred import hides a cycle from the interpreter's start-up but
+   still couples the two modules both ways, which is what the rule is against. Lazy imports by a computed
+   name (``importlib.import_module``) count where the name is a constant string; the term registry's lazy
+   imports (``micromag.terms.REGISTRY``) count as imports of ``micromag.terms``.
+
+The hook that counted the private reads before this test (shared/hooks/before-stop) excused any name
+stored anywhere in the module (``sim._t = t`` excused ``sim._t``) and did not look at imports; this test is
+stricter on both counts.
+"""
+from __future__ import annotations
+
+import ast
+import pathlib
+from collections import defaultdict
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGES = ("micromag", "gpu_kernels")  # the package and the kernel sources' Python part (shipped with it)
+
+
+def _private(name):
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def module_name(path):
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules():
+    """{dotted module name: (path, ast tree)} for every module of the packages."""
+    out = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            out[module_name(path)] = (path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    return out
+
+
+def _is_self(node):
+    return isinstance(node, ast.Name) and node.id in ("self", "cls")
+
+
+def _bindings(body):
+    """Names bound by the statements of one module or class body (not inside nested functions)."""
+    names = set()
+    for stmt in body:
+        for node in _walk_scope(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def _walk_scope(node):
+    """ast.walk that does not enter nested function or class bodies (their names are another scope)."""
+    yield node
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _walk_scope(child)
+
+
+def defined_names(tree):
+    """The names a module defines: its functions and classes, module- and class-level bindings, and the
+    attributes it sets on ``self``/``cls``."""
+    own = _bindings(tree.body)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            own.add(node.name)
+        if isinstance(node, ast.ClassDef):
+            own |= _bindings(node.body)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _is_self(node.value):
+            own.add(node.attr)
+    return own
+
+
+def _resolve(name, level, module, is_package):
+    """The absolute module named by ``from <level dots><name> import ...`` inside ``module``."""
+    if level == 0:
+        return name
+    base = module.split(".")
+    if not is_package:
+        base = base[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([name] if name else []))
+
+
+def _inside(module, package):
+    """Whether ``module`` is ``package`` itself (its ``__init__``) or one of its modules."""
+    return module == package or module.startswith(package + ".")
+
+
+def _path_allowed(dotted, importer):
+    """Whether ``importer`` may import the module path ``dotted``: every underscore module on it lies in a
+    package that contains ``importer`` (an underscore module is private to its package)."""
+    parts = dotted.split(".")
+    return all(not _private(p) or _inside(importer, ".".join(parts[:i])) for i, p in enumerate(parts) if i)
+
+
+def private_uses(mods=None):
+    """Every use of another module's underscore name, as ``"path:line: source"`` strings."""
+    mods = modules() if mods is None else mods
+    known = set(mods)
+    found = []
+    for mod, (path, tree) in mods.items():
+        is_package = path.name == "__init__.py"
+        own = defined_names(tree)
+        rel = path.relative_to(ROOT)
+
+        def flag(node, what):
+            found.append(f"{rel}:{node.lineno}: {what}")
+
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                if _private(node.attr) and not _is_self(node.value) and node.attr not in own:
+                    flag(node, ast.unparse(node))
+            elif isinstance(node, ast.ImportFrom):
+                src = _resolve(node.module or "", node.level, mod, is_package)
+                for a in node.names:
+                    # a private name; an underscore *module* (``from . import _jit``) is the one case that
+                    # is not a name of another module but a file of the package, ruled as such below
+                    sub = f"{src}.{a.name}"
+                    if _private(a.name) and not (sub in known and _inside(mod, src)):
+                        flag(node, f"from {'.' * node.level}{node.module or ''} import {a.name}")
+                if not _path_allowed(src, mod):
+                    flag(node, f"from {'.' * node.level}{node.module or ''} import ...")
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if not _path_allowed(a.name, mod):
+                        flag(node, f"import {a.name}")
+    return found
+
+
+def _registry_modules(tree):
+    """Modules named by a ``REGISTRY = {name: ("module", "Class")}`` literal (imported lazily by name)."""
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "REGISTRY"
+                                                 for t in node.targets) and isinstance(node.value, ast.Dict)):
+            for v in node.value.values:
+                if isinstance(v, ast.Tuple) and v.elts and isinstance(v.elts[0], ast.Constant):
+                    yield v.elts[0].value
+
+
+def import_graph(mods=None):
+    """{module: set of package modules it imports}, module-level and function-level imports alike."""
+    mods = modules() if mods is None else mods
+    graph = defaultdict(set)
+
+    def target(name):
+        # the module itself if it is one, else the package whose attribute the name is
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    for mod, (path, tree) in mods.items():
+        is_package = path.name == "__init__.py"
+        graph[mod]
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                src = _resolve(node.module or "", node.level, mod, is_package)
+                names = [f"{src}.{a.name}" if f"{src}.{a.name}" in mods else src for a in node.names]
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr == "import_module" and node.args
+                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                name = node.args[0].value
+                level = len(name) - len(name.lstrip("."))
+                names = [_resolve(name.lstrip("."), level, mod, is_package) if level else name]
+            for name in names:
+                t = target(name)
+                if t and t != mod:
+                    graph[mod].add(t)
+        if is_package:
+            for sub in _registry_modules(tree):
+                if f"{mod}.{sub}" in mods:
+                    graph[mod].add(f"{mod}.{sub}")
+    return graph
+
+
+def import_cycles(graph):
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_module_uses_another_modules_underscore_names():
+    found = private_uses()
+    assert not found, f"{len(found)} uses of another module's underscore names:\n" + "\n".join(found)
+
+
+def test_no_import_cycles():
+    cycles = import_cycles(import_graph())
+    assert not cycles, "import cycles between micromag modules:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+# The checks themselves, on small sources: each rule fires where it should and only there.
+
+def _check(sources, packages=()):
+    """(private uses, cycles) of made-up modules {name: source}; names in ``packages`` are __init__ files."""
+    def path(name):
+        base = ROOT / name.replace(".", "/")
+        return base / "__init__.py" if name in packages else base.with_suffix(".py")
+
+    mods = {name: (path(name), ast.parse(src)) for name, src in sources.items()}
+    return private_uses(mods), import_cycles(import_graph(mods))
+
+
+def test_checker_flags_private_reads_writes_and_imports():
+    found, _ = _check({"micromag.a": (
+        "from .b import _helper\n"
+        "from . import _jit\n"
+        "import micromag.ub._model\n"
+        "def f(sim):\n"
+        "    sim._t = 1.0\n"          # a write on another object: flagged, and does not define _t here
+        "    return sim._t + sim._m\n"
+    )})
+    assert len(found) == 6, found
+    clean, _ = _check({"micromag.a": (
+        "from .b import helper as _helper\n"     # a private alias of a public name is this module's own
+        "class C:\n"
+        "    _cache = {}\n"
+        "    def __init__(self):\n"
+        "        self._x = 1\n"
+        "    def same(self, other):\n"
+        "        return other._x + type(self)._cache.get(1, 0) + other.__class__.__name__.__len__()\n"
+    ), "micromag.ub._model": "", "micromag.ub.drivers": "from ._model import Model\n"})
+    assert clean == [], clean
+    inside, _ = _check({"micromag._jit": "", "micromag.llg": "from . import _jit\nimport micromag._jit\n",
+                        "micromag.ub._model": "", "micromag.ub": "from . import _model\n",
+                        "micromag.terms.demag": "from .. import _jit\nfrom .._jit import kernels\n"},
+                       packages=("micromag.ub",))
+    assert inside == [], inside
+    outside, _ = _check({"micromag.ub._model": "", "micromag.cli": (
+        "from .ub._model import Model\nfrom .ub import _model\nimport micromag.ub._model\n")})
+    assert len(outside) == 3, outside
+
+
+def test_checker_finds_cycles_through_deferred_imports():
+    _, cycles = _check({"micromag.a": "from . import b\n",
+                        "micromag.b": "def f():\n    from .c import g\n",
+                        "micromag.c": "def g():\n    from .a import h\n",
+                        "micromag.d": "from .a import x\n"})
+    assert cycles == [["micromag.a", "micromag.b", "micromag.c"]]
