@@ -229,7 +229,7 @@ class CellSpec:
         try:
             self.material()
             build_cell(self.data, drive=0.0)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, ArithmeticError) as exc:
             raise SpecError(f"{path}: the cell cannot be built: {exc}") from None
         if data["retention"]["T_hot"] not in data["retention"]["temperatures"]:
             data["retention"]["temperatures"] = sorted(data["retention"]["temperatures"] + [data["retention"]["T_hot"]])

@@ -259,6 +259,11 @@ class Simulation:
         if not (np.all(np.isfinite(m)) and np.all(np.isfinite(t))):
             raise ValueError(f"checkpoint {path} holds a non-finite state (NaN or inf in m or t): it cannot be "
                              "continued")
+        norm = np.sqrt(np.sum(np.asarray(m, dtype=float) ** 2, axis=1))
+        if np.any(np.abs(norm[norm > 0] - 1) > 1e-3) or not np.all(norm.reshape(len(norm), -1).max(axis=1) > 0):
+            raise ValueError(f"checkpoint {path} is damaged: m must be a unit vector in every magnetic cell "
+                             f"(|m| ranges {norm.min():.3g}..{norm.max():.3g}, and a member with m = 0 everywhere "
+                             "has no magnet)")
         return state
 
     @classmethod
@@ -270,7 +275,13 @@ class Simulation:
         if state["recipe"] is None:
             raise ValueError(f"checkpoint {path} holds only the state ({state.get('recipe_error')}): build the "
                              "Simulation with your script and call sim.restore_checkpoint(path)")
-        sim = pickle.loads(state["recipe"])
+        try:
+            sim = pickle.loads(state["recipe"])
+        except Exception as exc:  # noqa: BLE001 - a damaged recipe can fail in any way unpickling can
+            raise ValueError(f"checkpoint {path} is damaged: its simulation recipe cannot be rebuilt "
+                             f"({type(exc).__name__}: {exc})") from exc
+        if not isinstance(sim, cls):
+            raise ValueError(f"checkpoint {path} is damaged: its recipe is a {type(sim).__name__}, not a Simulation")
         sim._restore_state(state, path)
         return sim
 
