@@ -74,7 +74,7 @@ import warnings
 import numpy as np
 
 from .constants import kB
-from .sweep import ResultsLog, SpecError, _key_lines, _Where
+from .sweep import ResultsLog, SpecError, _key_lines, _Where, workers_arg
 
 __all__ = ["CellSpec", "load_cell_spec", "cell_report", "build_cell", "wer_build", "add_cell_parser"]
 
@@ -998,7 +998,7 @@ def add_cell_parser(subparsers):
     s.add_argument("--out", default=None, help="output folder (default: cell-NAME next to the spec)")
     s.add_argument("--quick", action="store_true", help="the reduced form (minutes on 2 CPU cores)")
     s.add_argument("--backend", choices=("auto", "cpu", "gpu"), default=None)
-    s.add_argument("--workers", type=int, default=None, help="processes for the WER ensembles (default: cores)")
+    s.add_argument("--workers", type=workers_arg, default=None, help="processes for the WER ensembles (default: cores)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     s.set_defaults(func=cmd_cell)
     return s
