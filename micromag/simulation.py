@@ -964,11 +964,16 @@ class Simulation:
     def _check_run_cost(self, dur, allow_long):
         from . import cost
 
+        from .guard import PLAUSIBLE_FIELD, field_report
+
         c = self.run_cost(dur)
         fixed = bool(getattr(self._get_stepper(), "fixed", False))
+        cause = ""
+        if c["B_max"] > PLAUSIBLE_FIELD:
+            cause = f" (largest from the {field_report(self)[1]})"
         why = (f"fixed step dt = {self._dt0:g} s" if fixed else
                f"steps <= min(dt_max = {self.dt_max:g} s, stability limit / ω) with ω = {c['omega']:.3g} rad/s from "
-               f"|B_eff| up to {c['B_max']:.3g} T and the exchange field {c['B_ex']:.3g} T")
+               f"|B_eff| up to {c['B_max']:.3g} T{cause} and the exchange field {c['B_ex']:.3g} T")
         cost.check(f"run({float(np.max(dur)):g})", c["seconds"], allow_long,
                    detail=f"at least {c['steps']:.3g} steps ({why}), {c['evaluations']:.3g} field evaluations of "
                    f"{self.grid.ncells * self.batch} cells on {self.backend}",
