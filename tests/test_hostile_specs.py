@@ -47,3 +47,15 @@ def test_cell_workers_must_be_positive(bad, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["cell", "examples/cells/stt_pmtj_40nm.toml", "--workers", bad])
     assert "--workers" in capsys.readouterr().err
+
+
+def test_bow_tie_polygon_is_filled_by_its_rule():
+    """A self-intersecting outline whose shoelace sum is 0 used to be refused as "all points on one line"."""
+    import micromag as mm
+
+    bow = mm.Polygon([(-4e-9, -4e-9), (4e-9, 4e-9), (4e-9, -4e-9), (-4e-9, 4e-9)], thickness=2e-9)
+    grid = mm.Grid(n=(20, 20, 1), cell=(0.5e-9, 0.5e-9, 2e-9))  # centred on the origin, 10 nm wide
+    filled_nm2 = float(bow.fill_fraction(grid).sum()) * 0.25
+    assert filled_nm2 == pytest.approx(2 * 0.5 * 8 * 4, rel=0.05)  # two triangles of base 8 nm, height 4 nm
+    with pytest.raises(ValueError, match="one line"):
+        mm.Polygon([(0, 0), (1e-9, 1e-9), (2e-9, 2e-9), (3e-9, 3e-9)], thickness=1e-9)
