@@ -878,6 +878,14 @@ class Simulation:
                 raise ValueError("snapshot_every needs out= (the folder of the ParaView series)")
             if snapshot_every < self.dt_min:
                 raise ValueError(f"snapshot_every = {snapshot_every:g} s is below dt_min = {self.dt_min:g} s")
+        if snapshot_members is not None:
+            snapshot_members = list(np.atleast_1d(snapshot_members))
+            bad = [b for b in snapshot_members if not (isinstance(b, (int, np.integer)) and not isinstance(b, bool)
+                                                       and 0 <= int(b) < B)]
+            if bad or not snapshot_members:
+                raise ValueError(f"snapshot_members must list batch members 0..{B - 1} (this batch has {B}), got "
+                                 f"{bad or snapshot_members!r}")
+            snapshot_members = [int(b) for b in snapshot_members]
         longest = float(dur.max())
         nmarks = max(longest / every if every else 0, longest / snapshot_every if snapshot_every else 0)
         if nmarks > MAX_MARKS:

@@ -91,3 +91,10 @@ def test_unreachable_torque_target_is_refused(backend):
         with pytest.raises(ValueError, match="tol_torque = 1e-300 T cannot be met"):
             call(tol_torque=1e-300)
         assert time.perf_counter() - t0 < 10
+
+
+@pytest.mark.parametrize("members", [[5], [-1], [0.5], ["a"], []])
+def test_snapshot_members_out_of_range_is_named(members, tmp_path):
+    sim = _sim("cpu")
+    with pytest.raises(ValueError, match="snapshot_members"):
+        sim.run(1e-12, out=tmp_path, snapshot_every=1e-12, snapshot_members=members, progress=False)
