@@ -389,6 +389,131 @@ def build_cases():
                 os.kill(k, signal.SIGKILL)
         return not left and len(kids) >= 2
     add("SIGKILL micromag sweep (2 workers): children gone within 5 s", False, "worker", sweep_orphans, check=bool)
+    build_issue22_cases(M, head, spec, cli)
+
+
+def build_issue22_cases(M, head, spec, cli):
+    """The examples of issue 22: setters that were accepted and ignored, runs that could not end, readers and
+    messages that did not name the cause. Tagged "[22]" (``--only [22]``; CI runs them, tests/test_hostile.py)."""
+    def setter(name, value, then_run=False):
+        def fn():
+            s = sim()
+            setattr(s, name, value)
+            if then_run:
+                s.run(1e-12, progress=False)
+            return s
+        return fn
+
+    # silent: accepted and ignored or misread
+    add("[22] sim.material = None", True, "material", setter("material", None))
+    add("[22] sim.grid = another grid", True, "grid", setter("grid", grid((4, 4, 1))))
+    add("[22] sim.terms = {}", True, "terms", setter("terms", {}))
+    add("[22] sim.backend = 'gpu' after construction", True, "backend", setter("backend", "gpu"))
+    add("[22] sim.dt_min = -1", True, "dt_min", setter("dt_min", -1.0))
+    add("[22] sim.dt_min = 1e-9 > dt_max", True, "dt_min", setter("dt_min", 1e-9))
+    add("[22] sim.dt_max = nan", True, "dt_max", setter("dt_max", float("nan")))
+    add("[22] sim.temperature = 1e12", True, "temperature", setter("temperature", 1e12))
+    add("[22] sim.temperature = lambda t: -300, run", True, "temperature",
+        setter("temperature", lambda t: -300.0, then_run=True))
+    add("[22] sim.t = 1e10, run(1e-12)", True, "t", setter("t", 1e10, then_run=True))
+    add("[22] run(stop=lambda s: 'yes')", True, "stop",
+        lambda: sim().run(2e-12, every=1e-12, stop=lambda s: "yes", progress=False))
+    for seed in (-1, 1.7):
+        add(f"[22] Batch member seed {seed}", True, "seed",
+            lambda seed=seed: M.Batch(lambda B: sim(batch=B), [{"seed": seed}]).run(1e-12))
+    add("[22] energy_barrier(via=(nan, 0, 0))", True, "via",
+        lambda: M.energy_barrier(sim(), (1, 0, 0), (-1, 0, 0), images=4, via=(float("nan"), 0, 0), max_iter=5))
+    add("[22] energy_barrier(path=wrong shape)", True, "path",
+        lambda: M.energy_barrier(sim(), (1, 0, 0), (-1, 0, 0), images=4, path=np.ones((2, 3, 1, 2, 2)),
+                                 max_iter=5))
+
+    def ckpt_zero():
+        s = sim()
+        d = tempfile.mkdtemp()
+        p = os.path.join(d, "c.pkl")
+        s.save_checkpoint(p)
+        with open(p, "rb") as f:
+            st = pickle.load(f)
+        st["m"][...] = 0.0
+        with open(p, "wb") as f:
+            pickle.dump(st, f)
+        return M.Simulation.load_checkpoint(p).run(1e-12, progress=False)
+    add("[22] checkpoint with m = 0, loaded and run", True, "m", ckpt_zero)
+
+    def relax_ms():
+        s = sim(material=M.Permalloy(Ms=1e30))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # a warning that it did not converge is the answer
+            return s.relax(progress=False)
+    add("[22] relax() with Ms = 1e30", True, "tol_torque", relax_ms)
+
+    def ovf_huge_step():
+        from micromag.io.ovf import read_ovf, write_ovf
+
+        d = tempfile.mkdtemp()
+        p = os.path.join(d, "m.ovf")
+        write_ovf(p, np.ones((3, 1, 2, 2)), grid=grid((2, 2, 1)), fmt="text")
+        text = open(p).read()
+        import re as _re
+
+        open(p, "w").write(_re.sub(r"# xstepsize: \S+", "# xstepsize: 1e300", text))
+        return read_ovf(p)
+    add("[22] OVF with xstepsize 1e300", True, "xstepsize", ovf_huge_step)
+    add("[22] sweep range with num and step", True, "num",
+        lambda: spec(head + "[params]\nBz = {start = 0.0, stop = 1.0, num = 3, step = 0.5}\n"))
+    add("[22] [[points]] beside [params] setting the same name", True, "points",
+        lambda: spec(head + "[params]\nBz = [0.1]\n[[points]]\nBz = 0.5\n"))
+
+    def plot_nan():
+        d = tempfile.mkdtemp()
+        p = os.path.join(d, "table.txt")
+        open(p, "w").write("# t (s)\tmx ()\tmy ()\tmz ()\n0\tnan\tnan\tnan\n1e-12\tnan\tnan\tnan\n")
+        r = cli("plot", p, "-o", os.path.join(d, "t.png"))
+        if r.returncode != 0:
+            raise ValueError(r.stderr)
+        return r
+    add("[22] micromag plot of an all-NaN table", True, "finite", plot_nan)
+
+    def cell_workers():
+        r = cli("cell", "examples/cells/stt_pmtj_40nm.toml", "--workers", "-1", "--out", tempfile.mkdtemp())
+        if r.returncode != 0 and "--workers" in r.stderr:
+            raise ValueError(r.stderr)
+        return r
+    add("[22] micromag cell --workers -1", True, "workers", cell_workers)
+    # endless: refused before they start
+    add("[22] rk4 dt = 1e-18, run(1e-9)", True, "steps",
+        lambda: sim(integrator="rk4", dt=1e-18).run(1e-9, progress=False))
+    add("[22] dt_max = 1e-17, run(1e-9)", True, "steps", lambda: sim(dt_max=1e-17).run(1e-9, progress=False))
+
+    def field_1e6():
+        s = sim()
+        s.B_ext = (1e6, 0, 0)
+        return s.run(1e-9, progress=False)
+    add("[22] B_ext = 1e6 T, run(1e-9)", True, "steps", field_1e6)
+    add("[22] minimize(tol_torque=1e-300)", True, "tol_torque", lambda: sim().minimize(tol_torque=1e-300, progress=False))
+    add("[22] energy_barrier(images=10**9)", True, "images",
+        lambda: M.energy_barrier(sim(), (1, 0, 0), (-1, 0, 0), images=10**9))
+    add("[22] Batch(build, 10**9)", True, "members", lambda: M.Batch(lambda B: sim(batch=B), 10**9))
+    # unclear: the message must say the real cause
+    add("[22] Grid pbc=(10**9, 0, 0)", True, "pbc",
+        lambda: M.Simulation(M.Grid(n=(8, 8, 1), cell=(4e-9, 4e-9, 3e-9), pbc=(10**9, 0, 0)),
+                             material=M.Permalloy(), backend="cpu"))
+    add("[22] sim.dt_max = nan: named as dt_max", True, "dt_max", setter("dt_max", float("nan"), then_run=True))
+    add("[22] run(out='/proc/nope')", True, "/proc/nope", lambda: sim().run(1e-12, out="/proc/nope", progress=False))
+    add("[22] snapshot_members=[5] with one member", True, "snapshot_members",
+        lambda: sim().run(1e-12, out=tempfile.mkdtemp(), snapshot_every=1e-12, snapshot_members=[5], progress=False))
+    add("[22] bow-tie polygon", True, "self-intersect",
+        lambda: M.Polygon([(0, 0), (1e-8, 1e-8), (1e-8, 0), (0, 1e-8)], thickness=1e-9))
+
+    def run_failing_script():
+        d = tempfile.mkdtemp()
+        p = os.path.join(d, "user.py")
+        open(p, "w").write("def inner():\n    raise ValueError('my bug')\n\ninner()\n")
+        r = cli("run", p)
+        if "Traceback" in r.stderr and "inner" in r.stderr:
+            raise ValueError("traceback kept: " + r.stderr.splitlines()[-1])
+        return r
+    add("[22] micromag run of a failing script keeps the traceback", True, "traceback", run_failing_script)
 
 
 def children(pid):

@@ -35,3 +35,4 @@ from .barrier import EnergyPath, energy_barrier  # noqa: F401
 from .cellreport import cell_report  # noqa: F401
 from .guard import SimulationDiverged  # noqa: F401
 from .terms import Param, Term, TorqueTerm, register  # noqa: F401  the term contract, for plug-in terms
+from .cost import TooLong  # noqa: F401  a run refused before it starts (its estimate is in the message)

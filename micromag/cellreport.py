@@ -74,7 +74,7 @@ import warnings
 import numpy as np
 
 from .constants import kB
-from .sweep import ResultsLog, SpecError, toml_key_lines, SpecLocation
+from .sweep import ResultsLog, SpecError, toml_key_lines, SpecLocation, workers_arg
 from .validation import check_int, check_number
 
 __all__ = ["CellSpec", "load_cell_spec", "cell_report", "build_cell", "wer_build", "add_cell_parser"]
@@ -224,7 +224,7 @@ class CellSpec:
         try:
             self.material()
             build_cell(self.data, drive=0.0)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, ArithmeticError) as exc:
             raise SpecError(f"{path}: the cell cannot be built: {exc}") from None
         if data["retention"]["T_hot"] not in data["retention"]["temperatures"]:
             data["retention"]["temperatures"] = sorted(data["retention"]["temperatures"] + [data["retention"]["T_hot"]])
@@ -992,7 +992,7 @@ def add_cell_parser(subparsers):
     s.add_argument("--out", default=None, help="output folder (default: cell-NAME next to the spec)")
     s.add_argument("--quick", action="store_true", help="the reduced form (minutes on 2 CPU cores)")
     s.add_argument("--backend", choices=("auto", "cpu", "gpu"), default=None)
-    s.add_argument("--workers", type=int, default=None, help="processes for the WER ensembles (default: cores)")
+    s.add_argument("--workers", type=workers_arg, default=None, help="processes for the WER ensembles (default: cores)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     s.set_defaults(func=cmd_cell)
     return s

@@ -5,6 +5,7 @@ import argparse
 import os
 import runpy
 import sys
+import traceback
 
 
 def _cmd_run(args):
@@ -27,7 +28,14 @@ def _cmd_run(args):
         os.environ["MICROMAG_OUT"] = os.path.abspath(args.out)
     sys.argv = [script] + list(args.args)
     sys.path.insert(0, os.path.dirname(script))
-    runpy.run_path(script, run_name="__main__")
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exc:  # the script's own exit code
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception:  # noqa: BLE001 - the user's script failed: its traceback is what they need
+        traceback.print_exc()
+        print(f"micromag run: {args.script} failed (traceback above)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -151,6 +159,8 @@ def build_parser():
 
     p = argparse.ArgumentParser(prog="micromag", description="Finite-difference micromagnetics for MRAM devices")
     p.add_argument("--version", action="version", version=f"micromag {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error (anywhere on the line; "
+                   "for run: before the script)")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a Python script with micromag (progress lines on stderr)",
                        description="Run SCRIPT with micromag: --backend sets the backend of every Simulation built "
@@ -201,8 +211,27 @@ def _check_report_folder(folder):
     return None
 
 
+def _take_debug(argv):
+    """``--debug`` anywhere (for ``run``: before the script; after it, it is the script's) -> (argv, True)."""
+    out, debug, command, script = [], False, None, False
+    for a in argv:
+        if a == "--debug" and not script:
+            debug = True
+            continue
+        if not a.startswith("-"):
+            if command is None:
+                command = a
+            elif command == "run":
+                script = True
+        out.append(a)
+    return out, debug
+
+
 def main(argv=None):
+    argv, debug = _take_debug(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    if debug:
+        return args.func(args)  # every error with its traceback
     if args.command == "validate" and getattr(args, "report", None) and not getattr(args, "list", False):
         msg = _check_report_folder(args.report)
         if msg:
@@ -213,13 +242,18 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, OSError) as exc:  # NotEnoughMemory is a ValueError too
         print(f"micromag {args.command}: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # a run that diverged (micromag.guard.SimulationDiverged) and the like
+    except KeyboardInterrupt:
+        print(f"micromag {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback; --debug shows it
         from .guard import SimulationDiverged
 
-        if not isinstance(exc, SimulationDiverged):
-            raise
-        print(f"micromag {args.command}: {exc}", file=sys.stderr)
-        return 1
+        if isinstance(exc, SimulationDiverged):
+            print(f"micromag {args.command}: {exc}", file=sys.stderr)
+            return 1
+        print(f"micromag {args.command}: internal error ({type(exc).__name__}: {exc}); run again with --debug "
+              "for the traceback, and please report it", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

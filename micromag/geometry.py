@@ -529,8 +529,11 @@ class Polygon(Shape):
         x, y = v[:, 0], v[:, 1]
         area = 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
         span = float(np.ptp(v, axis=0).max())
-        if span == 0.0 or abs(area) <= 1e-12 * span * span:
+        thin = span == 0.0 or np.linalg.svd(v - v.mean(axis=0), compute_uv=False)[-1] <= 1e-9 * span
+        if thin:
             raise ValueError("vertices enclose no area (all points on one line); need a polygon with area > 0")
+        # a zero shoelace sum without collinear points is a self-intersecting outline (a bow-tie) whose lobes
+        # cancel: its fill is still defined by ``rule``, so it is accepted
         if span > _MAX_LENGTH:
             raise ValueError(f"vertices span {span} m, more than {_MAX_LENGTH} m; lengths are in metres (e.g. 100e-9)")
         if rule not in ("evenodd", "nonzero"):
@@ -543,7 +546,9 @@ class Polygon(Shape):
 
     @property
     def area(self):
-        """Area of the polygon (m², shoelace formula; the true area for a simple polygon)."""
+        """Area of the polygon (m², shoelace formula): the true area for a simple polygon; for a
+        self-intersecting outline, lobes of opposite orientation cancel (the filled area is then the fill
+        fraction of a grid times its cell area)."""
         return abs(self.signed_area)
 
     @property

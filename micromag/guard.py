@@ -178,18 +178,21 @@ class RunGuard:
     def _host(self, a):
         return self.sim.host(a)
 
-    def check_field(self, t_now=None):
+    def check_field(self, t_now=None, B_max=None):
         """Warn (once) when the effective field exceeds ``PLAUSIBLE_FIELD``; one field evaluation on the
-        backend, one scalar back."""
+        backend, one scalar back (none when the caller has ``B_max``, max |B_eff| in T, already)."""
         if getattr(self, "_warned_field", False):
             return
         sim = self.sim
-        try:
-            Bf = sim.llg.effective_field(self.m, self.t)
-            with np.errstate(all="ignore"):
-                b = float((Bf * Bf).sum(axis=1).max())
-        except Exception:  # noqa: BLE001 - only a warning
-            return
+        if B_max is not None:
+            b = float(B_max) ** 2
+        else:
+            try:
+                Bf = sim.llg.effective_field(self.m, self.t)
+                with np.errstate(all="ignore"):
+                    b = float((Bf * Bf).sum(axis=1).max())
+            except Exception:  # noqa: BLE001 - only a warning
+                return
         if not (b > PLAUSIBLE_FIELD**2):
             return
         import warnings

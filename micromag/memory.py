@@ -136,6 +136,15 @@ def _pad_factor(grid):
     return int(np.prod([2 if (p == 0 and n > 1) else 1 for n, p in zip(grid.n, grid.pbc)]))
 
 
+def image_points(grid):
+    """Offsets at which the Newell tensor is evaluated before the periodic images are folded in: along a
+    periodic axis p·n + n//2 + 1 (p images per side), else n (micromag.newell.newell_tensor). Each costs
+    the six float64 components and their temporaries at set-up (~100 bytes); 0 without periodic images."""
+    if not any(grid.pbc):
+        return 0
+    return float(np.prod([float(n) if p == 0 else float(p) * n + n // 2 + 1 for n, p in zip(grid.n, grid.pbc)]))
+
+
 def simulation_bytes(grid, batch=1, stages=7, demag=True, backend="cpu", itemsize=8):
     """Estimated peak memory of a Simulation: ``{"host": bytes, "device": bytes}`` (device 0 on the CPU;
     for 'emulate' the device arrays live in host memory and are added to "host")."""
@@ -144,6 +153,7 @@ def simulation_bytes(grid, batch=1, stages=7, demag=True, backend="cpu", itemsiz
     d = 1 if demag else 0
     # set-up (Newell tensor, its padded copies and spectra: 130 P N at the peak) and the per-member state
     host = 4 * 2**20 + N * (260 + 130 * P * d) + batch * N * (3 * 8 * (stages + 9))
+    host += 100 * image_points(grid) * d
     device = 0.0
     if backend == "cpu":
         if demag:
@@ -193,6 +203,9 @@ def check_simulation(grid, batch, stages, demag, backend, dtype):
     what = (f"a Simulation of {n} = {grid.ncells:,} cells (batch {batch}, {np.dtype(dtype).name}, "
             f"{stages}-stage integrator{', demag' if demag else ''}, backend {backend!r})")
     tips = ["fewer cells (a coarser cell size or a smaller region)"]
+    if demag and 100 * image_points(grid) > est["host"] / 2:
+        what += f" with pbc = {grid.pbc} periodic images per side ({image_points(grid):.3g} demag offsets at set-up)"
+        tips.insert(0, "fewer periodic images (pbc; the demag sum converges after a few hundred)")
     if batch > 1:
         tips.append("a smaller batch (or mm.Batch, which runs members in chunks)")
     if backend != "cpu" and itemsize == 8:

@@ -74,6 +74,10 @@ def table(path, columns=("mx", "my", "mz"), ax=None, out=None, title=None):
         raise ValueError("give at least one column to plot")
     tcol = names.index("t") if "t" in names else 0
     t_ns = data[:, tcol] * 1e9
+    empty = [c for c in columns if not (np.isfinite(data[:, names.index(c)]) & np.isfinite(t_ns)).any()]
+    if empty:
+        raise ValueError(f"{path}: column(s) {empty} hold no finite value (NaN or inf in every row): "
+                         "nothing to plot")
     own = ax is None
     if own:
         fig = _new_figure((6.4, 4.0))

@@ -264,6 +264,11 @@ class Simulation:
         if not (np.all(np.isfinite(m)) and np.all(np.isfinite(t))):
             raise ValueError(f"checkpoint {path} holds a non-finite state (NaN or inf in m or t): it cannot be "
                              "continued")
+        norm = np.sqrt(np.sum(np.asarray(m, dtype=float) ** 2, axis=1))
+        if np.any(np.abs(norm[norm > 0] - 1) > 1e-3) or not np.all(norm.reshape(len(norm), -1).max(axis=1) > 0):
+            raise ValueError(f"checkpoint {path} is damaged: m must be a unit vector in every magnetic cell "
+                             f"(|m| ranges {norm.min():.3g}..{norm.max():.3g}, and a member with m = 0 everywhere "
+                             "has no magnet)")
         return state
 
     @classmethod
@@ -275,7 +280,13 @@ class Simulation:
         if state["recipe"] is None:
             raise ValueError(f"checkpoint {path} holds only the state ({state.get('recipe_error')}): build the "
                              "Simulation with your script and call sim.restore_checkpoint(path)")
-        sim = pickle.loads(state["recipe"])
+        try:
+            sim = pickle.loads(state["recipe"])
+        except Exception as exc:  # noqa: BLE001 - a damaged recipe can fail in any way unpickling can
+            raise ValueError(f"checkpoint {path} is damaged: its simulation recipe cannot be rebuilt "
+                             f"({type(exc).__name__}: {exc})") from exc
+        if not isinstance(sim, cls):
+            raise ValueError(f"checkpoint {path} is damaged: its recipe is a {type(sim).__name__}, not a Simulation")
         sim._restore_state(state, path)
         return sim
 
@@ -785,22 +796,18 @@ class Simulation:
         if cur is not None:
             yield cur
 
-    def _stability_check(self, st, longest):
-        """Before a fixed-step run: warn when the step is clearly unstable. The largest precession frequency
-        is estimated as ω = γ (max |B_eff| + B_ex), B_ex = (2A/Ms) Σ 4/d_i² (T) the exchange field of the
-        shortest spin wave on the grid; a mode with eigenvalue λ = ω (−α + i)/(1 + α²) grows by |R(λ dt)| per
-        step (R: the tableau's stability function); the warning fires when that growth compounds to more than
-        a factor 1000 over the run (an error seeded at 1e-3 then reaches order 1)."""
-        from .integrators import growth_factor, stability_limit
-
-        xp = self.xp
+    def precession_frequency_bound(self):
+        """The largest precession frequency on the grid now, one field evaluation: a dict with ``omega`` =
+        γ (B_max + B_ex) rad/s, ``B_max`` = max |B_eff| (T), ``B_ex`` = (2A/Ms) Σ 4/d_i² (T, the exchange
+        field of the shortest spin wave) and ``alpha`` the smallest damping of a magnetic region. ``omega`` is
+        0 when there is no magnetic cell or the field is not finite."""
         sysm = self.system
         regions = np.unique(sysm.region[sysm.magnetic])
         Ms = sysm.table("Ms")[regions]
         ok = Ms > 0
         regions, Ms = regions[ok], Ms[ok]
         if not len(regions):
-            return
+            return {"omega": 0.0, "alpha": 0.0, "B_max": 0.0, "B_ex": 0.0}
         A = sysm.table("A")[regions]
         gamma = float(sysm.table("gamma")[regions].max())
         alpha = float(sysm.table("alpha")[regions].min())
@@ -808,11 +815,24 @@ class Simulation:
         k2 = sum(4.0 / d**2 for n, d, p in zip(g.n, g.cell, g.pbc) if n > 1 or p > 0)
         b_ex = float(np.max(2 * A / Ms)) * k2
         Bf = self.llg.effective_field(self._m, self._t)
-        b_max = math.sqrt(float((Bf * Bf).sum(axis=1).max()))
+        with np.errstate(all="ignore"):
+            b_max = math.sqrt(float((Bf * Bf).sum(axis=1).max()))
+        omega = gamma * (b_max + b_ex) if math.isfinite(b_max) else 0.0
+        return {"omega": omega, "alpha": alpha, "B_max": b_max, "B_ex": b_ex}
+
+    def _stability_check(self, st, longest):
+        """Before a fixed-step run: warn when the step is clearly unstable. A mode with eigenvalue
+        λ = ω (−α + i)/(1 + α²) (ω from :meth:`precession_frequency_bound`) grows by |R(λ dt)| per step
+        (R: the tableau's stability function); the warning fires when that growth compounds to more than a
+        factor 1000 over the run (an error seeded at 1e-3 then reaches order 1)."""
+        from .integrators import growth_factor, stability_limit
+
+        xp = self.xp
+        f = self.precession_frequency_bound()
+        omega, alpha = f["omega"], f["alpha"]
         dt = float(xp.nanmax(st.dt)) if xp is not np else float(np.nanmax(st.dt))
-        if not (math.isfinite(b_max) and dt > 0):
+        if not (omega > 0 and dt > 0):
             return
-        omega = gamma * (b_max + b_ex)
         rho = omega * dt
         u = complex(-alpha, 1.0) / math.sqrt(1 + alpha * alpha)
         growth = growth_factor(st.tab, rho * u)
@@ -822,13 +842,30 @@ class Simulation:
             safe = (f"dt <= {lim / omega:.3g} s" if lim > 0
                     else "a smaller dt (it is unstable for undamped modes at any step)")
             warnings.warn(f"the fixed step dt = {dt:g} s of integrator {st.tab.name!r} is unstable here: the largest "
-                          f"precession frequency γ(|B_eff| + B_ex) = {omega:.3g} rad/s (|B_eff| up to {b_max:.3g} T, "
-                          f"exchange stiffness field {b_ex:.3g} T, α = {alpha:g}) gives ω·dt = {rho:.3g}, beyond "
-                          f"the stability limit {lim:.3g} of {st.tab.name}; errors grow by {growth:.3g} per step. Use "
-                          f"{safe}, or an adaptive integrator (rk45)", RuntimeWarning, stacklevel=3)
+                          f"precession frequency γ(|B_eff| + B_ex) = {omega:.3g} rad/s (α = {alpha:g}) gives "
+                          f"ω·dt = {rho:.3g}, beyond the stability limit {lim:.3g} of {st.tab.name}; errors grow by "
+                          f"{growth:.3g} per step. Use {safe}, or an adaptive integrator (rk45)", RuntimeWarning,
+                          stacklevel=3)
+
+    def run_cost(self, duration):
+        """Lower bounds of what ``run(duration)`` costs, before it starts (one field evaluation): a dict with
+        ``steps``, ``evaluations``, ``seconds`` (wall time on this backend; see :mod:`micromag.cost`) and the
+        field figures of :meth:`precession_frequency_bound` it used."""
+        from . import cost
+        from .integrators import stability_limit
+
+        st = self.stepper
+        longest = float(np.max(self._durations(duration)))
+        fixed = bool(getattr(st, "fixed", False))
+        f = self.precession_frequency_bound()
+        rho = stability_limit(st.tab, f["alpha"]) if f["omega"] > 0 and not fixed else None
+        steps = cost.run_steps(longest, fixed, self._dt0, self.dt_max, f["omega"], rho)
+        evals = steps * st.tab.stages
+        seconds = evals * cost.eval_seconds(self.grid.ncells * self.batch, self.backend)
+        return {"steps": steps, "evaluations": evals, "seconds": seconds, **f}
 
     def run(self, duration, out=None, every=None, progress=True, snapshot_every=None, snapshot_members=None,
-            snapshot_extra=(), stop=None, append=False):
+            snapshot_extra=(), stop=None, append=False, allow_long=False):
         """Integrate the LLG equation for ``duration`` seconds (a number, or one per batch member).
 
         out : folder for ``table.txt`` (``table_0000.txt``, ... for a batch) and snapshots (created if needed;
@@ -847,6 +884,8 @@ class Simulation:
         A member whose state stops being finite, or whose step collapses, is frozen at its last good state
         while the others run on; then :class:`~micromag.guard.SimulationDiverged` is raised naming the likely
         cause. A fixed-step integrator warns first when its step is clearly unstable for the present field.
+        allow_long : start even when :meth:`run_cost` says the run takes longer than ``MICROMAG_MAX_HOURS``
+              (default 2 h); otherwise such a run is refused before any step with the estimate.
         """
         from . import memory
         from .guard import RunGuard
@@ -865,6 +904,14 @@ class Simulation:
                 raise ValueError("snapshot_every needs out= (the folder of the ParaView series)")
             if snapshot_every < self.dt_min:
                 raise ValueError(f"snapshot_every = {snapshot_every:g} s is below dt_min = {self.dt_min:g} s")
+        if snapshot_members is not None:
+            snapshot_members = list(np.atleast_1d(snapshot_members))
+            bad = [b for b in snapshot_members if not (isinstance(b, (int, np.integer)) and not isinstance(b, bool)
+                                                       and 0 <= int(b) < B)]
+            if bad or not snapshot_members:
+                raise ValueError(f"snapshot_members must list batch members 0..{B - 1} (this batch has {B}), got "
+                                 f"{bad or snapshot_members!r}")
+            snapshot_members = [int(b) for b in snapshot_members]
         longest = float(dur.max())
         nmarks = max(longest / every if every else 0, longest / snapshot_every if snapshot_every else 0)
         if nmarks > MAX_MARKS:
@@ -883,6 +930,7 @@ class Simulation:
         st = self.stepper
         self._retry_frozen(st)
         self.llg.precession = True
+        field = self._check_run_cost(dur, allow_long)
         if self.backend != "cpu":
             self.llg.refresh()  # settings changed on the terms directly (term.J = ...) are taken over
         xp = self.xp
@@ -896,7 +944,7 @@ class Simulation:
         if series is not None:
             self._write_snapshots(series, snapshot_extra)
         guard = RunGuard(self, st, self._m, self._t)
-        guard.check_field()  # a field of 1e5 T is nearly always a unit mistake: say so before the slow run
+        guard.check_field(B_max=field["B_max"])  # 1e5 T is nearly always a unit mistake: say so before the slow run
         prog = Progress("run", longest, enabled=progress)
         forced0 = getattr(st, "nforced", 0)
         for mark, is_tab, is_snap in marks:
@@ -947,6 +995,25 @@ class Simulation:
                           f"{self.tol:g}: lower dt_min or raise tol", RuntimeWarning, stacklevel=2)
         return self
 
+    def _check_run_cost(self, dur, allow_long):
+        from . import cost
+
+        from .guard import PLAUSIBLE_FIELD, field_report
+
+        c = self.run_cost(dur)
+        fixed = bool(getattr(self.stepper, "fixed", False))
+        cause = ""
+        if c["B_max"] > PLAUSIBLE_FIELD:
+            cause = f" (largest from the {field_report(self)[1]})"
+        why = (f"fixed step dt = {self._dt0:g} s" if fixed else
+               f"steps <= min(dt_max = {self.dt_max:g} s, stability limit / ω) with ω = {c['omega']:.3g} rad/s from "
+               f"|B_eff| up to {c['B_max']:.3g} T{cause} and the exchange field {c['B_ex']:.3g} T")
+        cost.check(f"run({float(np.max(dur)):g})", c["seconds"], allow_long,
+                   detail=f"at least {c['steps']:.3g} steps ({why}), {c['evaluations']:.3g} field evaluations of "
+                   f"{self.grid.ncells * self.batch} cells on {self.backend}",
+                   advice="Shorten the run, raise dt / dt_max, or check the field and parameter magnitudes.")
+        return c
+
     def _open_series(self, out, members, append=False):
         from .io.vtk import open_series
 
@@ -995,7 +1062,16 @@ class Simulation:
         """
         from .relax import relax_simulation
 
+        self._check_tolerance(check_positive("tol_torque", tol_torque, unit="T"))
         return relax_simulation(self, tol_torque, max_time, progress)
+
+    def _check_tolerance(self, tol_torque):
+        """Refuse a torque criterion (T) below what this dtype resolves at the present field."""
+        from . import cost
+
+        f = self.precession_frequency_bound()
+        if math.isfinite(f["B_max"]):
+            cost.check_tolerance("tol_torque", tol_torque, f["B_max"], float(np.finfo(self.dtype).eps))
 
     def minimize(self, tol_torque=1e-6, max_iter=100000, progress=True):
         """Minimize the energy by steepest descent with Barzilai–Borwein steps (no dynamics).
@@ -1009,6 +1085,7 @@ class Simulation:
 
         tol_torque = check_positive("tol_torque", tol_torque, unit="T")
         max_iter = check_int("max_iter", max_iter, lo=1)
+        self._check_tolerance(tol_torque)
         th = self.terms.get("thermal")
         if th is not None:
             th.enabled = False

@@ -141,6 +141,8 @@ def _values(where, name, v):
             raise where.error("params", name, f"range {name!r} needs start and stop")
         a = _num(where, "params", name, v["start"], positive=False)
         b = _num(where, "params", name, v["stop"], positive=False)
+        if "num" in v and "step" in v:
+            raise where.error("params", name, f"range {name!r} gives both num and step: give one of them")
         if "num" in v:
             n = v["num"]
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -285,6 +287,14 @@ class Spec:
                 if not isinstance(p, dict):
                     raise w.error("points", None, f"points[{k}] is {p!r}: every point must be a table of "
                                   "parameter values ([[points]] then name = value, or points = [{J = 1e11}, ...])")
+                both = sorted(set(p) & set(self.values))
+                if both:
+                    raise w.error("params", both[0], f"parameter(s) {both} are set both in points[{k}] and in "
+                                  "[params]: each point is combined with every [params] value, so set each "
+                                  "parameter in one place only")
+            if self.mode == "zip" and self.values:
+                raise w.error("sweep", "mode", "mode = 'zip' pairs the [params] lists with each other; with "
+                              "[[points]] the [params] values are combined with every point (mode 'product')")
         # the number of points, before any list of them is built
         lens = [len(v) for v in self.values.values()]
         if self.mode == "zip" and lens:
@@ -916,7 +926,7 @@ def cmd_sweep(args):
     return 0
 
 
-def _workers_arg(text):
+def workers_arg(text):
     try:
         n = int(text)
     except ValueError:
@@ -938,7 +948,7 @@ def add_sweep_parser(subparsers):
     s.add_argument("--resume", action="store_true", help="continue the sweep in OUT, skipping finished points")
     s.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address (tcp://host:8786); default: run on this machine")
-    s.add_argument("--workers", type=_workers_arg, default=None, help="local worker processes, an integer >= 1 "
+    s.add_argument("--workers", type=workers_arg, default=None, help="local worker processes, an integer >= 1 "
                    "(default: [sweep] workers or the number of cores)")
     s.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")

@@ -97,11 +97,55 @@ class Table:
 
 
 def read_table(path):
-    """Read a MuMax3-style table: returns (column names, 2D float array)."""
+    """Read a MuMax3-style table: returns (column names, 2D float array of shape (rows, columns)).
+
+    A file that is not such a table raises :class:`~micromag.io.errors.FileFormatError` naming the file and
+    the line: no header, a row with another number of columns, a value that is not a number, or no rows.
+    """
     import numpy as np
 
-    with open(path) as f:
-        head = f.readline()
-    names = [c.strip().rsplit(" (", 1)[0] for c in head.lstrip("#").strip().split("\t")]
-    data = np.loadtxt(path, ndmin=2)
-    return names, data
+    from .io.errors import FileFormatError
+
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise FileFormatError(path, "no such file") from None
+    except IsADirectoryError:
+        raise FileFormatError(path, "is a folder, not a table") from None
+    except OSError as exc:
+        raise FileFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise FileFormatError(path, f"line {line}: bytes that are not text (a damaged or binary file); "
+                                    "expected a tab-separated table") from None
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("#"):
+        raise FileFormatError(path, "line 1: expected the header '# t (s)\tmx ()\t...' of a table")
+    names = [c.strip().rsplit(" (", 1)[0] for c in lines[0].lstrip("#").strip().split("\t")]
+    rows = []
+    for i, line in enumerate(lines[1:], start=2):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = line.split()
+        if len(cells) != len(names):
+            raise FileFormatError(path, f"line {i}: {len(cells)} values, the header names {len(names)} columns")
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            bad = next(c for c in cells if not _is_number(c))
+            raise FileFormatError(path, f"line {i}: {bad[:30]!r} is not a number") from None
+    if not rows:
+        raise FileFormatError(path, "no data rows after the header")
+    return names, np.array(rows, dtype=float)
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False

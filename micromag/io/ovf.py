@@ -27,9 +27,12 @@ from dataclasses import dataclass, field as dc_field
 
 import numpy as np
 
+from .errors import FileFormatError
+
 __all__ = ["OvfError", "OvfField", "read_ovf", "write_ovf", "load_ovf"]
 
 CHECK4 = 1234567.0
+MIN_CELL, MAX_CELL = 1e-15, 1e3  # m: outside, a step size is a damaged header (OOMMF accepts 1 m cells)
 CHECK8 = 123456789012345.0
 _FORMATS = {"binary4": "Binary 4", "binary8": "Binary 8", "text": "Text"}
 _FMT_ALIASES = {"binary4": "binary4", "binary 4": "binary4", "bin4": "binary4",
@@ -39,13 +42,8 @@ _MESHUNITS = {"m": 1.0, "mm": 1e3, "um": 1e6, "µm": 1e6, "μm": 1e6, "micron": 
               "a": 1e10, "å": 1e10, "angstrom": 1e10}  # mesh unit -> how many of it make a metre
 
 
-class OvfError(ValueError):
+class OvfError(FileFormatError):
     """A missing, unreadable or malformed OVF file; the message names the file and the problem."""
-
-    def __init__(self, path, problem):
-        self.path = os.fspath(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 @dataclass
@@ -428,6 +426,10 @@ def read_ovf(path):
         raise OvfError(path, f"unknown meshunit {unit_name!r} (expected m, mm, um or nm)")
     step = tuple(_get_float(path, header, f"{ax}stepsize", positive=True) for ax in "xyz")
     cell = tuple(s / scale for s in step)
+    for ax, c in zip("xyz", cell):
+        if not MIN_CELL <= c <= MAX_CELL:
+            raise OvfError(path, f"header record '{ax}stepsize' is {c:g} m, outside [{MIN_CELL:g}, {MAX_CELL:g}] m "
+                                 "(a damaged header, or a meshunit that does not match the numbers)")
     # the centre of the mesh: from the bounding box when given, else from the first cell centre
     origin = []
     for ax, k, s in zip("xyz", n, step):

@@ -29,6 +29,8 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from .errors import FileFormatError, names_the_file
+
 __all__ = ["write_vti", "read_vti", "write_pvd", "read_pvd", "SnapshotSeries", "snapshot_fields",
            "snapshot_fields_batch", "open_series", "write_snapshots"]
 
@@ -188,6 +190,7 @@ def _decode(buf, pos, level_used, header_fmt="<Q"):
     return b"".join(out)
 
 
+@names_the_file("VTK ImageData (.vti) file written by micromag")
 def read_vti(path):
     """Read a ``.vti`` file with appended raw data (what :func:`write_vti` writes) without VTK.
 
@@ -213,6 +216,9 @@ def read_vti(path):
     img = root.find("ImageData")
     ext = [int(v) for v in img.get("WholeExtent").split()]
     n = (ext[1] - ext[0], ext[3] - ext[2], ext[5] - ext[4])
+    if len(ext) != 6 or min(n) < 1:
+        raise FileFormatError(path, f"ImageData WholeExtent {img.get('WholeExtent')!r}: expected six integers "
+                                    "'x0 x1 y0 y1 z0 z1' with x1 > x0, y1 > y0, z1 > z0 (cell data)")
     shape = (n[2], n[1], n[0])
 
     def get(da):
@@ -245,10 +251,18 @@ def write_pvd(path, entries):
     _atomic_write(path, [text.encode("utf-8")])
 
 
+@names_the_file("ParaView collection (.pvd) file")
 def read_pvd(path):
     """The [(time, file)] entries of a ``.pvd`` collection."""
     root = ET.parse(path).getroot()
-    return [(float(d.get("timestep", "0")), d.get("file")) for d in root.iter("DataSet")]
+    entries = []
+    for i, d in enumerate(root.iter("DataSet")):
+        t, f = float(d.get("timestep", "0")), d.get("file")
+        if not np.isfinite(t) or not f:
+            raise FileFormatError(path, f"DataSet {i}: expected a finite timestep (s) and a file name, got "
+                                        f"timestep={d.get('timestep')!r} file={f!r}")
+        entries.append((t, f))
+    return entries
 
 
 # ---------------------------------------------------------------------------------------------- series

@@ -32,7 +32,7 @@ class SlonczewskiSTT(TorqueTerm):
     p : polarizer (fixed-layer) direction: a 3-vector, a (B, 3) array (one per member), a (3, nz, ny, nx)
         per-cell array, or a function f(t) -> 3-vector (evaluated per member). Normalized.
     P : spin polarization, in [0, 1].
-    Lambda : Slonczewski asymmetry parameter Λ, > 0 (Λ = 1: no angular asymmetry).
+    Lambda : Slonczewski asymmetry parameter Λ, in (0, 1e3] (Λ = 1: no angular asymmetry).
     eps_prime : secondary (field-like) spin-transfer efficiency ε′, dimensionless, finite.
     t_F : free-layer thickness in m (> 0); default the grid thickness nz·dz.
     mask : optional (nz, ny, nx) weights in [0, 1] of the current flowing through each cell (e.g. the
@@ -74,7 +74,7 @@ class SlonczewskiSTT(TorqueTerm):
     def __init__(self, system, J, p=(0.0, 0.0, 1.0), P=0.6, Lambda=1.0, eps_prime=0.0, t_F=None, mask=None):
         super().__init__(system)
         self.P = check_number("P", P, lo=0.0, hi=1.0)
-        self.Lambda = check_number("Lambda", Lambda, lo=0.0, lo_open=True)
+        self.Lambda = check_number("Lambda", Lambda, lo=0.0, lo_open=True, hi=1e3)  # Λ² must not overflow; Λ ~ 1-5
         self.eps_prime = check_number("eps_prime", eps_prime)
         self.t_F = free_layer_thickness(system, t_F)
         g = self.grid
