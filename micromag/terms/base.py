@@ -255,7 +255,6 @@ class TorqueTerm(Term):
         return T
 
 
-
 def rule_energy(term, m, t):
     """The energy density (J/m³, (B, nz, ny, nx)) that ``term.energy_rule`` gives from the term's own field:
     the NumPy twin of the kernels' ``MM_ENERGY_<rule>`` (gpu_kernels/common.cuh)."""
