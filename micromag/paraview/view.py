@@ -97,27 +97,33 @@ def main(argv=None):
     bar.ComponentTitle = ""
     bar.TitleColor = bar.LabelColor = [0, 0, 0]
     bar.Visibility = 1
-    surf.Opacity = 0.85 if a.arrows else 1.0
 
-    # arrows of m on the mid-plane slice, at the cell centres of the magnet
+    # arrows of m on a regular lattice in the mid-plane (m probed there; scaled by `magnetic`, so the
+    # lattice points outside the magnet get no arrow)
     if a.arrows:
-        sl = pv.Slice(Input=src)
-        sl.SliceType = "Plane"
-        sl.SliceType.Origin = [0.5 * (x0 + x1), 0.5 * (y0 + y1), 0.5 * (z0 + z1)]
-        sl.SliceType.Normal = [0, 0, 1]
-        centres = pv.CellCenters(Input=sl)
-        gl = pv.Glyph(Input=centres, GlyphType="Arrow")
+        w, h = x1 - x0, y1 - y0
+        spread = (w * h / max(a.arrows, 1)) ** 0.5
+        nax, nay = max(2, int(round(w / spread))), max(2, int(round(h / spread)))
+        dx, dy = w / nax, h / nay
+        zmid = 0.5 * (z0 + z1)
+        probe = pv.ResampleToImage(Input=src)
+        probe.UseInputBounds = 0
+        probe.SamplingBounds = [x0 + dx / 2, x1 - dx / 2, y0 + dy / 2, y1 - dy / 2, zmid, zmid]
+        probe.SamplingDimensions = [nax, nay, 1]
+        gl = pv.Glyph(Input=probe, GlyphType="Arrow")
         gl.OrientationArray = ["POINTS", "m"]
-        gl.ScaleArray = ["POINTS", "No scale array"]
-        gl.GlyphMode = "Uniform Spatial Distribution (Bounds Based)"
-        gl.MaximumNumberOfSamplePoints = int(a.arrows)
-        spread = ((x1 - x0) * (y1 - y0) / max(a.arrows, 1)) ** 0.5
-        gl.ScaleFactor = 0.9 * spread
+        gl.ScaleArray = ["POINTS", "magnetic"]
+        gl.GlyphMode = "All Points"
+        gl.ScaleFactor = 0.85 * min(dx, dy)
+        gl.GlyphType.TipRadius = 0.2
+        gl.GlyphType.TipLength = 0.4
+        gl.GlyphType.ShaftRadius = 0.07
+        gl.GlyphTransform.Translate = [-0.5, 0, 0]  # centred on the lattice point, not starting there
         arrows = pv.Show(gl, view)
-        pv.ColorBy(arrows, None)
+        arrows.ColorArrayName = ["POINTS", ""]  # solid
         arrows.AmbientColor = arrows.DiffuseColor = [0.1, 0.1, 0.1]
-        if film:  # arrows above the film's top face, so the surface does not hide them
-            arrows.Position = [0, 0, (z1 - z0) * 0.5 + 0.1]
+        if film:  # above the film's top face, so the surface does not hide them
+            arrows.Position = [0, 0, (z1 - z0) * 0.5 + 0.5]
 
     # text: title, time in ns, length unit
     title = pv.Text(Text=a.title or os.path.splitext(os.path.basename(src_path))[0])
@@ -140,20 +146,29 @@ def main(argv=None):
                  "GridColor"):
         setattr(axes, attr, [0.2, 0.2, 0.2])
 
+    pv.Render(view)  # simple.Render resets the camera on a view's first render: do that one now
     view.ResetCamera()
     cam = view.GetActiveCamera()
     cx, cy, cz = 0.5 * (x0 + x1), 0.5 * (y0 + y1), 0.5 * (z0 + z1)
     size = max(x1 - x0, y1 - y0, z1 - z0)
     if (a.view or ("top" if film else "iso")) == "top":
+        axes.FacesToRender = 0x04  # only the x-y face: x and y ticks, no z labels in a view down z
+        axes.ZTitle = ""
+        view.CameraParallelProjection = 1
         cam.SetFocalPoint(cx, cy, cz)
         cam.SetPosition(cx, cy, cz + 3 * size)
         cam.SetViewUp(0, 1, 0)
+        aspect = a.size[0] / a.size[1]
+        view.CameraParallelScale = 0.5 * max(y1 - y0, (x1 - x0) / (0.8 * aspect)) * 1.3  # room for the labels
+        view.CameraFocalPoint = [cx, cy, cz]
+        view.CameraPosition = [cx, cy, cz + 3 * size]
+        view.CameraViewUp = [0, 1, 0]
     else:
         cam.SetFocalPoint(cx, cy, cz)
         cam.SetPosition(cx + 1.6 * size, cy - 2.0 * size, cz + 1.6 * size)
         cam.SetViewUp(0, 0, 1)
-    view.ResetCamera()
-    cam.Zoom(1.25 if film else 1.1)
+        view.ResetCamera()
+        cam.Zoom(1.1)
 
     sel = list(range(len(times))) if times else [None]
     if times and a.frames == "last":
@@ -184,7 +199,15 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    code = main()
+    try:
+        code = main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (print(exc.code, file=sys.stderr) or 2)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     # leave without ParaView's teardown: under Xvfb it ends in "GLXBadContext" and exit status 1 after
