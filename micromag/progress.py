@@ -161,6 +161,14 @@ class Progress:
         else:
             print(message, file=self.stream, flush=True)
 
+    def abort(self):
+        """Close without a final line or a completed bar (the work did not finish: the caller says why)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._bar is not None:
+            self._bar.close()
+
     def done(self, extra=""):
         """Close: a bar is completed with the final details; in line mode, one closing line if the call
         lasted at least one interval (short calls stay silent)."""
