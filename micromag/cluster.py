@@ -194,16 +194,17 @@ def run_points(client, fn, payload, todo, retries, finished, failed, saved, tota
     """
     distributed = _distributed()
     resources = {"GPU": 1} if _gpu_workers(client) else None
-    info = {}
-    ac = distributed.as_completed()
+    info, futs = {}, []
     try:
         for i, k, p in todo:
             fut = client.submit(fn, payload, p, key=f"{key_prefix}-{k}", pure=False, retries=retries,
                                 resources=resources)
             info[fut.key] = (i, k, p)
-            ac.add(fut)
+            futs.append(fut)
     except Exception as exc:
         raise ClusterLost(_lost_message(saved(), total, exc), saved(), total) from None
+    ac = distributed.as_completed(futs, loop=client.loop)  # holds each future until it is yielded, and no longer
+    del futs, fut
     for fut in ac:
         i, k, p = info.pop(fut.key)
         status = fut.status
