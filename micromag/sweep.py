@@ -917,13 +917,22 @@ def cmd_sweep(args):
     out = args.out or spec.out
     if out is None:
         out = os.path.join(os.path.dirname(os.path.abspath(args.spec)), f"sweep-{spec.name}")
+    scheduler, local = args.scheduler, None
+    if args.gpus is not None:  # a local cluster: one worker per GPU, pinned by CUDA_VISIBLE_DEVICES
+        from .cluster import local_gpu_cluster
+
+        local = local_gpu_cluster(None if args.gpus == "all" else args.gpus)
+        scheduler = local.scheduler_address
     try:
-        rows = run_sweep(spec, out=out, resume=args.resume, scheduler=args.scheduler, workers=args.workers,
+        rows = run_sweep(spec, out=out, resume=args.resume, scheduler=scheduler, workers=args.workers,
                          progress=not args.quiet, plot=not args.no_plot, scheduler_file=args.scheduler_file,
                          wait_workers=args.wait_workers)
     except RuntimeError as exc:  # some points failed, or the cluster was lost: --resume retries the rest
         print(f"micromag sweep: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if local is not None:
+            local.close()
     _say(not args.quiet, f"{len(rows)} rows in {os.path.join(os.path.abspath(out), 'results.csv')}")
     return 0
 
@@ -936,6 +945,18 @@ def _workers_arg(text):
     if n is None or n < 1:
         raise argparse.ArgumentTypeError(f"--workers must be an integer >= 1, got {text!r}")
     return n
+
+
+def _gpus_arg(text):
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        devs = [int(x) for x in text.split(",")]
+    except ValueError:
+        devs = None
+    if not devs or any(d < 0 for d in devs) or len(set(devs)) != len(devs):
+        raise argparse.ArgumentTypeError(f"--gpus must be 'all' or distinct GPU indices like 0,1, got {text!r}")
+    return devs
 
 
 def _seconds_arg(text):
@@ -964,6 +985,9 @@ def add_sweep_parser(subparsers):
                     "config); default: run on this machine")
     cl.add_argument("--scheduler-file", default=None, metavar="FILE",
                     help="the JSON file of `dask scheduler --scheduler-file FILE`")
+    cl.add_argument("--gpus", default=None, type=_gpus_arg, metavar="all|0,1,...",
+                    help="a local Dask cluster with one worker per GPU (pinned by CUDA_VISIBLE_DEVICES; dask-cuda's "
+                    "LocalCUDACluster where installed); [sweep] batch sets the members per GPU batch")
     s.add_argument("--wait-workers", type=_seconds_arg, default=None, metavar="SECONDS",
                    help="how long to wait for a first Dask worker (default 15; 0: as long as it takes)")
     s.add_argument("--workers", type=_workers_arg, default=None, help="local worker processes, an integer >= 1 "

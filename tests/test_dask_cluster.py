@@ -262,3 +262,18 @@ def test_killed_scheduler_one_message_then_resume(tmp_path, dask_cluster):
     assert proc.returncode == 0, err
     recs = records(out)
     assert sorted(r["point"] for r in recs) == list(range(6)) and len({r["key"] for r in recs}) == 6
+
+
+def test_cli_options_for_clusters():
+    import argparse
+
+    p = argparse.ArgumentParser()
+    sw.add_sweep_parser(p.add_subparsers(dest="command"))
+    a = p.parse_args(["sweep", "s.toml", "--scheduler-file", "f.json", "--wait-workers", "0"])
+    assert (a.scheduler_file, a.wait_workers, a.scheduler, a.gpus) == ("f.json", 0.0, None, None)
+    assert p.parse_args(["sweep", "s.toml", "--gpus", "0,2"]).gpus == [0, 2]
+    assert p.parse_args(["sweep", "s.toml", "--gpus", "all"]).gpus == "all"
+    for bad in (["--gpus", "0,0"], ["--gpus", "x"], ["--wait-workers", "-1"],
+                ["--scheduler", "tcp://a:1", "--scheduler-file", "f.json"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(["sweep", "s.toml", *bad])
