@@ -204,7 +204,7 @@ def run_points(client, fn, payload, todo, retries, finished, failed, saved, tota
     except Exception as exc:
         raise ClusterLost(_lost_message(saved(), total, exc), saved(), total) from None
     ac = distributed.as_completed(futs, loop=client.loop)  # holds each future until it is yielded, and no longer
-    del futs, fut
+    futs = fut = None  # (as_completed holds them now)
     for fut in ac:
         i, k, p = info.pop(fut.key)
         status = fut.status
