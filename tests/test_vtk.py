@@ -300,3 +300,14 @@ def test_old_files_in_metres_still_read(tmp_path):
     assert e["spacing"] == (4e-9, 4e-9, 3e-9) and np.allclose(e["cell_data"]["m"], d["cell_data"]["m"])
     assert main(["plot", str(tmp_path / "b.vti"), "-o", str(tmp_path / "b.png")]) == 0
     assert (tmp_path / "b.png").stat().st_size > 1000
+
+
+def test_active_scalar_follows_the_easy_axis(tmp_path):
+    """An in-plane layer with its uniaxial easy axis along x is coloured by m_x; no anisotropy: m_z."""
+    grid = mm.Grid(n=(6, 4, 1), cell=(4e-9, 4e-9, 2e-9))
+    inplane = mm.Material(Ms=8e5, A=1.3e-11, alpha=0.5, Ku1=5e4, anis_u=(1, 0, 0))
+    sim = mm.Simulation(grid, material=inplane, demag=False, backend="cpu")
+    SnapshotSeries(tmp_path / "x").write_sim(sim)
+    assert vtk_read(tmp_path / "x" / "m_000000.vti").GetCellData().GetScalars().GetName() == "m_x"
+    write_snapshots(open_series(small_sim(), tmp_path / "z"), small_sim())
+    assert vtk_read(tmp_path / "z" / "m_000000.vti").GetCellData().GetScalars().GetName() == "m_z"

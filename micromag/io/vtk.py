@@ -13,8 +13,8 @@ package writes the same files). Format choices:
   ``LengthUnit`` ("nm") and ``LengthScale`` (1e-9, metres per coordinate unit); :func:`read_vti` converts
   back to metres (a file without them is in metres: older files read as before).
 * ParaView's defaults show the magnetization: a vector ``m`` (the active vectors, so Glyph draws it) and
-  its components ``m_x``, ``m_y``, ``m_z`` (``m_z`` the active scalars, so a surface is coloured by it,
-  not by |m| = 1); ``magnetic`` (0/1) and ``region`` (the region ids, −1 where there is no magnet); cells
+  its components ``m_x``, ``m_y``, ``m_z`` (the active scalars: ``m_z``, or the component along the
+  layer's uniaxial easy axis, so a surface is coloured by it, not by |m| = 1); ``magnetic`` (0/1) and ``region`` (the region ids, −1 where there is no magnet); cells
   without magnet are blanked (``vtkGhostType`` = HIDDENCELL | DUPLICATECELL), so Surface, Slice, Glyph
   and Threshold skip them.
 * Every array's unit is field data: a string array ``unit_<name>`` ("1" for dimensionless, "A/m", "T",
@@ -43,6 +43,7 @@ import numpy as np
 
 __all__ = ["write_vti", "read_vti", "write_pvd", "read_pvd", "SnapshotSeries", "snapshot_fields",
            "snapshot_fields_batch", "open_series", "write_snapshots", "clean_time", "unit_of", "UNITS",
+           "easy_axis_component",
            "DEFAULT_FIELDS"]
 
 _VTK_TYPES = {
@@ -462,9 +463,10 @@ class SnapshotSeries:
         """Time of the last frame (s), or -inf."""
         return self.entries[-1][0] if self.entries else -np.inf
 
-    def write(self, grid, cell_data, t, origin=None, hidden=None):
+    def write(self, grid, cell_data, t, origin=None, hidden=None, active_scalars=None):
         """Write one frame at physical time ``t`` (s) and rewrite the collection; returns the frame path.
-        ``hidden``: mask of blanked cells (default: where ``cell_data["magnetic"]`` is 0, if given)."""
+        ``hidden``: mask of blanked cells (default: where ``cell_data["magnetic"]`` is 0, if given);
+        ``active_scalars``: see :func:`write_vti`."""
         if self.closed:
             raise RuntimeError(f"series {self.base} is closed")
         fname = f"{self.base}_{self._next:06d}.vti"
@@ -472,7 +474,7 @@ class SnapshotSeries:
         if hidden is None and "magnetic" in cell_data:
             hidden = ~np.asarray(cell_data["magnetic"], dtype=bool)
         write_vti(path, grid, cell_data, origin=origin, time=t, compress=self.compress, dtype=self.dtype,
-                  hidden=hidden)
+                  hidden=hidden, active_scalars=active_scalars)
         self._next += 1
         self.entries.append((float(t), fname))
         write_pvd(self.pvd_path, self.entries)
@@ -482,7 +484,7 @@ class SnapshotSeries:
         """Write the state of ``sim`` (member ``self.member`` or 0) at its current time."""
         b = self.member or 0
         cd = snapshot_fields(sim, b, fields=fields, extra=extra)
-        return self.write(sim.grid, cd, _member_time(sim, b))
+        return self.write(sim.grid, cd, _member_time(sim, b), active_scalars=_active(sim, cd))
 
     def close(self):
         """Nothing is buffered: every frame is complete on disk when ``write`` returns. Marks it closed."""
@@ -497,6 +499,24 @@ class SnapshotSeries:
 
 def _member_time(sim, b):
     return float(np.atleast_1d(sim.t)[b])
+
+
+def easy_axis_component(sim):
+    """The m component a picture of ``sim`` is coloured by: ``"m_x"``/``"m_y"``/``"m_z"`` along the easy
+    axis its magnetic regions share (uniaxial Ku1 > 0 along a coordinate axis), else ``"m_z"``."""
+    sysm = sim.system
+    used = np.unique(np.asarray(sysm.region)[np.asarray(sysm.magnetic, dtype=bool)])
+    axes = set()
+    for r in used:
+        mat = sysm.materials[int(r)]
+        if getattr(mat, "Ku1", 0.0) > 0:
+            u = np.abs(np.asarray(mat.anis_u, dtype=float))
+            axes.add(int(np.argmax(u)) if u.max() > 0.99 * np.linalg.norm(u) else None)
+    return "m_" + "xyz"[axes.pop()] if len(axes) == 1 and None not in axes else "m_z"
+
+
+def _active(sim, cd):
+    return easy_axis_component(sim) if "m" in cd else None
 
 
 
@@ -584,4 +604,5 @@ def write_snapshots(series, sim, fields=DEFAULT_FIELDS, extra=()):
         return []
     members = [s.member or 0 for s in todo]
     cds = snapshot_fields_batch(sim, members, fields=fields, extra=extra)
-    return [s.write(sim.grid, cd, _member_time(sim, b)) for s, b, cd in zip(todo, members, cds)]
+    return [s.write(sim.grid, cd, _member_time(sim, b), active_scalars=_active(sim, cd))
+            for s, b, cd in zip(todo, members, cds)]
