@@ -57,4 +57,9 @@ def render(run, args=(), pvpython=None, timeout=None):
     """Run ``view.py`` on ``run``; returns the finished :class:`subprocess.CompletedProcess` (output captured)."""
     if not os.path.exists(run):
         raise FileNotFoundError(f"{run}: no such run folder or file")
-    return subprocess.run(command(run, args, pvpython), capture_output=True, text=True, timeout=timeout)
+    cmd = command(run, args, pvpython)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0 and cmd[0] == "xvfb-run" and "Xvfb" in r.stderr + r.stdout:
+        # `xvfb-run -a` picks a display number racily: another Xvfb starting at the same time takes it
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return r
