@@ -154,6 +154,20 @@ def _cmd_plot(args):
     return 0
 
 
+def _cmd_view(args):
+    from . import paraview
+
+    if not os.path.exists(args.run):
+        print(f"micromag view: no such run folder or file: {args.run}", file=sys.stderr)
+        return 2
+    try:
+        cmd = paraview.command(args.run, args.args)
+    except FileNotFoundError as exc:
+        print(f"micromag view: {exc}", file=sys.stderr)
+        return 2
+    return __import__("subprocess").call(cmd)
+
+
 def build_parser():
     from . import __version__
 
@@ -184,6 +198,14 @@ def build_parser():
     pl.add_argument("input")
     pl.add_argument("-o", "--output", default=None)
     pl.set_defaults(func=_cmd_plot)
+    v = sub.add_parser("view", help="render a run's snapshots with ParaView (pvpython) to PNG frames",
+                       description="Render RUN (a folder with a .pvd series, or a .pvd/.vti file) offscreen with "
+                       "ParaView's pvpython: the magnet coloured by m_z, arrows of m on a mid-plane slice, the time "
+                       "in ns. Frames go to RUN/frames. Options after RUN go to micromag/paraview/view.py "
+                       "(--out, --color m_x, --frames last|every:N, --view top|iso, --movie NAME.avi, --size W H).")
+    v.add_argument("run")
+    v.add_argument("args", nargs=argparse.REMAINDER, help="options of view.py")
+    v.set_defaults(func=_cmd_view)
     from .sweep import add_sweep_parser
     from .validate import add_validate_parser
 

@@ -9,8 +9,11 @@ and never writes a row twice. At the end (and on resume) ``results.csv``, ``resu
 (``phase.png`` for two parameters, ``error_rate.png`` for one) are regenerated from ``results.jsonl``.
 
 Where the points run: in this process (``workers=1``), in a pool of local worker processes (the default
-on the CPU: one per core), or on a Dask cluster (``scheduler="tcp://host:8786"``; every point is one
-task, retried when its worker dies; the results are written by the client only, so each lands once).
+on the CPU: one per core), or on a Dask cluster: ``scheduler=`` an address, a ``distributed.Client`` or
+``"auto"`` (the active client, the Dask config, ``DASK_SCHEDULER_ADDRESS``), or ``scheduler_file=``
+(``--scheduler-file``); see :mod:`micromag.cluster` (dashboard link, waiting for workers, a lost
+scheduler, GPU workers). Every point is one task, retried when its worker dies, released once written;
+the results are written by the client only, so each lands once.
 
 The spec (TOML)::
 
@@ -21,6 +24,8 @@ The spec (TOML)::
     every = 10e-12                  # s between switching checks
     out = "runs/sot"                # default output folder (--out overrides)
     repeats = 1                     # members per point (>1: thermal ensemble, build needs a batch= argument)
+    batch = 64                      # members integrated at once by a worker (default: all repeats; a GPU
+                                    # worker's memory decides; results do not depend on it)
     mode = "product"                # or "zip" (the lists side by side)
     workers = 2                     # local worker processes (default: the number of cores)
     retries = 2                     # Dask: extra tries of a point whose worker died or that raised
@@ -68,7 +73,7 @@ from .validation import check_number
 RESULTS = "results.jsonl"
 ERRORS = "errors.jsonl"
 SWEEP_KEYS = {"name", "build", "duration", "every", "out", "repeats", "mode", "workers", "retries", "energy",
-              "cupy_cache"}
+              "cupy_cache", "batch"}
 DETECT_KEYS = {"quantity", "threshold", "below", "stop"}
 RANGE_KEYS = {"start", "stop", "num", "step", "log"}
 
@@ -231,13 +236,14 @@ class Spec:
 
     def __init__(self, build, params, duration, every=None, detect=None, fixed=None, repeats=1, mode="product",
                  points=None, name="sweep", out=None, workers=None, retries=2, energy=None, cupy_cache=None,
-                 where=None):
+                 where=None, batch=None):
         self.build, self.name, self.out = build, str(name), out
         self.duration, self.every = duration, every
         self.detect, self.fixed = detect, dict(fixed or {})
         self.params, self.mode, self.explicit = dict(params or {}), mode, points
         self.repeats, self.workers, self.retries, self.energy = repeats, workers, retries, energy
         self.cupy_cache = None if cupy_cache is None else str(cupy_cache)
+        self.batch = batch
         self.where = where or SpecLocation("<sweep>", {})
         self._validate()
 
@@ -254,6 +260,10 @@ class Spec:
         if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
                                          or self.workers < 1):
             raise w.error("sweep", "workers", f"workers must be an integer >= 1, got {self.workers!r}")
+        if self.batch is not None and (isinstance(self.batch, bool) or not isinstance(self.batch, int)
+                                       or self.batch < 1):
+            raise w.error("sweep", "batch", f"batch (members integrated at once) must be an integer >= 1, got "
+                          f"{self.batch!r}")
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise w.error("sweep", "retries", f"retries must be an integer >= 0, got {self.retries!r}")
         if self.mode not in ("product", "zip"):
@@ -385,7 +395,8 @@ class Spec:
     def payload(self):
         """The plain dict a worker needs to run points."""
         return {"build": self.build, "duration": self.duration, "every": self.every, "detect": self.detect,
-                "fixed": self.fixed, "repeats": self.repeats, "energy": self.energy, "cupy_cache": self.cupy_cache}
+                "fixed": self.fixed, "repeats": self.repeats, "energy": self.energy, "cupy_cache": self.cupy_cache,
+                "batch": self.batch}
 
 
 def load_spec(path):
@@ -443,7 +454,7 @@ def load_spec(path):
                 name=sw.get("name", os.path.splitext(os.path.basename(path))[0]), out=out,
                 workers=sw.get("workers"), retries=sw.get("retries", 2),
                 energy=None if sw.get("energy") is None else _abs_ref(sw["energy"], base),
-                cupy_cache=sw.get("cupy_cache"), where=where)
+                cupy_cache=sw.get("cupy_cache"), where=where, batch=sw.get("batch"))
 
 
 # ---------------------------------------------------------------------------------------------- one point
@@ -485,7 +496,8 @@ def run_point(payload, params):
     every = payload["every"]
     if stop is not None and every is None:
         every = payload["duration"] / 100
-    batch = Batch(make, members, chunk=len(members), stop=stop, check_every=every,
+    chunk = min(int(payload.get("batch") or len(members)), len(members))  # members per integration
+    batch = Batch(make, members, chunk=chunk, stop=stop, check_every=every,
                   halt=bool(det and det["stop"]), keep_m=False)
     res = batch.run(payload["duration"], progress=False)  # the sweep shows its own progress over points
     wall = time.perf_counter() - t_wall
@@ -689,8 +701,14 @@ def _say(progress, msg):
         tqdm.write(f"micromag sweep: {msg}", file=sys.stderr)
 
 
-def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progress=True, plot=True):
-    """Run every point of ``spec`` not yet in ``out`` (see the module docstring); returns all rows."""
+def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progress=True, plot=True,
+              scheduler_file=None, wait_workers=None):
+    """Run every point of ``spec`` not yet in ``out`` (see the module docstring); returns all rows.
+
+    scheduler, scheduler_file : a Dask cluster (:func:`micromag.cluster.connect`); wait_workers: seconds to
+    wait for a first worker (default 15; 0: forever). Raises :class:`micromag.cluster.ClusterError` when
+    the cluster cannot run the sweep (nothing ran) and :class:`~micromag.cluster.ClusterLost` when the
+    scheduler goes away mid-sweep (the points written so far stay; ``resume=True`` continues)."""
     if workers is not None:
         from .guard import check_int
 
@@ -702,6 +720,23 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
     if len(set(keys)) != len(keys):
         dup = next(p for p, k in zip(pts, keys) if keys.count(k) > 1)
         raise SpecError(f"{spec.where('params')}: the point {dup} appears more than once")
+    client = owned = None
+    if scheduler is not None or scheduler_file is not None:  # reach the cluster before anything is written
+        from .cluster import DEFAULT_WAIT_WORKERS, connect
+
+        client, owned = connect(scheduler, scheduler_file,
+                                DEFAULT_WAIT_WORKERS if wait_workers is None else wait_workers,
+                                say=lambda msg: _say(progress, msg))
+    try:
+        return _run_sweep(spec, out, resume, client, workers, progress, plot, pts, keys)
+    finally:
+        if owned:
+            from .cluster import close
+
+            close(client)
+
+
+def _run_sweep(spec, out, resume, client, workers, progress, plot, pts, keys):
     log = ResultsLog(out, spec.spec_hash, resume)
     from .io.atomic import atomic_write, clean_stale_tmp
 
@@ -744,9 +779,15 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
             os.fsync(f.fileno())
         _say(progress, f"point {i} {p} failed: {type(exc).__name__}: {exc}")
 
+    from .cluster import ClusterLost
+
+    lost = None
     try:
-        if todo and scheduler:
-            _run_dask(scheduler, payload, todo, spec.retries, finished, failed)
+        if todo and client is not None:
+            from .cluster import run_points
+
+            run_points(client, run_point, payload, todo, spec.retries, finished, failed,
+                       saved=lambda: len(log.done), total=len(pts))
         elif todo:
             n = workers or spec.workers or _default_workers()
             n = max(1, min(int(n), len(todo)))
@@ -760,8 +801,13 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
                     finished(i, k, p, rows)
             else:
                 _run_pool(n, payload, todo, spec.retries, finished, failed)
+    except ClusterLost as exc:
+        lost = exc
     finally:
-        prog.done(f"{len(todo) - len(failures)} points run, {len(failures)} failed")
+        if lost is None:
+            prog.done(f"{len(todo) - len(failures)} points run, {len(failures)} failed")
+        else:  # no summary: the points in flight neither ran nor failed
+            prog.abort()
         log.close()
         rows = read_results(out)
         if rows:
@@ -774,6 +820,8 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
                     plot_results(out, rows, list(spec.values))
                 except Exception as exc:  # a plot is never worth losing results over
                     _say(progress, f"no plot ({type(exc).__name__}: {exc})")
+    if lost is not None:
+        raise lost
     if failures:
         raise RuntimeError(f"{len(failures)} of {len(pts)} points failed (see {os.path.join(out, ERRORS)}); "
                            f"the first: point {failures[0][0]} {failures[0][1]}: {failures[0][2]}. "
@@ -848,45 +896,25 @@ def _run_pool(n, payload, todo, retries, finished, failed):
         failed(i, k, p, RuntimeError("a worker process died running this point"))
 
 
-def _run_dask(address, payload, todo, retries, finished, failed):
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise RuntimeError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
-    client = Client(address, timeout="30s")
-    try:
-        futs = {}
-        for i, k, p in todo:
-            fut = client.submit(run_point, payload, p, key=f"micromag-sweep-{k}", pure=False, retries=retries)
-            futs[fut] = (i, k, p)
-        for fut in as_completed(list(futs)):
-            i, k, p = futs[fut]
-            try:
-                rows = fut.result()
-            except Exception as exc:
-                failed(i, k, p, exc)
-                continue
-            finished(i, k, p, rows)  # written here, by the client only: once per key
-    finally:
-        client.close()
-
-
 def sweep(build, params, out, duration, every=None, detect=None, fixed=None, repeats=1, mode="product",
           points=None, workers=None, scheduler=None, resume=False, retries=2, energy=None, cupy_cache=None,
-          progress=False, plot=True):
+          progress=False, plot=True, scheduler_file=None, wait_workers=None, batch=None):
     """Run a parameter sweep from Python; returns the rows (one dict per run).
 
     ``build(**fixed, **point)`` returns a Simulation (it must be importable by name when ``workers`` > 1 or
     with a scheduler: a top-level function of a module, or a ``"script.py:function"`` string). ``params``
     maps names to lists (or range dicts as in the spec). ``duration``: simulated time per run, s;
     ``every``: interval of the switching checks, s. ``detect``: e.g. ``{"quantity": "mz",
-    "threshold": 0.0, "below": True, "stop": True}``. ``repeats``: members per point (a thermal ensemble).
+    "threshold": 0.0, "below": True, "stop": True}``. ``repeats``: members per point (a thermal ensemble);
+    ``batch``: members integrated at once (default all). ``scheduler``: a Dask address, a
+    ``distributed.Client`` or ``"auto"``; ``scheduler_file``: a Dask scheduler file (see
+    :mod:`micromag.cluster`); ``wait_workers``: s to wait for a first worker (default 15, 0: forever).
     """
     spec = Spec(build=build, params=params, duration=duration, every=every, detect=detect, fixed=fixed,
                 repeats=repeats, mode=mode, points=points, out=out, workers=workers, retries=retries, energy=energy,
-                cupy_cache=cupy_cache)
+                cupy_cache=cupy_cache, batch=batch)
     return run_sweep(spec, out=out, resume=resume, scheduler=scheduler, workers=workers, progress=progress,
-                     plot=plot)
+                     plot=plot, scheduler_file=scheduler_file, wait_workers=wait_workers)
 
 
 # ---------------------------------------------------------------------------------------------- demo
@@ -916,12 +944,22 @@ def cmd_sweep(args):
     out = args.out or spec.out
     if out is None:
         out = os.path.join(os.path.dirname(os.path.abspath(args.spec)), f"sweep-{spec.name}")
+    scheduler, local = args.scheduler, None
+    if args.gpus is not None:  # a local cluster: one worker per GPU, pinned by CUDA_VISIBLE_DEVICES
+        from .cluster import local_gpu_cluster
+
+        local = local_gpu_cluster(None if args.gpus == "all" else args.gpus)
+        scheduler = local.scheduler_address
     try:
-        rows = run_sweep(spec, out=out, resume=args.resume, scheduler=args.scheduler, workers=args.workers,
-                         progress=not args.quiet, plot=not args.no_plot)
-    except RuntimeError as exc:  # some points failed: the others are saved, --resume retries the rest
+        rows = run_sweep(spec, out=out, resume=args.resume, scheduler=scheduler, workers=args.workers,
+                         progress=not args.quiet, plot=not args.no_plot, scheduler_file=args.scheduler_file,
+                         wait_workers=args.wait_workers)
+    except RuntimeError as exc:  # some points failed, or the cluster was lost: --resume retries the rest
         print(f"micromag sweep: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if local is not None:
+            local.close()
     _say(not args.quiet, f"{len(rows)} rows in {os.path.join(os.path.abspath(out), 'results.csv')}")
     return 0
 
@@ -936,6 +974,28 @@ def workers_arg(text):
     return n
 
 
+def _gpus_arg(text):
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        devs = [int(x) for x in text.split(",")]
+    except ValueError:
+        devs = None
+    if not devs or any(d < 0 for d in devs) or len(set(devs)) != len(devs):
+        raise argparse.ArgumentTypeError(f"--gpus must be 'all' or distinct GPU indices like 0,1, got {text!r}")
+    return devs
+
+
+def _seconds_arg(text):
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"--wait-workers must be a number of seconds >= 0, got {text!r}")
+    return v
+
+
 def add_sweep_parser(subparsers):
     """Add ``micromag sweep SPEC.toml [--out DIR] [--resume] [--scheduler ADDRESS]`` to the CLI."""
     s = subparsers.add_parser(
@@ -946,8 +1006,17 @@ def add_sweep_parser(subparsers):
     s.add_argument("spec", help="the sweep spec (.toml)")
     s.add_argument("--out", default=None, help="output folder (default: [sweep] out, or sweep-NAME next to the spec)")
     s.add_argument("--resume", action="store_true", help="continue the sweep in OUT, skipping finished points")
-    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="Dask scheduler address (tcp://host:8786); default: run on this machine")
+    cl = s.add_mutually_exclusive_group()
+    cl.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="Dask scheduler address (tcp://host:8786), or 'auto' (DASK_SCHEDULER_ADDRESS or the Dask "
+                    "config); default: run on this machine")
+    cl.add_argument("--scheduler-file", default=None, metavar="FILE",
+                    help="the JSON file of `dask scheduler --scheduler-file FILE`")
+    cl.add_argument("--gpus", default=None, type=_gpus_arg, metavar="all|0,1,...",
+                    help="a local Dask cluster with one worker per GPU (pinned by CUDA_VISIBLE_DEVICES; dask-cuda's "
+                    "LocalCUDACluster where installed); [sweep] batch sets the members per GPU batch")
+    s.add_argument("--wait-workers", type=_seconds_arg, default=None, metavar="SECONDS",
+                   help="how long to wait for a first Dask worker (default 15; 0: as long as it takes)")
     s.add_argument("--workers", type=workers_arg, default=None, help="local worker processes, an integer >= 1 "
                    "(default: [sweep] workers or the number of cores)")
     s.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")

@@ -21,6 +21,10 @@ def test_sp4_example_small(tmp_path):
     out = run_example("sp4.py", tmp_path, "--cells", "40", "10", "--out", "sp4")
     assert "relaxed s-state" in out
     assert (tmp_path / "sp4" / "table.txt").stat().st_size > 1000
+    from micromag.io.vtk import read_pvd
+
+    frames = read_pvd(tmp_path / "sp4" / "m.pvd")  # a snapshot every 20 ps of the 1 ns run
+    assert [t for t, _ in frames] == [float(f"{k * 20e-12:.12g}") for k in range(51)]  # clean times
 
 
 def test_meshed_example_writes_series_and_pngs(tmp_path):

@@ -104,3 +104,80 @@ def test_batch_reports_progress(monkeypatch, capsys):
     res = b.run(2e-12, progress=True)
     assert len(res) == 2 and np.all(np.isfinite([r["t"] for r in res]))
     assert "[batch]" in capsys.readouterr().err
+
+
+class _FakeNotebook:
+    """What a Jupyter front end (and nbclient, for nbconvert --execute) does with display messages: a
+    display_data output is stored in the cell; an update_display_data with the same id replaces it. The
+    stored outputs are what a saved .ipynb holds."""
+
+    def __init__(self):
+        self.outputs = []  # [display_id, mime bundle]
+
+    def display(self, obj, display_id=None):
+        from IPython.core.formatters import format_display_data
+
+        did = f"id{len(self.outputs)}"
+        self.outputs.append([did, format_display_data(obj)[0]])
+        nb = self
+
+        class Handle:
+            def update(self, new):
+                for out in nb.outputs:
+                    if out[0] == did:
+                        out[1] = format_display_data(new)[0]
+
+        return Handle()
+
+
+def test_notebook_keeps_the_final_state_in_the_saved_output(monkeypatch):
+    """A saved or converted notebook used to show tqdm's widget fallback, "0.0%": the widget state is not
+    saved. The notebook mode updates one display, whose last state (100 %) is what the .ipynb keeps."""
+    pytest.importorskip("IPython")
+    nbformat = pytest.importorskip("nbformat")
+    import IPython.display
+
+    import micromag.progress as pg
+
+    fake = _FakeNotebook()
+    monkeypatch.setattr(IPython.display, "display", fake.display)
+    monkeypatch.setattr(pg, "_in_jupyter", lambda: True)
+    p = Progress("run", 1e-9)
+    assert p.mode == "notebook"
+    p._last -= 1.0
+    p.update(0.25e-9, "t = 2.5e-10 s")
+    assert len(fake.outputs) == 1 and "25.0%" in fake.outputs[0][1]["text/plain"]
+    p._last -= 1.0
+    p.update(0.5e-9, "t = 5e-10 s")
+    p.done("400 steps")
+    assert len(fake.outputs) == 1  # one output, updated in place
+    data = fake.outputs[0][1]
+    assert data["text/plain"].startswith("[run] 100.0%  done in") and data["text/plain"].endswith("400 steps")
+    assert 'value="100.0"' in data["text/html"]
+    # the saved notebook, converted to text the way nbconvert does, says 100 %, never 0 %
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("sim.run(1e-9)", outputs=[
+        nbformat.v4.new_output("display_data", data=data)]))
+    nbformat.validate(nb)
+    nbconvert = pytest.importorskip("nbconvert")
+    md, _ = nbconvert.MarkdownExporter().from_notebook_node(nb)
+    assert "100.0%" in md and "0.0%" not in md.replace("100.0%", "")
+
+
+def test_notebook_call_without_updates_shows_the_end(monkeypatch):
+    """A call that lasted a redraw interval but never updated: the display is created at done() with the
+    final state; a call shorter than that shows nothing (as in a terminal)."""
+    pytest.importorskip("IPython")
+    import IPython.display
+
+    import micromag.progress as pg
+
+    fake = _FakeNotebook()
+    monkeypatch.setattr(IPython.display, "display", fake.display)
+    monkeypatch.setattr(pg, "_in_jupyter", lambda: True)
+    Progress("relax", 1.0).done("converged")
+    assert fake.outputs == []
+    p = Progress("relax", 1.0)
+    p.t0 -= 1.0
+    p.done("converged")
+    assert [o[1]["text/plain"][:14] for o in fake.outputs] == ["[relax] 100.0%"]

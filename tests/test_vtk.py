@@ -1,5 +1,6 @@
 """ParaView output: .vti frames and .pvd series, checked with VTK's own XML reader."""
 import os
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -47,8 +48,11 @@ def test_vti_read_back_with_vtk(tmp_path, grid, compress):
     img = vtk_read(path)
     assert img.GetDimensions() == (nx + 1, ny + 1, nz + 1)
     assert img.GetNumberOfCells() == nx * ny * nz
-    assert np.allclose(img.GetSpacing(), grid.cell, rtol=1e-15)
-    assert np.allclose(img.GetOrigin(), [-0.5 * n * d for n, d in zip(grid.n, grid.cell)], rtol=1e-15)
+    # coordinates in nm (a renderer handles them; metres made ParaView draw a black surface), the unit recorded
+    assert np.allclose(img.GetSpacing(), np.array(grid.cell) / 1e-9, rtol=1e-15)
+    assert np.allclose(img.GetOrigin(), [-0.5 * n * d / 1e-9 for n, d in zip(grid.n, grid.cell)], rtol=1e-15)
+    assert img.GetFieldData().GetAbstractArray("LengthUnit").GetValue(0) == "nm"
+    assert vtk_to_numpy(img.GetFieldData().GetArray("LengthScale"))[0] == 1e-9
     # cell order x fastest, components interleaved in the order x, y, z; exact (float64 kept)
     m = cell_array(img, "m")
     assert m.shape == (nx * ny * nz, 3)
@@ -60,17 +64,21 @@ def test_vti_read_back_with_vtk(tmp_path, grid, compress):
     img.GetCellBounds(cid, bounds)
     centre = [0.5 * (bounds[2 * a] + bounds[2 * a + 1]) for a in range(3)]
     x, y, z = grid.coords()
-    assert np.allclose(centre, [x.ravel()[i], y.ravel()[j], z.ravel()[k]], rtol=0, atol=1e-18)
+    assert np.allclose(np.array(centre) * 1e-9, [x.ravel()[i], y.ravel()[j], z.ravel()[k]], rtol=0, atol=1e-18)
     assert np.array_equal(m[cid], vec[:, k, j, i])
     assert cell_array(img, "Ms").dtype == np.float32 and np.array_equal(cell_array(img, "Ms"), sca.ravel())
     assert np.array_equal(cell_array(img, "region"), reg.ravel())
     assert np.array_equal(cell_array(img, "magnetic"), mask.ravel().astype(np.uint8))
     assert img.GetCellData().GetVectors().GetName() == "m"
-    assert img.GetCellData().GetScalars().GetName() == "Ms"
+    assert img.GetCellData().GetScalars().GetName() == "m_z"  # coloured by m_z, not |m|
+    for c, ax in enumerate("xyz"):
+        assert np.array_equal(cell_array(img, f"m_{ax}"), vec[c].ravel())
     assert vtk_to_numpy(img.GetFieldData().GetArray("TimeValue"))[0] == 2.5e-10
     # our own reader agrees
     d = read_vti(path)
     assert d["n"] == grid.n and d["time"] == 2.5e-10
+    assert d["spacing"] == tuple(grid.cell)  # back in metres, exactly
+    assert d["units"]["Ms"] == "A/m" and d["units"]["m"] == "1" and d["hidden"] is None
     assert np.array_equal(d["cell_data"]["m"], vec) and np.array_equal(d["cell_data"]["region"], reg)
     # atomic write: nothing but the file itself
     assert os.listdir(tmp_path) == ["f.vti"]
@@ -83,7 +91,18 @@ def test_vti_float32_origin_and_bad_input(tmp_path):
     v = np.random.default_rng(2).normal(size=(3,) + g.shape)
     write_vti(tmp_path / "a.vti", g, {"m": v}, origin=(1e-9, 0, -2e-9), dtype=np.float32)
     img = vtk_read(tmp_path / "a.vti")
-    assert np.allclose(img.GetOrigin(), (1e-9, 0, -2e-9))
+    assert np.allclose(img.GetOrigin(), (1, 0, -2))  # nm
+    assert read_vti(tmp_path / "a.vti")["origin"] == (1e-9, 0, -2e-9)
+    write_vti(tmp_path / "a_m.vti", g, {"m": v}, origin=(1e-9, 0, -2e-9), length_unit="m")
+    assert np.allclose(vtk_read(tmp_path / "a_m.vti").GetOrigin(), (1e-9, 0, -2e-9))
+    assert read_vti(tmp_path / "a_m.vti")["origin"] == (1e-9, 0, -2e-9)
+    os.unlink(tmp_path / "a_m.vti")
+    with pytest.raises(ValueError, match="length_unit"):
+        write_vti(tmp_path / "b.vti", g, {"m": v}, length_unit="furlong")
+    with pytest.raises(ValueError, match="active_scalars"):
+        write_vti(tmp_path / "b.vti", g, {"m": v}, active_scalars="Ms")
+    with pytest.raises(ValueError, match="hidden"):
+        write_vti(tmp_path / "b.vti", g, {"m": v}, hidden=np.zeros((2, 2, 2), bool))
     m = cell_array(img, "m")
     assert m.dtype == np.float32 and np.allclose(m, v.reshape(3, -1).T, rtol=1e-6)
     with pytest.raises(ValueError, match="shape"):
@@ -206,3 +225,89 @@ def test_vti_block_boundary(tmp_path):
         write_vti(tmp_path / "b.vti", g, {"a": a})
         assert np.array_equal(cell_array(vtk_read(tmp_path / "b.vti"), "a"), a.ravel())
         assert np.array_equal(read_vti(tmp_path / "b.vti")["cell_data"]["a"], a)
+
+
+def test_snapshot_is_what_paraview_defaults_show(tmp_path):
+    """A run's frame, as VTK's reader (ParaView's) sees it: m and m_x, m_y, m_z (m_z active), magnetic and
+    region (-1 outside the magnet), vacuum blanked (HIDDENCELL), a unit on every array, clean times."""
+    sim = small_sim()
+    s = SnapshotSeries(tmp_path)
+    sim.t = 0.1 * 5e-10  # 4.9999999999999995e-11 in floating point (the issue's ParaView time label)
+    assert sim.t != 5e-11
+    s.write_sim(sim, extra=("B_eff", "energy"))
+    assert read_pvd(tmp_path / "m.pvd")[0][0] == 5e-11
+    assert 'timestep="5e-11"' in (tmp_path / "m.pvd").read_text()
+    img = vtk_read(tmp_path / "m_000000.vti")
+    assert vtk_to_numpy(img.GetFieldData().GetArray("TimeValue"))[0] == 5e-11
+    cd = img.GetCellData()
+    mag = sim.system.magnetic.ravel()
+    assert 0 < mag.sum() < mag.size
+    assert cd.GetScalars().GetName() == "m_z" and cd.GetVectors().GetName() == "m"
+    assert np.array_equal(cell_array(img, "magnetic"), mag.astype(np.uint8))
+    assert np.array_equal(cell_array(img, "region")[mag], np.zeros(mag.sum())) and np.all(
+        cell_array(img, "region")[~mag] == -1)
+    ghost = cell_array(img, "vtkGhostType")
+    # vtkDataSetAttributes.HIDDENCELL | DUPLICATECELL (ParaView 5.11's Glyph skips only the latter)
+    assert np.array_equal(ghost, np.where(mag, 0, 33))
+    assert vtk.vtkDataSetAttributes.HIDDENCELL | vtk.vtkDataSetAttributes.DUPLICATECELL == 33
+    for c in range(img.GetNumberOfCells()):
+        assert bool(img.IsCellVisible(c)) == bool(mag[c])
+    assert np.allclose(cell_array(img, "m_z"), sim.m[0][2].ravel(), atol=1e-6)
+    fd = img.GetFieldData()
+    units = {fd.GetArrayName(i)[5:]: fd.GetAbstractArray(i).GetValue(0) for i in range(fd.GetNumberOfArrays())
+             if fd.GetArrayName(i).startswith("unit_")}
+    names = {cd.GetArrayName(i) for i in range(cd.GetNumberOfArrays())}
+    assert names == set(units)  # every array carries its unit
+    assert units["Ms"] == "A/m" and units["B_eff"] == "T" and units["E_total"] == "J/m^3" and units["m_z"] == "1"
+    # VTK's own threshold on m_z skips the blanked cells (they hold m = 0, inside any range around 0)
+    th = vtk.vtkThreshold()
+    th.SetInputData(img)
+    th.SetInputArrayToProcess(0, 0, 0, vtk.vtkDataObject.FIELD_ASSOCIATION_CELLS, "m_z")
+    th.SetLowerThreshold(-2)
+    th.SetUpperThreshold(2)
+    th.Update()
+    assert th.GetOutput().GetNumberOfCells() == mag.sum()
+    # and so does the surface
+    geo = vtk.vtkGeometryFilter()
+    geo.SetInputData(img)
+    geo.Update()
+    surf = geo.GetOutput()
+    assert surf.GetNumberOfCells() > 0
+    assert np.all(vtk_to_numpy(surf.GetCellData().GetArray("magnetic")) == 1)
+    # micromag's readers: metres, the mask, the units
+    d = read_vti(tmp_path / "m_000000.vti")
+    assert d["spacing"] == tuple(sim.grid.cell)
+    assert np.array_equal(d["hidden"], ~sim.system.magnetic) and "vtkGhostType" not in d["cell_data"]
+    assert d["units"]["Ms"] == "A/m"
+
+
+def test_old_files_in_metres_still_read(tmp_path):
+    """A .vti written before the nm coordinates (no LengthScale: metres) reads as before, and `micromag
+    convert`/`plot` take both."""
+    old = (Path(__file__).parent / "data" / "vtk_old_metres.vti")
+    d = read_vti(old)
+    assert d["spacing"] == (4e-9, 4e-9, 3e-9) and d["units"] == {} and d["hidden"] is None
+    from micromag.cli import main
+
+    assert main(["convert", str(old), str(tmp_path / "a.ovf")]) == 0
+    from micromag.io.ovf import read_ovf
+
+    f = read_ovf(tmp_path / "a.ovf")
+    assert np.allclose(f.cell, (4e-9, 4e-9, 3e-9))
+    assert np.allclose(f.array, d["cell_data"]["m"])
+    assert main(["convert", str(tmp_path / "a.ovf"), str(tmp_path / "b.vti")]) == 0
+    e = read_vti(tmp_path / "b.vti")
+    assert e["spacing"] == (4e-9, 4e-9, 3e-9) and np.allclose(e["cell_data"]["m"], d["cell_data"]["m"])
+    assert main(["plot", str(tmp_path / "b.vti"), "-o", str(tmp_path / "b.png")]) == 0
+    assert (tmp_path / "b.png").stat().st_size > 1000
+
+
+def test_active_scalar_follows_the_easy_axis(tmp_path):
+    """An in-plane layer with its uniaxial easy axis along x is coloured by m_x; no anisotropy: m_z."""
+    grid = mm.Grid(n=(6, 4, 1), cell=(4e-9, 4e-9, 2e-9))
+    inplane = mm.Material(Ms=8e5, A=1.3e-11, alpha=0.5, Ku1=5e4, anis_u=(1, 0, 0))
+    sim = mm.Simulation(grid, material=inplane, demag=False, backend="cpu")
+    SnapshotSeries(tmp_path / "x").write_sim(sim)
+    assert vtk_read(tmp_path / "x" / "m_000000.vti").GetCellData().GetScalars().GetName() == "m_x"
+    write_snapshots(open_series(small_sim(), tmp_path / "z"), small_sim())
+    assert vtk_read(tmp_path / "z" / "m_000000.vti").GetCellData().GetScalars().GetName() == "m_z"

@@ -7,14 +7,26 @@ package writes the same files). Format choices:
   ``compressor="vtkZLibDataCompressor"`` when compressed.
 * The grid's cells are VTK cells: ``WholeExtent="0 nx 0 ny 0 nz"`` points, every field is *cell data*,
   ``Origin`` = the grid's lower corner (−Lx/2, −Ly/2, −Lz/2 for the origin-centred grid), ``Spacing`` =
-  the cell size, all in metres.
+  the cell size, in **nanometres** by default (``length_unit``). A device is ~1e-7 m: in metres ParaView's
+  renderer (its clipping range, glyph scale, picking tolerances) degenerates and the surface renders
+  black until the display is scaled; in nm it is ordinary. The unit is recorded in the file as field data
+  ``LengthUnit`` ("nm") and ``LengthScale`` (1e-9, metres per coordinate unit); :func:`read_vti` converts
+  back to metres (a file without them is in metres: older files read as before).
+* ParaView's defaults show the magnetization: a vector ``m`` (the active vectors, so Glyph draws it) and
+  its components ``m_x``, ``m_y``, ``m_z`` (the active scalars: ``m_z``, or the component along the
+  layer's uniaxial easy axis, so a surface is coloured by it, not by |m| = 1); ``magnetic`` (0/1) and ``region`` (the region ids, −1 where there is no magnet); cells
+  without magnet are blanked (``vtkGhostType`` = HIDDENCELL | DUPLICATECELL), so Surface, Slice, Glyph
+  and Threshold skip them.
+* Every array's unit is field data: a string array ``unit_<name>`` ("1" for dimensionless, "A/m", "T",
+  "J/m^3", ...), shown in ParaView's Information panel.
 * All arrays in one ``<AppendedData encoding="raw">`` block. Uncompressed: a UInt64 byte count, then
   the bytes. Compressed (VTK's block format): UInt64 header ``[nblocks, block size, size of the last
   block (0 = full), compressed size of each block]``, then the zlib-compressed blocks.
 * Vectors (3, nz, ny, nx) are stored interleaved (x fastest, component order x, y, z), scalars
   (nz, ny, nx) as they are: the C order of a ``[k, j, i]`` array is exactly VTK's x-fastest cell order.
 * The snapshot's physical time goes into field data ``TimeValue`` (ParaView reads it), and into the
-  ``.pvd`` collection as ``timestep`` (seconds).
+  ``.pvd`` collection as ``timestep`` (seconds), both rounded to 12 significant digits (5e-11, not
+  4.9999999999999995e-11: the float sum of steps carries noise far below any step size).
 * Every file is written to a temporary name in the same folder and moved into place with
   ``os.replace``, so a reader (or a run killed mid-write, or a full disk) never sees a half file.
 """
@@ -32,7 +44,9 @@ import numpy as np
 from .errors import FileFormatError, names_the_file
 
 __all__ = ["write_vti", "read_vti", "write_pvd", "read_pvd", "SnapshotSeries", "snapshot_fields",
-           "snapshot_fields_batch", "open_series", "write_snapshots"]
+           "snapshot_fields_batch", "open_series", "write_snapshots", "clean_time", "unit_of", "UNITS",
+           "easy_axis_component",
+           "DEFAULT_FIELDS"]
 
 _VTK_TYPES = {
     np.dtype("float32"): "Float32", np.dtype("float64"): "Float64",
@@ -44,10 +58,46 @@ _VTK_TYPES = {
 _NP_TYPES = {v: k for k, v in _VTK_TYPES.items()}
 
 BLOCK_SIZE = 1 << 16  # uncompressed bytes per zlib block
+HIDDENCELL = 32  # vtkDataSetAttributes::HIDDENCELL: a blanked cell in the vtkGhostType array
+DUPLICATECELL = 1  # vtkDataSetAttributes::DUPLICATECELL
+# A cell without magnet: HIDDENCELL (renderers, Threshold, Slice skip it) and DUPLICATECELL, because
+# ParaView 5.11's Glyph filter skips only ghost cells, not hidden ones (checked with pvpython 5.11: 776
+# arrows on 776 magnet cells with both bits, 1024 on the whole grid with HIDDENCELL alone).
+VACUUM_GHOST = HIDDENCELL | DUPLICATECELL
+GHOST = "vtkGhostType"
+LENGTH_UNITS = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "nm": 1e-9, "pm": 1e-12}
+TIME_DIGITS = 12  # significant digits of the times written
+_FIELD_NAMES = ("m", "Ms", "region", "fill", "magnetic")
+DEFAULT_FIELDS = ("m", "Ms", "region", "magnetic")  # what a run's snapshots hold
+
+# units of the fields micromag writes (SI; "1" = dimensionless); others come through ``units=``
+UNITS = {"m": "1", "m_x": "1", "m_y": "1", "m_z": "1", "Ms": "A/m", "region": "1", "fill": "1",
+         "magnetic": "1", "B_eff": "T", "B_eff_x": "T", "B_eff_y": "T", "B_eff_z": "T", GHOST: "1"}
+
+
+def unit_of(name):
+    """The SI unit of a field micromag writes (energy densities ``E_*`` are J/m^3), or None."""
+    if name in UNITS:
+        return UNITS[name]
+    if name.startswith("E_"):
+        return "J/m^3"
+    return None
+
+
+def clean_time(t):
+    """``t`` (s) rounded to :data:`TIME_DIGITS` significant digits: 5e-11, not 4.9999999999999995e-11."""
+    return float(f"{float(t):.{TIME_DIGITS}g}")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
 from .atomic import atomic_write as _atomic_write  # noqa: E402
+
+
+def _string_array(name, text):
+    """A VTK XML field-data string array (ASCII codes, each string ended by 0)."""
+    codes = " ".join(str(b) for b in text.encode("ascii")) + " 0"
+    return (f'<Array type="String" Name={quoteattr(name)} NumberOfTuples="1" format="ascii">'
+            f"{codes}</Array>")
 
 
 def _grid_geometry(grid, origin):
@@ -104,7 +154,8 @@ def _fmt(x):
 
 
 # ---------------------------------------------------------------------------------------------- .vti
-def write_vti(path, grid, cell_data, origin=None, time=None, compress=True, dtype=None):
+def write_vti(path, grid, cell_data, origin=None, time=None, compress=True, dtype=None, units=None, hidden=None,
+              length_unit="nm", components=True, active_scalars=None):
     """Write cell data on ``grid`` to a VTK XML ImageData file (atomically).
 
     Parameters
@@ -113,16 +164,49 @@ def write_vti(path, grid, cell_data, origin=None, time=None, compress=True, dtyp
     grid : :class:`~micromag.grid.Grid` (uses ``n`` and ``cell``).
     cell_data : dict name -> array, ``(3, nz, ny, nx)`` vectors (any number of components works) or
         ``(nz, ny, nx)`` scalars; floats, integers or booleans (booleans are written as UInt8). The first
-        vector field is marked as the active vectors, the first scalar as the active scalars.
+        vector field is marked as the active vectors.
     origin : lower corner of the grid in m; default the centred grid's (−Lx/2, −Ly/2, −Lz/2).
-    time : physical time in s, stored as field data ``TimeValue`` (optional).
+    time : physical time in s, stored as field data ``TimeValue`` (optional; rounded, see
+        :func:`clean_time`).
     compress : True (zlib level 1), False, or a zlib level 1..9.
     dtype : None keeps float arrays' precision; ``np.float32``/``np.float64`` converts every float field.
+    units : {field name: unit string}, added to (and overriding) the units of known fields (:data:`UNITS`);
+        every array gets field data ``unit_<name>`` (an unknown one: "unknown").
+    hidden : boolean (nz, ny, nx) mask of cells to blank (no magnet): written as ``vtkGhostType`` =
+        HIDDENCELL, so ParaView's Surface, Glyph and Threshold skip them. Default: none hidden.
+    length_unit : unit of Origin and Spacing in the file, one of :data:`LENGTH_UNITS` (default "nm";
+        recorded as field data ``LengthUnit``/``LengthScale``).
+    components : also write each 3-vector's components as scalars ``<name>_x``, ``_y``, ``_z`` (a colour
+        map of m_z, not of |m|).
+    active_scalars : the name of the active scalars (default ``m_z`` when written, else the first scalar).
     """
     if not cell_data:
         raise ValueError("cell_data is empty: give at least one field")
+    if length_unit not in LENGTH_UNITS:
+        raise ValueError(f"length_unit must be one of {sorted(LENGTH_UNITS)}, got {length_unit!r}")
     n, spacing, origin = _grid_geometry(grid, origin)
+    scale = LENGTH_UNITS[length_unit]
+    spacing = tuple(float(f"{d / scale:.15g}") for d in spacing)  # 2.5e-9 m -> 2.5 nm, not 2.4999999999999996
+    origin = tuple(float(f"{o / scale:.15g}") for o in origin)
     shape = (n[2], n[1], n[0])
+    cell_data = dict(cell_data)
+    if GHOST in cell_data:
+        raise ValueError(f"{GHOST!r} is written by write_vti itself: pass hidden= (a mask of blanked cells)")
+    if components:
+        for name, a in list(cell_data.items()):
+            if np.ndim(a) == 4 and np.shape(a)[0] == 3:
+                for c, axis in enumerate("xyz"):
+                    cell_data.setdefault(f"{name}_{axis}", np.asarray(a)[c])
+    if hidden is not None:
+        hidden = np.asarray(hidden, dtype=bool)
+        if hidden.shape != shape:
+            raise ValueError(f"hidden has shape {hidden.shape}; the grid's cells are {shape}")
+        cell_data[GHOST] = np.where(hidden, VACUUM_GHOST, 0).astype(np.uint8)
+    all_units = {k: v for k in cell_data if (v := unit_of(k)) is not None}
+    for k, v in (units or {}).items():
+        if not isinstance(v, str) or re.search(r"[^\x20-\x7e]", v):
+            raise ValueError(f"units[{k!r}] must be an ASCII string, got {v!r}")
+        all_units[k] = v
     level = (1 if compress is True else int(compress)) if compress else 0
     if not 0 <= level <= 9:
         raise ValueError(f"compress must be a bool or a zlib level 1..9, got {compress!r}")
@@ -144,13 +228,20 @@ def write_vti(path, grid, cell_data, origin=None, time=None, compress=True, dtyp
         offset += sum(len(r) for r in rec)
         return elem
 
-    field_xml = ""
+    fields = []
     if time is not None:
-        t = np.asarray([float(time)], dtype="<f8")
-        field_xml = ('      <FieldData>\n        '
-                     + add('type="Float64" Name="TimeValue" NumberOfTuples="1"', t) + "\n      </FieldData>\n")
+        t = np.asarray([clean_time(time)], dtype="<f8")
+        fields.append(add('type="Float64" Name="TimeValue" NumberOfTuples="1"', t))
+    fields.append(add('type="Float64" Name="LengthScale" NumberOfTuples="1"', np.asarray([scale], dtype="<f8")))
+    fields.append(_string_array("LengthUnit", length_unit))
+    for name, *_ in arrays:
+        fields.append(_string_array(f"unit_{name}", all_units.get(name, "unknown")))
+    field_xml = "      <FieldData>\n" + "".join(f"        {f}\n" for f in fields) + "      </FieldData>\n"
     vec = next((nm for nm, _, c, _ in arrays if c == 3), None)
-    sca = next((nm for nm, _, c, _ in arrays if c == 1), None)
+    scalars = [nm for nm, _, c, _ in arrays if c == 1 and nm != GHOST]
+    if active_scalars is not None and active_scalars not in scalars:
+        raise ValueError(f"active_scalars {active_scalars!r} is not a scalar field here; choose from {scalars}")
+    sca = active_scalars or ("m_z" if "m_z" in scalars else scalars[0] if scalars else None)
     active = (f" Vectors={quoteattr(vec)}" if vec else "") + (f" Scalars={quoteattr(sca)}" if sca else "")
     lines = []
     for name, vtype, ncomp, arr in arrays:
@@ -194,8 +285,10 @@ def _decode(buf, pos, level_used, header_fmt="<Q"):
 def read_vti(path):
     """Read a ``.vti`` file with appended raw data (what :func:`write_vti` writes) without VTK.
 
-    Returns a dict: ``n`` (nx, ny, nz) cells, ``origin``, ``spacing``, ``time`` (or None) and ``cell_data``
-    {name: (c, nz, ny, nx) or (nz, ny, nx) array}.
+    Returns a dict: ``n`` (nx, ny, nz) cells, ``origin`` and ``spacing`` in m (converted from the file's
+    ``LengthUnit``; a file without one is in metres), ``time`` (s, or None), ``cell_data`` {name: (c, nz,
+    ny, nx) or (nz, ny, nx) array} (the ``vtkGhostType`` blanking array left out: it is ``hidden``),
+    ``hidden`` (boolean (nz, ny, nx) mask of blanked cells, or None) and ``units`` {name: unit}.
     """
     with open(path, "rb") as f:
         buf = f.read()
@@ -226,25 +319,41 @@ def read_vti(path):
         return np.frombuffer(raw, dtype=_NP_TYPES[da.get("type")].newbyteorder("<")).astype(
             _NP_TYPES[da.get("type")])
 
-    time = None
+    time, scale, units = None, 1.0, {}
     fd = img.find("FieldData")
     if fd is not None:
         for da in fd.findall("DataArray"):
             if da.get("Name") == "TimeValue":
                 time = float(get(da)[0])
-    cells = {}
+            elif da.get("Name") == "LengthScale":
+                scale = float(get(da)[0])
+        for da in fd.findall("Array"):
+            name = da.get("Name", "")
+            if da.get("type") == "String" and name.startswith("unit_"):
+                codes = [int(c) for c in (da.text or "").split()]
+                units[name[5:]] = bytes(codes[:codes.index(0)] if 0 in codes else codes).decode("ascii")
+    cells, hidden = {}, None
     for da in img.find("Piece").find("CellData").findall("DataArray"):
         nc = int(da.get("NumberOfComponents", "1"))
         a = get(da)
-        cells[da.get("Name")] = a.reshape(shape) if nc == 1 else np.moveaxis(a.reshape(shape + (nc,)), -1, 0)
-    return {"n": n, "origin": tuple(float(v) for v in img.get("Origin").split()),
-            "spacing": tuple(float(v) for v in img.get("Spacing").split()), "time": time, "cell_data": cells}
+        a = a.reshape(shape) if nc == 1 else np.moveaxis(a.reshape(shape + (nc,)), -1, 0)
+        if da.get("Name") == GHOST:
+            hidden = (a & HIDDENCELL) > 0
+        else:
+            cells[da.get("Name")] = a
+    units.pop(GHOST, None)
+
+    def metres(attr):
+        return tuple(float(f"{float(v) * scale:.15g}") for v in img.get(attr).split())
+
+    return {"n": n, "origin": metres("Origin"), "spacing": metres("Spacing"), "time": time, "cell_data": cells,
+            "hidden": hidden, "units": units}
 
 
 # ---------------------------------------------------------------------------------------------- .pvd
 def write_pvd(path, entries):
     """Write a ``.pvd`` collection (atomically): entries = [(time in s, file name relative to the pvd)]."""
-    rows = "".join(f'    <DataSet timestep="{_fmt(t)}" group="" part="0" file={quoteattr(f)}/>\n'
+    rows = "".join(f'    <DataSet timestep="{_fmt(clean_time(t))}" group="" part="0" file={quoteattr(f)}/>\n'
                    for t, f in entries)
     text = ('<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">\n'
             "  <Collection>\n" + rows + "  </Collection>\n</VTKFile>\n")
@@ -368,23 +477,28 @@ class SnapshotSeries:
         """Time of the last frame (s), or -inf."""
         return self.entries[-1][0] if self.entries else -np.inf
 
-    def write(self, grid, cell_data, t, origin=None):
-        """Write one frame at physical time ``t`` (s) and rewrite the collection; returns the frame path."""
+    def write(self, grid, cell_data, t, origin=None, hidden=None, active_scalars=None):
+        """Write one frame at physical time ``t`` (s) and rewrite the collection; returns the frame path.
+        ``hidden``: mask of blanked cells (default: where ``cell_data["magnetic"]`` is 0, if given);
+        ``active_scalars``: see :func:`write_vti`."""
         if self.closed:
             raise RuntimeError(f"series {self.base} is closed")
         fname = f"{self.base}_{self._next:06d}.vti"
         path = os.path.join(self.folder, fname)
-        write_vti(path, grid, cell_data, origin=origin, time=t, compress=self.compress, dtype=self.dtype)
+        if hidden is None and "magnetic" in cell_data:
+            hidden = ~np.asarray(cell_data["magnetic"], dtype=bool)
+        write_vti(path, grid, cell_data, origin=origin, time=t, compress=self.compress, dtype=self.dtype,
+                  hidden=hidden, active_scalars=active_scalars)
         self._next += 1
         self.entries.append((float(t), fname))
         write_pvd(self.pvd_path, self.entries)
         return path
 
-    def write_sim(self, sim, fields=("m", "Ms", "region"), extra=()):
+    def write_sim(self, sim, fields=DEFAULT_FIELDS, extra=()):
         """Write the state of ``sim`` (member ``self.member`` or 0) at its current time."""
         b = self.member or 0
         cd = snapshot_fields(sim, b, fields=fields, extra=extra)
-        return self.write(sim.grid, cd, _member_time(sim, b))
+        return self.write(sim.grid, cd, _member_time(sim, b), active_scalars=_active(sim, cd))
 
     def close(self):
         """Nothing is buffered: every frame is complete on disk when ``write`` returns. Marks it closed."""
@@ -401,14 +515,33 @@ def _member_time(sim, b):
     return float(np.atleast_1d(sim.t)[b])
 
 
-_FIELD_NAMES = ("m", "Ms", "region", "fill", "magnetic")
+def easy_axis_component(sim):
+    """The m component a picture of ``sim`` is coloured by: ``"m_x"``/``"m_y"``/``"m_z"`` along the easy
+    axis its magnetic regions share (uniaxial Ku1 > 0 along a coordinate axis), else ``"m_z"``."""
+    sysm = sim.system
+    used = np.unique(np.asarray(sysm.region)[np.asarray(sysm.magnetic, dtype=bool)])
+    axes = set()
+    for r in used:
+        mat = sysm.materials[int(r)]
+        if getattr(mat, "Ku1", 0.0) > 0:
+            u = np.abs(np.asarray(mat.anis_u, dtype=float))
+            axes.add(int(np.argmax(u)) if u.max() > 0.99 * np.linalg.norm(u) else None)
+    return "m_" + "xyz"[axes.pop()] if len(axes) == 1 and None not in axes else "m_z"
 
 
-def snapshot_fields_batch(sim, members, fields=("m", "Ms", "region"), extra=()):
+def _active(sim, cd):
+    return easy_axis_component(sim) if "m" in cd else None
+
+
+
+
+def snapshot_fields_batch(sim, members, fields=DEFAULT_FIELDS, extra=()):
     """Cell-data dicts (host NumPy arrays) for several batch members of a Simulation, sharing the work.
 
     fields : any of ``"m"`` (unit vectors, 0 outside), ``"Ms"`` (A/m, Ms × fill fraction, 0 outside),
-        ``"region"`` (Int32 ids), ``"fill"`` (fill fraction), ``"magnetic"`` (UInt8 mask).
+        ``"region"`` (Int32 ids, −1 where there is no magnet), ``"fill"`` (fill fraction), ``"magnetic"``
+        (UInt8 mask, 1 in the magnet). A series blanks the cells outside the magnet when ``"magnetic"``
+        is written (the default).
     extra : any of ``"B_eff"`` (effective field, T), ``"energy"`` (every energy-storing term's density
         ``E_<term>`` and ``E_total``, J/m³), or ``"E_<term>"`` for one term's density.
     """
@@ -442,7 +575,8 @@ def snapshot_fields_batch(sim, members, fields=("m", "Ms", "region"), extra=()):
                 dens[n] = np.asarray(term.energy_density(m, tvec))
         if "total" in want_e:
             dens["total"] = sum(dens[n] for n in eterms) if eterms else np.zeros((sim.batch,) + sim.grid.shape)
-    static = {"Ms": sysm.Ms_eff, "region": np.asarray(sysm.region, dtype=np.int32), "fill": sysm.fill,
+    region = np.where(sysm.magnetic, np.asarray(sysm.region, dtype=np.int32), -1).astype(np.int32)
+    static = {"Ms": sysm.Ms_eff, "region": region, "fill": sysm.fill,
               "magnetic": sysm.magnetic}
     out = []
     for b in members:
@@ -457,7 +591,7 @@ def snapshot_fields_batch(sim, members, fields=("m", "Ms", "region"), extra=()):
     return out
 
 
-def snapshot_fields(sim, member=0, fields=("m", "Ms", "region"), extra=()):
+def snapshot_fields(sim, member=0, fields=DEFAULT_FIELDS, extra=()):
     """The cell-data dict of one batch member of a Simulation; see :func:`snapshot_fields_batch`."""
     return snapshot_fields_batch(sim, [member], fields=fields, extra=extra)[0]
 
@@ -475,7 +609,7 @@ def open_series(sim, folder, members=None, name="m", resume=False, compress=True
                            may_cut=may_cut) for b in members]
 
 
-def write_snapshots(series, sim, fields=("m", "Ms", "region"), extra=()):
+def write_snapshots(series, sim, fields=DEFAULT_FIELDS, extra=()):
     """Write one frame of ``sim``'s current state into every series (from :func:`open_series`) whose
     member has advanced past its last frame (a stopped member, or a continued series, gets no repeat)."""
     tv = np.atleast_1d(np.asarray(sim.t, dtype=float))
@@ -484,4 +618,5 @@ def write_snapshots(series, sim, fields=("m", "Ms", "region"), extra=()):
         return []
     members = [s.member or 0 for s in todo]
     cds = snapshot_fields_batch(sim, members, fields=fields, extra=extra)
-    return [s.write(sim.grid, cd, _member_time(sim, b)) for s, b, cd in zip(todo, members, cds)]
+    return [s.write(sim.grid, cd, _member_time(sim, b), active_scalars=_active(sim, cd))
+            for s, b, cd in zip(todo, members, cds)]
