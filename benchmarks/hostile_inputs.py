@@ -502,8 +502,9 @@ def build_issue22_cases(M, head, spec, cli):
     add("[22] run(out='/proc/nope')", True, "/proc/nope", lambda: sim().run(1e-12, out="/proc/nope", progress=False))
     add("[22] snapshot_members=[5] with one member", True, "snapshot_members",
         lambda: sim().run(1e-12, out=tempfile.mkdtemp(), snapshot_every=1e-12, snapshot_members=[5], progress=False))
-    add("[22] bow-tie polygon", True, "self-intersect",
-        lambda: M.Polygon([(0, 0), (1e-8, 1e-8), (1e-8, 0), (0, 1e-8)], thickness=1e-9))
+    add("[22] bow-tie polygon (filled by its even-odd rule, not refused as collinear)", False, "polygon",
+        lambda: M.Polygon([(-5e-9, -5e-9), (5e-9, 5e-9), (5e-9, -5e-9), (-5e-9, 5e-9)], thickness=1e-9),
+        check=lambda p: p.fill_fraction(M.Grid(n=(10, 10, 1), cell=(1e-9, 1e-9, 1e-9))).sum() > 40)
 
     def run_failing_script():
         d = tempfile.mkdtemp()

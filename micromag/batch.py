@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 from .guard import RunGuard
-from .validation import check_positive
+from .validation import check_int, check_positive
 
 BUILTIN = ("B_ext", "temperature", "seed", "m0", "duration")
 
@@ -130,8 +130,14 @@ class Batch:
                  keep_m=True, compact=True):
         if not callable(build):
             raise TypeError("build must be a function build(B) -> Simulation with batch=B")
-        if isinstance(members, int):
-            members = [{} for _ in range(members)]
+        if isinstance(members, (int, np.integer)) and not isinstance(members, bool):
+            from .memory import NotEnoughMemory, check_points
+
+            try:  # the member list (and a result row each) must fit before it is built
+                check_points(float(members), 1)
+            except NotEnoughMemory as exc:
+                raise ValueError(f"a Batch of {int(members):,} members: {str(exc).replace('the sweep', 'it')}") from None
+            members = [{} for _ in range(int(members))]
         members = [dict(m) for m in members]
         if not members:
             raise ValueError("a Batch needs at least one member")
@@ -152,6 +158,8 @@ class Batch:
                     T = math.nan
                 if not math.isfinite(T) or T < 0:
                     raise ValueError(f"member {i}: temperature must be a number >= 0 K, got {mem['temperature']!r}")
+            if "seed" in mem:
+                check_int(f"member {i}: seed", mem["seed"], lo=0, hi=2**64 - 1)
             if "duration" in mem:
                 try:
                     d = float(mem["duration"])

@@ -21,6 +21,15 @@ from .validation import check_positive
 MAX_MARKS = 1e9  # table/snapshot times of one run (each costs at least one step and one row)
 
 
+def _stop_flags(value, batch):
+    """A ``stop(sim)`` callback's answer as (B,) bools: True/False, or one per member; anything else (a string,
+    a number, None) is an error, never taken as true."""
+    a = np.asarray(value)
+    if a.dtype != bool or a.ndim > 1 or (a.ndim == 1 and a.shape[0] not in (1, batch)):
+        raise TypeError(f"stop(sim) must return True/False or {batch} bools (one per member), got {value!r}")
+    return np.broadcast_to(a.reshape(-1) if a.ndim else a, (batch,))
+
+
 def _check_tol(tol):
     v = check_positive("tol", tol, unit="(dimensionless: largest error of the unit vector m per step)")
     if v >= 1:
@@ -50,6 +59,19 @@ class State:
     m: object
     t: object
     mask: object
+
+
+# what cannot change once a Simulation is built, and how to get there instead
+FIXED_AFTER_BUILD = {
+    "grid": "build a new Simulation(grid, ...) and carry the state over (sim.save_ovf / mm.load_ovf(path, grid=...))",
+    "system": "build a new Simulation with the geometry, regions and materials you want",
+    "terms": "add or remove terms with sim.add(term) and sim.remove(name); material parameters change with "
+             "sim.set_parameter(...) or sim.material = ...",
+    "backend": "choose it when building: mm.Simulation(..., backend='gpu'), or micromag run --backend",
+    "batch": "build a Simulation with batch=B, or run members with mm.Batch",
+    "dtype": "choose it when building: mm.Simulation(..., dtype='float64')",
+    "zeeman": "set the applied field with sim.B_ext = ...",
+}
 
 
 class Simulation:
@@ -145,6 +167,13 @@ class Simulation:
         self._frozen = True
 
     def __setattr__(self, name, value):
+        if self.__dict__.get("_frozen", False):
+            if name in FIXED_AFTER_BUILD:
+                raise AttributeError(f"sim.{name} cannot change after the Simulation is built: "
+                                     f"{FIXED_AFTER_BUILD[name]}")
+            if name in ("tol", "dt_min", "dt_max"):
+                self._set_step_bound(name, value)
+                return
         if name.startswith("_") or name in self.__dict__ or hasattr(type(self), name) \
                 or not self.__dict__.get("_frozen", False):
             object.__setattr__(self, name, value)
@@ -161,6 +190,19 @@ class Simulation:
         near = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         raise AttributeError(f"Simulation has no attribute {name!r}: assigning it would change nothing{hint}")
+
+    def _set_step_bound(self, name, value):
+        """``sim.tol``/``dt_min``/``dt_max`` = value: checked as in the constructor (and dt_min <= dt_max);
+        the stepper is rebuilt with the new bounds at the next step."""
+        if name == "tol":
+            value = _check_tol(value)
+        else:
+            value = check_positive(name, value, "s")
+            lo, hi = (value, self.dt_max) if name == "dt_min" else (self.dt_min, value)
+            if lo > hi:
+                raise ValueError(f"dt_min = {lo:g} s must not exceed dt_max = {hi:g} s")
+            self._stepper = None
+        object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
         # material parameters read like attributes: sim.alpha, sim.Ku1 (only reached for unknown names)
@@ -372,13 +414,15 @@ class Simulation:
     def new_stepper(self, integrator, tol, dt_max):
         """A stepper of this simulation's present ``llg`` that is not kept (a solver's own integration, e.g.
         relax's precession-free polishing): ``integrator`` a name or tableau, ``tol`` the per-step error of
-        m (dimensionless), ``dt_max`` in s; it starts at the initial step ``dt`` and keeps ``dt_min``."""
+        m (dimensionless), ``dt_max`` in s; it starts at the initial step ``dt`` (within [dt_min, dt_max]) and
+        keeps ``dt_min``."""
+        dt0 = min(max(self._dt0, self.dt_min), dt_max)  # a first step beyond the bounds would break them
         if self.backend == "cpu":
-            return Stepper(self.llg, integrator, self._shape, mask=self._mask, tol=tol, dt=self._dt0,
+            return Stepper(self.llg, integrator, self._shape, mask=self._mask, tol=tol, dt=dt0,
                            dt_min=self.dt_min, dt_max=dt_max)
         from .backends.cuda import CudaStepper
 
-        return CudaStepper(self.llg, integrator, tol=tol, dt=self._dt0, dt_min=self.dt_min, dt_max=dt_max)
+        return CudaStepper(self.llg, integrator, tol=tol, dt=dt0, dt_min=self.dt_min, dt_max=dt_max)
 
     def _sync_noise(self):
         """The device's noise step counters into the thermal term (before anything reads its state)."""
@@ -480,6 +524,10 @@ class Simulation:
 
     @material.setter
     def material(self, value):
+        from .materials import Material
+
+        if not isinstance(value, Material):
+            raise TypeError(f"material must be a micromag Material (e.g. mm.Permalloy()), got {value!r}")
         self.system.set_materials(material=value)
         self._materials_changed()
 
@@ -925,12 +973,13 @@ class Simulation:
             ncol = 8 + len(self.energy_terms()) + len(self._extra_columns)
             memory.check_output(rows * B, ncol, frames, self.grid.ncells * (20 + 12 * len(tuple(snapshot_extra)))
                                 + 4096, self._out_dir(out), what=f"run({longest:g})")
+        self._check_time_resolution(dur)
+        field = self._check_run_cost(dur, allow_long)  # before any file is opened
         table = self._open_table(out, append) if out is not None else None
         series = self._open_series(out, snapshot_members, append) if snapshot_every is not None else None
         st = self.stepper
         self._retry_frozen(st)
         self.llg.precession = True
-        field = self._check_run_cost(dur, allow_long)
         if self.backend != "cpu":
             self.llg.refresh()  # settings changed on the terms directly (term.J = ...) are taken over
         xp = self.xp
@@ -976,7 +1025,7 @@ class Simulation:
             if frozen is not None:
                 t_end = np.where(frozen, self.host(self._t), t_end)
             if stop is not None:
-                done = np.broadcast_to(np.asarray(stop(self), dtype=bool), (B,))
+                done = _stop_flags(stop(self), B)
                 t_end = np.where(done, np.minimum(t_end, self.host(self._t)), t_end)
             last = bool(np.all(self.host(self._t) >= t_end))
             if table is not None and (is_tab or last):
@@ -994,6 +1043,18 @@ class Simulation:
             warnings.warn(f"{forced} steps were taken at dt_min = {self.dt_min:g} s with an error above tol = "
                           f"{self.tol:g}: lower dt_min or raise tol", RuntimeWarning, stacklevel=2)
         return self
+
+    def _check_time_resolution(self, dur):
+        """Refuse a run that float64 time cannot resolve: at t the spacing of doubles is ulp(t); a run shorter
+        than 1000 ulp (sim.t = 1e10 s, run(1e-12)) would end at once or in a handful of rounded steps."""
+        t0 = self.host(self._t)
+        ulp = np.spacing(np.abs(t0))
+        bad = np.nonzero(1000 * ulp > dur)[0]
+        if len(bad):
+            b = int(bad[0])
+            raise ValueError(f"t = {t0[b]:g} s is too large for run({dur[b]:g}): time in float64 is resolved to "
+                             f"{ulp[b]:.3g} s there, so the run could not advance; set sim.t to the time since a "
+                             "nearby origin (e.g. sim.t = 0)")
 
     def _check_run_cost(self, dur, allow_long):
         from . import cost

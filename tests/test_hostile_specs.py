@@ -59,3 +59,70 @@ def test_bow_tie_polygon_is_filled_by_its_rule():
     assert filled_nm2 == pytest.approx(2 * 0.5 * 8 * 4, rel=0.05)  # two triangles of base 8 nm, height 4 nm
     with pytest.raises(ValueError, match="one line"):
         mm.Polygon([(0, 0), (1e-9, 1e-9), (2e-9, 2e-9), (3e-9, 3e-9)], thickness=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------- setters
+def _sim(**kw):
+    import micromag as mm
+
+    sim = mm.Simulation(mm.Grid(n=(8, 8, 1), cell=(4e-9, 4e-9, 3e-9)), material=mm.Permalloy(), backend="cpu", **kw)
+    sim.m = (1, 0.1, 0.05)
+    return sim
+
+
+@pytest.mark.parametrize("name,value,match", [
+    ("material", None, "material"), ("grid", None, "grid"), ("terms", {}, "sim.add"), ("backend", "gpu", "backend"),
+    ("batch", 4, "batch"), ("dt_min", -1.0, "dt_min"), ("dt_min", 1e-9, "dt_min"), ("dt_max", float("nan"), "dt_max"),
+    ("tol", 2.0, "tol"), ("temperature", 1e12, "temperature"), ("temperature", -5.0, "temperature"),
+])
+def test_setters_check_like_the_constructor(name, value, match):
+    sim = _sim()
+    with pytest.raises((ValueError, TypeError, AttributeError), match=match):
+        setattr(sim, name, value)
+
+
+def test_dt_bounds_set_later_take_effect():
+    sim = _sim()
+    sim.dt_max = 2e-14
+    sim.run(2e-13, progress=False)
+    assert sim.stepper.nsteps >= 10  # the new bound is used, not the one the stepper was built with
+
+
+def test_temperature_function_below_zero_is_refused_when_evaluated():
+    sim = _sim()
+    sim.temperature = lambda t: -300.0
+    with pytest.raises(ValueError, match="temperature = -300"):
+        sim.run(1e-13, progress=False)
+
+
+def test_run_at_an_unresolvable_time_is_refused():
+    sim = _sim()
+    sim.t = 1e10
+    with pytest.raises(ValueError, match="resolved"):
+        sim.run(1e-12, progress=False)
+
+
+@pytest.mark.parametrize("answer", ["yes", 1, None, [True, False, True]])
+def test_stop_callback_must_answer_with_bools(answer):
+    sim = _sim()
+    with pytest.raises(TypeError, match="stop"):
+        sim.run(2e-12, every=1e-12, stop=lambda s: answer, progress=False)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.7, "a", 2**64])
+def test_batch_member_seed_is_checked(seed):
+    import micromag as mm
+
+    with pytest.raises(ValueError, match="seed"):
+        mm.Batch(lambda B: _sim(batch=B), [{"seed": seed}])
+
+
+def test_batch_of_a_billion_members_is_refused_before_building():
+    import time
+
+    import micromag as mm
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="members"):
+        mm.Batch(lambda B: _sim(batch=B), 10**9)
+    assert time.perf_counter() - t0 < 5

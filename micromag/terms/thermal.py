@@ -24,6 +24,21 @@ from ..philox import normals3
 from .base import DRIVE, PATTERN, Param, Term, drive_is_static
 
 
+T_MAX = 1e4  # K: above every Curie temperature (Co 1388 K); a larger temperature is a unit or sign mistake
+
+
+def check_temperatures(T, t):
+    """The temperatures (K) a drive gave at member times ``t`` (s), checked: in [0, T_MAX], finite."""
+    T = np.asarray(T, dtype=float)
+    bad = ~(np.isfinite(T) & (T >= 0) & (T <= T_MAX))
+    if np.any(bad):
+        b = int(np.flatnonzero(bad)[0])
+        tb = float(np.broadcast_to(np.asarray(t, dtype=float), T.shape)[b])
+        raise ValueError(f"temperature = {float(T.flat[b]):g} K at t = {tb:g} s (member {b}) is outside [0, {T_MAX:g}] K: "
+                         "the temperature drive must give Kelvin >= 0")
+    return T
+
+
 class ThermalField(Term):
     """Brown's thermal field; ``temperature`` in K (a number, a per-member array or a drive of t).
 
@@ -40,7 +55,7 @@ class ThermalField(Term):
     drive_sources = {"T": "temperature"}
     parameters = (
         Param("coef", "T·s^½/K^½", PATTERN, "sqrt(2 α kB / (γ Ms V)) per cell"),
-        Param("T", "K", DRIVE, "temperature of each member", lo=0.0),
+        Param("T", "K", DRIVE, "temperature of each member", lo=0.0, hi=T_MAX),
         Param("field", "T", PATTERN, "the step's thermal field (B, 3, nz, ny, nx), written by the backend"),
     )
 
@@ -65,10 +80,13 @@ class ThermalField(Term):
 
     def set_temperature(self, temperature):
         if not callable(temperature):
-            T = np.asarray(temperature, dtype=float)
-            if T.ndim > 1 or not np.all(np.isfinite(T)) or np.any(T < 0):
-                raise ValueError(f"temperature must be >= 0 K (a number, one per batch member, or a function of t), "
-                                 f"got {temperature!r}")
+            try:
+                T = np.asarray(temperature, dtype=float)
+            except (TypeError, ValueError):
+                T = np.array(np.nan)
+            if T.ndim > 1 or not np.all(np.isfinite(T)) or np.any(T < 0) or np.any(T > T_MAX):
+                raise ValueError(f"temperature must be in [0, {T_MAX:g}] K (a number, one per batch member, or a "
+                                 f"function of t), got {temperature!r}")
             if T.ndim == 1 and T.shape[0] != self.batch:
                 raise ValueError(f"temperature has {T.shape[0]} values for a batch of {self.batch} members")
         self.temperature = as_drive(temperature)
@@ -126,9 +144,14 @@ class ThermalField(Term):
         t = np.zeros(self.batch) if t is None else t
         return bool(np.any(drive_values(self.temperature, t, self.batch) > 0))
 
+    def device_drives(self, t, batch, m=None):
+        drives = super().device_drives(t, batch, m)
+        check_temperatures(drives["T"], t)
+        return drives
+
     def begin_step(self, t, dt):
         """Draw this step's field for every member (members with dt = 0 keep theirs and draw nothing)."""
-        T = drive_values(self.temperature, t, self.batch)
+        T = check_temperatures(drive_values(self.temperature, t, self.batch), t)
         dt = np.broadcast_to(np.asarray(dt, dtype=float), (self.batch,))
         act = np.nonzero(dt > 0)[0]
         if act.size == 0:
