@@ -52,6 +52,8 @@ class Material:
             Kc1 (a1²a2² + a2²a3² + a3²a1²) + Kc2 a1²a2²a3², with ai = m·ci
     anis_c1, anis_c2  first two cubic axes (c3 = c1 × c2); must be orthogonal
     D_ind   interfacial DMI constant, J/m²; energy density D (mz ∇·m − (m·∇) mz)           (dmi)
+    D_bulk  bulk DMI constant (T, O), J/m²; energy density D m·(∇ × m)                   (dmi)
+    D_d2d   D2d DMI constant, J/m²; energy density D m·(∂x m × x̂ − ∂y m × ŷ)             (dmi)
     gamma   gyromagnetic ratio γ, rad/(s·T) (γ0 = μ0 γ in m/(A·s)); default MuMax3's 1.7595e11  (LLG)
 
     Temperature (used only by :meth:`at`; the values above hold at ``T_ref``):
@@ -75,6 +77,8 @@ class Material:
     anis_c1: tuple = (1.0, 0.0, 0.0)
     anis_c2: tuple = (0.0, 1.0, 0.0)
     D_ind: float = 0.0
+    D_bulk: float = 0.0
+    D_d2d: float = 0.0
     gamma: float = gamma_mumax
     Tc: float | None = None
     T_ref: float = 300.0
