@@ -41,7 +41,7 @@ class Exchange(Term):
     region_scale : optional dict ``{(r1, r2): s}`` multiplying the coupling A_ij on faces between regions
         r1 and r2 (either order; r1 != r2), e.g. ``{(0, 1): 0.0}`` to decouple two regions.
 
-    The InterfacialDMI term adds the exchange part of the DMI boundary condition itself, so this term stays
+    The DMI term adds the exchange part of the DMI boundary condition itself, so this term stays
     a pure Neumann term (see :mod:`micromag.terms.dmi`).
     """
 
