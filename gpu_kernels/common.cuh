@@ -80,25 +80,57 @@ __device__ __forceinline__ GridInfo make_grid(int nx, int ny, int nz, real dx, r
 
 // The six face neighbours of a cell, in the order -x, +x, -y, +y, -z, +z.
 // r[n] is the neighbour's region, or -1 when it is outside the grid or not magnetic (region map -1);
-// m[n] is its magnetization (zero when r[n] < 0).
+// m[n] is its magnetization (zero when r[n] < 0). Along a periodic axis (define MM_PERIODIC_X/Y/Z, from
+// micromag.terms.stencil.periodic_defines) the index wraps: the cell past the last is the first, so every
+// neighbour term couples across the periodic edge (twin of micromag/terms/stencil.py). A periodic axis of
+// one cell has the cell itself as both neighbours.
 struct Neighbours {
     vec3 m[6];
     int r[6];
 };
 
+#ifdef MM_PERIODIC_X
+#define MM_PBC_X true
+#else
+#define MM_PBC_X false
+#endif
+#ifdef MM_PERIODIC_Y
+#define MM_PBC_Y true
+#else
+#define MM_PBC_Y false
+#endif
+#ifdef MM_PERIODIC_Z
+#define MM_PBC_Z true
+#else
+#define MM_PBC_Z false
+#endif
+
+// index of the neighbour at i + s (s = -1 or +1) on an axis of n cells; -1 outside an open axis
+__device__ __forceinline__ int nb_index(int i, int s, int n, bool periodic) {
+    const int j = i + s;
+    if (j >= 0 && j < n) return j;
+    if (!periodic) return -1;
+    return j < 0 ? j + n : j - n;
+}
+
 __device__ __forceinline__ void load_neighbours(Neighbours& nb, const real* __restrict__ m,
                                                 const int* __restrict__ region, int b, int i, int j, int k,
                                                 const GridInfo& g) {
     const long long ncell = (long long)g.nx * g.ny * g.nz;
-    const long long c = ((long long)k * g.ny + j) * g.nx + i;
-    const long long off[6] = {-1, 1, -(long long)g.nx, (long long)g.nx, -(long long)g.nx * g.ny,
-                              (long long)g.nx * g.ny};
-    const bool inside[6] = {i > 0, i < g.nx - 1, j > 0, j < g.ny - 1, k > 0, k < g.nz - 1};
     for (int n = 0; n < 6; n++) {
+        const int s = (n & 1) ? 1 : -1;
+        int ii = i, jj = j, kk = k;
+        if (n < 2) ii = nb_index(i, s, g.nx, MM_PBC_X);
+        else if (n < 4) jj = nb_index(j, s, g.ny, MM_PBC_Y);
+        else kk = nb_index(k, s, g.nz, MM_PBC_Z);
         int r = -1;
-        if (inside[n]) r = region[c + off[n]];
+        long long c = 0;
+        if (ii >= 0 && jj >= 0 && kk >= 0) {
+            c = ((long long)kk * g.ny + jj) * g.nx + ii;
+            r = region[c];
+        }
         nb.r[n] = r;
-        nb.m[n] = (r >= 0) ? load3(m, b, c + off[n], ncell) : mk3(0, 0, 0);
+        nb.m[n] = (r >= 0) ? load3(m, b, c, ncell) : mk3(0, 0, 0);
     }
 }
 

@@ -1,43 +1,51 @@
-// dmi.cuh -- interfacial DMI with its free-edge boundary condition (twin of micromag/terms/dmi.py).
-// Inputs: D_ind (J/m^2, MM_P_D_IND), A (J/m, MM_P_A), Ms (A/m, MM_P_MS) of the cell's and its neighbours'
-// regions (x.nbr), 1/dx and 1/dy (1/m, x.g.idx, x.g.idy). B in T; energy by the "quadratic" rule.
+// dmi.cuh -- Dzyaloshinskii-Moriya interaction of every crystal class from DMI vectors, with the
+// free-edge boundary condition (twin of micromag/terms/dmi.py).
 //
-// Bulk (per x-face between cell i and neighbour j, face constant D_f = (D_i + D_j)/2, both magnetic):
-//   neighbour at +x:  B_x += c m_z,j ;  B_z -= c m_x,j        c = D_f / (Ms_i dx)
-//   neighbour at -x:  B_x -= c m_z,j ;  B_z += c m_x,j
-// and the same along y with m_y. Edge (a missing neighbour along an axis with >= 2 cells: grid edge or
-// non-magnetic cell), ghost-cell boundary condition folded with its exchange part:
-//   B += w (m_x, 0, m_z) per free x-face, w (0, m_y, m_z) per free y-face, w = D_i^2 / (2 A_i Ms_i)
-// (no edge term where A_i = 0). No z coupling.
+// DMI vectors of region r along axis a (J/m^2):
+//   W_a = D_ind (n_ind x e_a) - D_bulk e_a + D_d2d s_a e_a      (n_ind: MM_S_DMI_N_IND, s: MM_S_DMI_S_D2D)
+// Bulk (per face to the magnetic neighbour j on side s = +-1 along a, W_f = (W_a(r_i) + W_a(r_j)) / 2):
+//   B -= s (m_j x W_f) / (Ms_i d_a)
+// Edge (a missing neighbour along an axis with >= 2 cells: open grid edge or non-magnetic cell), the
+// ghost-cell boundary condition 2A d_a m = m x W_a folded with its exchange part:
+//   B += (|W_a|^2 m - (m.W_a) W_a) / (2 A_i Ms_i)   per free face   (no edge term where A_i = 0).
+// Periodic axes wrap in load_neighbours (common.cuh); an axis of one cell contributes nothing.
 #pragma once
 
+__device__ __forceinline__ vec3 dmi_vector(const Cell& x, int reg, int a) {
+    const vec3 e = mk3(a == 0 ? (real)1 : (real)0, a == 1 ? (real)1 : (real)0, a == 2 ? (real)1 : (real)0);
+    const vec3 n = MM_CONST3(x, MM_S_DMI_N_IND);
+    const vec3 s = MM_CONST3(x, MM_S_DMI_S_D2D);
+    const real sa = (a == 0) ? s.x : ((a == 1) ? s.y : s.z);
+    const real diag = -MM_PARAM_OF(x, reg, MM_P_D_BULK) + MM_PARAM_OF(x, reg, MM_P_D_D2D) * sa;
+    return add3(scale3(MM_PARAM_OF(x, reg, MM_P_D_IND), cross3(n, e)), scale3(diag, e));
+}
+
 __device__ __forceinline__ vec3 dmi_field(const Cell& x) {
-    const real D0 = MM_PARAM(x, MM_P_D_IND);
     const real Ms = MM_PARAM(x, MM_P_MS);
     const real A0 = MM_PARAM(x, MM_P_A);
+    const int na[3] = {x.g.nx, x.g.ny, x.g.nz};
+    const real ih[3] = {x.g.ihx, x.g.ihy, x.g.ihz};  // 1/(2 d_a)
     vec3 B = mk3(0, 0, 0);
-    int nfree_x = 0, nfree_y = 0;
-    for (int n = 0; n < 4; n++) {
-        const bool xaxis = n < 2;
-        if (xaxis ? (x.g.nx < 2) : (x.g.ny < 2)) continue;  // no gradient along a one-cell axis
-        const int r = x.nbr.r[n];
-        if (r < 0) {
-            if (xaxis) nfree_x++; else nfree_y++;
-            continue;
+    for (int a = 0; a < 3; a++) {
+        if (na[a] < 2) continue;  // no gradient along a one-cell axis
+        const vec3 W0 = dmi_vector(x, x.r, a);
+        int nfree = 0;
+        for (int side = 0; side < 2; side++) {
+            const int n = 2 * a + side;
+            const int r = x.nbr.r[n];
+            if (r < 0) {
+                nfree++;
+                continue;
+            }
+            const vec3 Wf = scale3((real)0.5, add3(W0, dmi_vector(x, r, a)));
+            const real c = (real)2 * ih[a] / Ms;  // 1/(Ms d_a)
+            const real sg = side ? (real)1 : (real)-1;
+            B = sub3(B, scale3(sg * c, cross3(x.nbr.m[n], Wf)));
         }
-        const real Df = (real)0.5 * (D0 + MM_PARAM_OF(x, r, MM_P_D_IND));
-        const real c = Df * (xaxis ? x.g.idx : x.g.idy) / Ms;
-        const real sgn = (n & 1) ? (real)1 : (real)-1;  // +1 for the neighbour on the + side
-        const vec3 mj = x.nbr.m[n];
-        const real mc = xaxis ? mj.x : mj.y;
-        if (xaxis) B.x += sgn * c * mj.z; else B.y += sgn * c * mj.z;
-        B.z -= sgn * c * mc;
-    }
-    if (A0 > 0 && (nfree_x + nfree_y) > 0) {
-        const real w = D0 * D0 / ((real)2 * A0 * Ms);
-        B.x += w * nfree_x * x.m.x;
-        B.y += w * nfree_y * x.m.y;
-        B.z += w * (nfree_x + nfree_y) * x.m.z;
+        if (A0 > 0 && nfree > 0) {
+            const real k = (real)nfree / ((real)2 * A0 * Ms);
+            B = add3(B, scale3(k, sub3(scale3(dot3(W0, W0), x.m), scale3(dot3(x.m, W0), W0))));
+        }
     }
     return B;
 }

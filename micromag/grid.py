@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 
-def _check_positive_triple(name, value, kind):
+def _check_positive_triple(name, value, kind, large_ok=False):
     if isinstance(value, (str, bytes)):
         raise ValueError(f"{name} must be a sequence of three numbers, got {value!r}")
     try:
@@ -35,7 +35,7 @@ def _check_positive_triple(name, value, kind):
                 raise ValueError(f"{name}[{axis}] must be a finite length > 0 in metres, got {v!r}") from None
             if not math.isfinite(v) or v <= 0:
                 raise ValueError(f"{name}[{axis}] must be a finite length > 0 in metres, got {v!r}")
-            if v > 1e-3:
+            if v > 1e-3 and not large_ok:
                 raise ValueError(f"{name}[{axis}] = {v} m is larger than 1 mm; cell sizes are in metres (e.g. 5e-9)")
             out.append(v)
     return tuple(out)
@@ -54,15 +54,18 @@ class Grid:
     n : (nx, ny, nz) cell counts.
     cell : (dx, dy, dz) cell size in m.
     pbc : (px, py, pz) number of periodic images on each side along each axis (0 = open boundary).
+    large_cells : accept cells larger than 1 mm (e.g. a 1 m macrospin cell from Ubermag/OOMMF); by default
+        such a size is refused as a likely unit mistake.
     """
 
     n: tuple
     cell: tuple
     pbc: tuple = (0, 0, 0)
+    large_cells: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "n", _check_positive_triple("n", self.n, int))
-        object.__setattr__(self, "cell", _check_positive_triple("cell", self.cell, float))
+        object.__setattr__(self, "cell", _check_positive_triple("cell", self.cell, float, bool(self.large_cells)))
         try:
             pbc = tuple(self.pbc)
         except TypeError:

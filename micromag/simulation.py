@@ -573,7 +573,7 @@ class Simulation:
                 self.terms[auto_name] = term
         for term in self.terms.values():
             term.prepare()
-        self.terms = dict(sorted(self.terms.items(), key=lambda kv: (order_of(kv[1].name), 0)))
+        object.__setattr__(self, "terms", dict(sorted(self.terms.items(), key=lambda kv: (order_of(kv[1].name), 0))))
         if self.backend == "cpu":
             self.llg.prepare()
         self._set_engine_terms()

@@ -29,6 +29,7 @@ import numpy as np
 import gpu_kernels as gk
 
 from ..integrators import get_tableau
+from ..terms.stencil import periodic_defines
 from .device import Device, cupy_device, emulated_device, gpu_available, recording_device  # noqa: F401
 
 MAX_STAGES = 7
@@ -284,6 +285,7 @@ class CudaLLG:
         defs.update(lay.defines())
         if dyn_params:
             defs["MM_PARAMS_PER_MEMBER"] = 1
+        defs.update(periodic_defines(self.system.grid))  # neighbour terms wrap across periodic axes
         self._defines = defs
         self.dynamic_params = dyn_params
         self.consts = xp.zeros(max(lay.nconst, 1), dtype=self.dtype)

@@ -40,7 +40,7 @@ REGISTRY = {
     "exchange": ("exchange", "Exchange"),
     "anisotropy_uniaxial": ("anisotropy", "UniaxialAnisotropy"),
     "anisotropy_cubic": ("anisotropy", "CubicAnisotropy"),
-    "dmi": ("dmi", "InterfacialDMI"),
+    "dmi": ("dmi", "DMI"),
     "zeeman": ("zeeman", "Zeeman"),
     "oersted": ("oersted", "OerstedField"),
     "vcma": ("vcma", "VCMA"),

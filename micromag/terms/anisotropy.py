@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import MATERIAL, Param, Term
-from .exchange import Scratch, scalar_if_uniform
+from .stencil import Scratch, compress
 
 
 def _coefficient(system, K, factor):
@@ -76,8 +76,8 @@ class UniaxialAnisotropy(Term):
             return
         self._k1 = _coefficient(system, Ku1, 2.0) if self._has1 else 0.0
         self._k2 = _coefficient(system, Ku2, 4.0) if self._has2 else 0.0
-        self._e1 = scalar_if_uniform(-fill * Ku1) if self._has1 else 0.0
-        self._e2 = scalar_if_uniform(-fill * Ku2) if self._has2 else 0.0
+        self._e1 = compress(-fill * Ku1) if self._has1 else 0.0
+        self._e2 = compress(-fill * Ku2) if self._has2 else 0.0
         u = _uniform_axis(system, "anis_u")
         if isinstance(u, tuple):
             self._u = u
@@ -218,8 +218,8 @@ class CubicAnisotropy(Term):
             return
         self._k1 = _coefficient(system, Kc1, -2.0) if self._has1 else 0.0
         self._k2 = _coefficient(system, Kc2, -2.0) if self._has2 else 0.0
-        self._e1 = scalar_if_uniform(fill * Kc1) if self._has1 else 0.0
-        self._e2 = scalar_if_uniform(fill * Kc2) if self._has2 else 0.0
+        self._e1 = compress(fill * Kc1) if self._has1 else 0.0
+        self._e2 = compress(fill * Kc2) if self._has2 else 0.0
         c1 = _uniform_axis(system, "anis_c1")
         c2 = _uniform_axis(system, "anis_c2")
         if isinstance(c1, tuple) and isinstance(c2, tuple):

@@ -4,41 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .base import MATERIAL, Param, Term
+from .stencil import AXES, Scratch, compress, face_slices, faces
 
-# array axis (of a (B, 3, nz, ny, nx) state) for grid axis x, y, z, and the grid axis index
-_AXES = ((4, 0), (3, 1), (2, 2))
-
-
-def face_slices(axis5):
-    """Slices selecting the 'low' and 'high' cell of every face normal to ``axis5`` (5-D state layout)."""
-    lo = [slice(None)] * 5
-    hi = [slice(None)] * 5
-    lo[axis5] = slice(None, -1)
-    hi[axis5] = slice(1, None)
-    return tuple(lo), tuple(hi)
-
-
-def scalar_if_uniform(a):
-    """A Python float if every entry of ``a`` is the same, else ``a`` itself."""
-    a = np.asarray(a, dtype=float)
-    flat = a.reshape(-1)
-    if flat.size and np.all(flat == flat[0]):
-        return float(flat[0])
-    return a
-
-
-class Scratch:
-    """Preallocated work arrays, reallocated only when the batch size (shape) changes."""
-
-    def __init__(self):
-        self._bufs = {}
-
-    def get(self, key, shape, dtype=np.float64):
-        b = self._bufs.get(key)
-        if b is None or b.shape != shape or b.dtype != dtype:
-            b = np.empty(shape, dtype=dtype)
-            self._bufs[key] = b
-        return b
 
 
 class Exchange(Term):
@@ -54,8 +21,9 @@ class Exchange(Term):
     fill fraction) and d_ij the cell size along the face normal. Between cells of different A the face
     coupling is the harmonic mean A_ij = 2 A_i A_j / (A_i + A_j) (0 if either is 0), optionally multiplied
     by a per-region-pair factor (``region_scale``). There is no coupling across the grid edge nor into
-    cells that are not magnetic: free (Neumann, ∂m/∂n = 0) boundaries. An axis with a single cell has no
-    faces and contributes nothing. Periodic boundaries are not implemented here.
+    cells that are not magnetic: free (Neumann, ∂m/∂n = 0) boundaries. Along a periodic axis (grid.pbc)
+    the last and first cells are face neighbours like any other pair (:mod:`micromag.terms.stencil`). An
+    axis with a single cell contributes nothing (periodic or not: the cell is its own neighbour).
 
     Energy density (discrete)  e_i = −½ Ms_eff,i m_i·B_i, Ms_eff = Ms·fill. For fill = 1 the total
     E = V Σ_i e_i = V Σ_faces A_ij |m_i − m_j|² / d_ij², whose gradient is exactly −Ms V B (the field is
@@ -68,7 +36,7 @@ class Exchange(Term):
     region_scale : optional dict ``{(r1, r2): s}`` multiplying the coupling A_ij on faces between regions
         r1 and r2 (either order; r1 != r2), e.g. ``{(0, 1): 0.0}`` to decouple two regions.
 
-    The InterfacialDMI term adds the exchange part of the DMI boundary condition itself, so this term stays
+    The DMI term adds the exchange part of the DMI boundary condition itself, so this term stays
     a pure Neumann term (see :mod:`micromag.terms.dmi`).
     """
 
@@ -116,40 +84,38 @@ class Exchange(Term):
         self._direct = Ms_u is not None
         self._two_over_Ms = two_over_Ms
         self._faces = []  # (lo, hi, coefficient (float or face array), scratch key, flat x layout?, row wrap)
-        for axis5, gaxis in _AXES:
-            if g.n[gaxis] < 2:
-                continue
-            lo, hi = face_slices(axis5)
-            lo3, hi3 = lo[2:], hi[2:]
-            Ai, Aj = A[lo3], A[hi3]
-            s = Ai + Aj
-            Aij = np.zeros_like(Ai)
-            np.divide(2.0 * Ai * Aj, s, out=Aij, where=s > 0)
-            if scale:
-                ri, rj = region[lo3], region[hi3]
-                for (r1, r2), f in scale.items():
-                    sel = ((ri == r1) & (rj == r2)) | ((ri == r2) & (rj == r1))
-                    Aij[sel] *= f
-            if not np.any(Aij):
-                continue
-            k = Aij / g.cell[gaxis] ** 2
-            if self._direct:
-                k = k * (2.0 / Ms_u)
-            k = scalar_if_uniform(k)
-            if axis5 == 4:
-                # x faces on the flattened (B, 3, N) state: contiguous runs, offset 1; the N − 1 "faces"
-                # include the row wraps (last cell of a row, first of the next), which get coefficient 0
-                wrap = None
-                if isinstance(k, float):
-                    wrap = g.nx if g.ny * g.nz > 1 else None
+        for axis5, gaxis in AXES:
+            for lo, hi, wrap_face in faces(g, axis5, gaxis):
+                lo3, hi3 = lo[2:], hi[2:]
+                Ai, Aj = A[lo3], A[hi3]
+                s = Ai + Aj
+                Aij = np.zeros_like(Ai)
+                np.divide(2.0 * Ai * Aj, s, out=Aij, where=s > 0)
+                if scale:
+                    ri, rj = region[lo3], region[hi3]
+                    for (r1, r2), f in scale.items():
+                        sel = ((ri == r1) & (rj == r2)) | ((ri == r2) & (rj == r1))
+                        Aij[sel] *= f
+                if not np.any(Aij):
+                    continue
+                k = Aij / g.cell[gaxis] ** 2
+                if self._direct:
+                    k = k * (2.0 / Ms_u)
+                k = compress(k)
+                if axis5 == 4 and not wrap_face:
+                    # x faces on the flattened (B, 3, N) state: contiguous runs, offset 1; the N − 1 "faces"
+                    # include the row wraps (last cell of a row, first of the next), which get coefficient 0
+                    wrap = None
+                    if isinstance(k, float):
+                        wrap = g.nx if g.ny * g.nz > 1 else None
+                    else:
+                        kf = np.zeros(g.shape)
+                        kf[..., :-1] = k
+                        k = kf.reshape(-1)[:-1].copy()
+                    flat = (slice(None), slice(None))
+                    self._faces.append((flat + (slice(None, -1),), flat + (slice(1, None),), k, "dx", True, wrap))
                 else:
-                    kf = np.zeros(g.shape)
-                    kf[..., :-1] = k
-                    k = kf.reshape(-1)[:-1].copy()
-                flat = (slice(None), slice(None))
-                self._faces.append((flat + (slice(None, -1),), flat + (slice(1, None),), k, "dx", True, wrap))
-            else:
-                self._faces.append((lo, hi, k, f"d{axis5}", False, None))
+                    self._faces.append((lo, hi, k, f"d{axis5}{'w' if wrap_face else ''}", False, None))
         self._Ms_eff = system.Ms_eff
         # one coefficient per axis (uniform material, full box): the compiled stencil of micromag._jit
         from .. import _jit
@@ -159,6 +125,8 @@ class Exchange(Term):
         for lo, hi, k, key, flat, wrap in self._faces:
             if not isinstance(k, float):
                 uniform = False
+            elif key.endswith("w"):
+                uniform = False  # the compiled stencil has free edges only
             else:
                 per_axis[4 if flat else int(key[1:])] = k
         self._jit_k = (per_axis[4], per_axis[3], per_axis[2]) if uniform and self._faces and _jit.wanted(g.ncells) else None

@@ -44,7 +44,7 @@ from ..constants import e as e_charge, hbar
 from ..drives import as_drive, drive_values
 from ..validation import check_number
 from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm
-from .exchange import Scratch
+from .stencil import Scratch
 
 
 def damping_like_field(theta, J, Ms, t_F):

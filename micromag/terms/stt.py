@@ -7,7 +7,7 @@ from ..constants import e as _e, hbar as _hbar
 from ..drives import as_drive, member_values  # noqa: F401  (member_values: used by the other terms too)
 from ..validation import check_number, check_unit_rows
 from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
-from .exchange import Scratch
+from .stencil import Scratch
 
 
 def free_layer_thickness(system, t_F):

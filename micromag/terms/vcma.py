@@ -5,7 +5,7 @@ import numpy as np
 
 from ..drives import as_drive
 from .base import CONSTANT, DRIVE, Param, Term, drive_is_static
-from .exchange import Scratch
+from .stencil import Scratch
 from ..validation import check_number, check_unit_rows
 from .stt import free_layer_thickness, member_values
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import DRIVE, PATTERN, Param, Term
-from .exchange import Scratch
+from .stencil import Scratch
 
 
 class Zeeman(Term):

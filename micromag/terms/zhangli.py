@@ -6,12 +6,9 @@ import numpy as np
 from ..constants import e as _e, muB as _muB
 from ..drives import as_drive
 from .base import CONSTANT, DRIVE, PATTERN, Param, TorqueTerm, drive_is_static
-from .exchange import Scratch, face_slices
+from .stencil import AXES, Scratch, faces
 from ..validation import check_number
 from .stt import member_values
-
-# (array axis in the 5-D state, grid axis index) for x, y, z
-_AXES = ((4, 0), (3, 1), (2, 2))
 
 
 class ZhangLiSTT(TorqueTerm):
@@ -45,8 +42,9 @@ class ZhangLiSTT(TorqueTerm):
     velocities smaller by that factor than with u = μB P J/(e Ms) (0.25 % for ξ = 0.05).
 
     Derivatives: ∂_a m at cell i is (m_{i+1} − m_{i−1}) / (2 d_a); a neighbour outside the grid or not
-    magnetic is replaced by m_i itself (zero gradient across free edges, as MuMax3). An axis with a single
-    cell contributes nothing.
+    magnetic is replaced by m_i itself (zero gradient across free edges, as MuMax3); along a periodic axis
+    the neighbour of the last cell is the first (:mod:`micromag.terms.stencil`). An axis with a single cell
+    contributes nothing.
     """
 
     name = "zhangli"
@@ -70,13 +68,12 @@ class ZhangLiSTT(TorqueTerm):
         self._set_J(J)
         # faces along each axis with two magnetic cells: weight 1, else 0 (Neumann ghost = the cell itself)
         self._faces = []
-        for axis5, gaxis in _AXES:
-            if g.n[gaxis] < 2:
-                continue
-            lo, hi = face_slices(axis5)
-            lo3, hi3 = lo[2:], hi[2:]
-            both = (mag[lo3] & mag[hi3]).astype(float)
-            self._faces.append((gaxis, lo, hi, None if both.all() else both[None, None], 1.0 / (2.0 * g.cell[gaxis])))
+        for axis5, gaxis in AXES:
+            for lo, hi, _ in faces(g, axis5, gaxis):
+                lo3, hi3 = lo[2:], hi[2:]
+                both = (mag[lo3] & mag[hi3]).astype(float)
+                self._faces.append((gaxis, lo, hi, None if both.all() else both[None, None],
+                                    1.0 / (2.0 * g.cell[gaxis])))
         self._scratch = Scratch()
 
     def prepare(self):
@@ -171,11 +168,11 @@ class ZhangLiSTT(TorqueTerm):
         D = sc.get("D", m.shape, m.dtype)
         D.fill(0.0)
         g = sc.get("g", m.shape, m.dtype)
-        for gaxis, lo, hi, w, inv2d in self._faces:
+        for nf, (gaxis, lo, hi, w, inv2d) in enumerate(self._faces):
             Ja = Jv[:, gaxis]  # (B or 1, 1|nz, 1|ny, 1|nx)
             if not np.any(Ja):
                 continue
-            f = sc.get(f"f{gaxis}", m[hi].shape, m.dtype)
+            f = sc.get(("f", nf), m[hi].shape, m.dtype)
             np.subtract(m[hi], m[lo], out=f)
             if w is not None:
                 f *= w

@@ -16,15 +16,19 @@ Term by term (what is not listed raises NotImplementedError or ValueError naming
   absent); the difference to the harmonic mean is added on those faces (:class:`_terms.FaceCoupling`).
 - ``Demag()``: the Newell-tensor demag (``asymptotic_radius`` is OOMMF's accuracy setting; micromag picks
   its own far-field crossover). Periodic boundaries (``Mesh(bc="x")`` etc.) sum ``pbc_images`` images per
-  side (default 10); exchange-type terms have no periodic coupling in micromag and refuse PBC.
+  side (default 10) in the demag field; exchange, DMI and the Zhang–Li gradient couple the last and first
+  cells along a periodic axis (explicit ``"r1:r2"`` couplings between subregions refuse PBC).
 - ``Zeeman(H, func, f, t0, dt, tcl_strings)``: B = μ0 H, several terms summed, time dependence from
   :mod:`._timefunc`.
 - ``UniaxialAnisotropy(K | K1, K2, u)``: Ku1 = K (K1), Ku2 = K2 (micromag's own uniaxial term, every backend).
 - ``CubicAnisotropy(K, u1, u2)``: Kc1 = K (K > 0: the axes are easy, as in OOMMF and MuMax3).
-- ``DMI(D, crystalclass="Cnv_z" | "Cnv")``: micromag's interfacial DMI with D_ind = −D (Ubermag/OOMMF
-  write w = D(m·∇m_z − m_z ∇·m), micromag MuMax3's opposite sign); dict pairs as for exchange. Other
-  crystal classes are a ValueError (micromag has only the interfacial class). DMI needs an Exchange term
-  (its boundary condition 2A ∂m/∂n = ... involves A): RuntimeError without one.
+- ``DMI(D, crystalclass)``: micromag's DMI term (:class:`micromag.terms.dmi.DMI`) of that class:
+  Cnv_x/y/z (and legacy Cnv) as interfacial D_ind = −D (Ubermag/OOMMF write w = D(m·∇m_n − m_n ∇·m),
+  MuMax3 and micromag the opposite sign), T and O as bulk D_bulk = D (w = D m·(∇×m)), D2d_x/y/z (and
+  legacy D2d) as D_d2d = D; dict pairs as for exchange (class Cnv_z only). With an Exchange term, the
+  free edges carry the DMI boundary condition 2A ∂m/∂n = m × W (MuMax3's ghost cells); without one the
+  DMI energy alone (OOMMF's discretization) is minimized, and the RelaxDriver refuses (RuntimeError, as
+  MuMax3, whose relax needs the exchange for the boundary condition).
 - ``RKKY(sigma, sigma2, subregions)``: :class:`_terms.TwoSurfaceExchange` between the facing surfaces.
 - ``Precession(gamma0)``, ``Damping(alpha)``: γ = γ0/μ0 and α per cell. Without Precession the LLG runs
   precession-free as OOMMF's ``do_precess 0``: dm/dt = −γα/(1+α²) m × (m × B) with OOMMF's default γ0 =
@@ -45,6 +49,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import discretisedfield as df
 import micromagneticmodel as mm
@@ -52,6 +57,7 @@ import numpy as np
 
 import micromag as mmg
 
+from ..terms.dmi import DMI, crystal_class
 from . import _terms
 from ._timefunc import apply, attr, prefactor
 
@@ -123,7 +129,11 @@ class Model:
         self.magnetic = Ms > 0
         self.frozen = self._frozen(fixed_subregions)
         pbc = self._pbc(pbc_images)
-        self.grid = mmg.Grid(n=self.n, cell=tuple(float(c) for c in mesh.cell), pbc=pbc)
+        cell = tuple(float(c) for c in mesh.cell)
+        if max(cell) > 1e-3:  # OOMMF takes any size (a 1 m macrospin cell in Ubermag's tutorials)
+            warnings.warn(f"cell size {cell} m: cells larger than 1 mm (micromag computes them as given; "
+                          "check that the mesh is in metres)", UserWarning, stacklevel=3)
+        self.grid = mmg.Grid(n=self.n, cell=cell, pbc=pbc, large_cells=True)
         self.V = self.grid.cell_volume
         self.params = {}
         self.extra = []  # (micromag term name, factory(sim)) of terms added after the Simulation is built
@@ -133,6 +143,7 @@ class Model:
         self._energy_terms(system)
         self.precession = True
         self.stt = []  # (name, factory(sim))
+        self.drive_columns = []  # (table column, unit, value(t)) of the spin-transfer drives, as oommfc's
         if dynamics:
             self._dynamics(system)
         else:
@@ -266,33 +277,35 @@ class Model:
             p["c2"] = np.where(use, c2, p["c2"])
             self.parts[ca.name] = ["anisotropy_cubic"]
         dmi = self._one(system, mm.DMI)
+        self.dmi_class = None
+        self.dmi_without_exchange = False
         if dmi is not None:
             cc = str(dmi.crystalclass)
-            if cc.lower() not in ("cnv_z", "cnv"):
-                raise ValueError(f"DMI crystal class {cc!r} is not supported by micromag: it has the interfacial "
-                                 "class Cnv_z (alias Cnv) only")
-            if ex is None:
-                raise RuntimeError("DMI needs an Exchange term in micromag: its boundary condition "
-                                   "2A ∂m/∂n = D (ẑ × n) × m involves A (add mm.Exchange with a small A)")
-            p["D"] = -self.cellvalues(dmi.D, 1, "DMI.D")  # micromag's (MuMax3's) sign of interfacial D
+            param, axis, sign = crystal_class(cc)  # ValueError naming the valid classes
+            self.dmi_param = param
+            self.dmi_class = {"D_ind": f"Cnv_{'xyz'[axis] if axis is not None else 'z'}", "D_bulk": "T",
+                              "D_d2d": f"D2d_{'xyz'[axis] if axis is not None else 'z'}"}[param]
+            # micromag's constant of the class: −D for Cnv (MuMax3's Dind sign), D for T, O and D2d
+            p["D"] = sign * self.cellvalues(dmi.D, 1, "DMI.D")
+            self.dmi_without_exchange = ex is None or not np.any(p["A"][self.magnetic])
             self.parts[dmi.name] = ["dmi"]
             if isinstance(dmi.D, dict):
-                neg = {k: -v for k, v in dmi.D.items()}
-                dD = self._pair_corrections(neg, p["D"], "D", harmonic=False)
+                signed = {k: sign * v for k, v in dmi.D.items()}
+                dD = self._pair_corrections(signed, p["D"], "D", harmonic=False)
+                if dD and self.dmi_class != "Cnv_z":
+                    raise NotImplementedError(f"DMI {cc}: explicit 'r1:r2' couplings between subregions are "
+                                              "implemented for the interfacial class Cnv_z only")
                 if dD:
                     self.parts[dmi.name].append("dmi_faces")
         if dA or dD:
             if self.periodic:
-                raise NotImplementedError("couplings between subregions with periodic boundaries")
+                raise NotImplementedError("explicit 'r1:r2' couplings between subregions with periodic boundaries")
             if dA:
                 self.extra.append(("exchange_faces", lambda sim, dA=dA: _terms.FaceCoupling(sim.system, dA=dA)))
                 self.cpu_only.append("Exchange with explicit couplings between subregions")
             if dD:
                 self.extra.append(("dmi_faces", lambda sim, dD=dD: _terms.FaceCoupling(sim.system, dD=dD)))
                 self.cpu_only.append("DMI with explicit couplings between subregions")
-        if self.periodic and (np.any(p["A"][self.magnetic]) or np.any(p["D"][self.magnetic])):
-            raise NotImplementedError(f"exchange and DMI with periodic boundaries (mesh bc={self.mesh.bc!r}): micromag "
-                                      "couples neighbours across periodic edges in the demag field only")
         for rk in system.energy.get(type=mm.RKKY):
             self._rkky(rk)
         for z in system.energy.get(type=mm.Zeeman):
@@ -467,6 +480,9 @@ class Model:
                                       "time-dependent uniform one")
         from ..terms.zhangli import ZhangLiSTT
 
+        u_mean = float(np.sqrt((uvec * uvec).sum(0))[self.magnetic].mean())  # m/s
+        self.drive_columns.append(("average_u", "m/s", lambda t, g=g: u_mean * (1.0 if g is None else float(g(t)[0]))))
+
         self.stt.append(("zhangli", lambda sim: ZhangLiSTT(sim.system, Jarg, P=1.0, xi=beta)))
 
     def _slonczewski(self, s):
@@ -487,6 +503,8 @@ class Model:
             raise ValueError("Slonczewski.mp must be non-zero where J != 0")
         mp = np.where(nrm > 0, mp / np.where(nrm > 0, nrm, 1), np.array([0, 0, 1.0])[:, None, None, None])
         g = prefactor(s, "Slonczewski")
+        J_mean = float(J[self.magnetic].mean())  # A/m²
+        self.drive_columns.append(("average_J", "A/m²", lambda t, g=g: J_mean * (1.0 if g is None else float(g(t)[0]))))
         keys = np.stack([P, Lam, eps, np.sign(J)], axis=-1)[on]
         groups = np.unique(keys, axis=0) if keys.size else np.zeros((0, 4))
         if len(groups) > 1:
@@ -515,8 +533,9 @@ class Model:
         mats = {}
         for r, row in enumerate(rows):
             Ms, A, alpha, gamma, Ku1, Ku2, ux, uy, uz, Kc1, c1x, c1y, c1z, c2x, c2y, c2z, D = row
+            dmi = {getattr(self, "dmi_param", "D_ind"): D}
             mats[r] = mmg.Material(Ms=Ms, A=A, alpha=alpha, gamma=gamma, Ku1=Ku1, Ku2=Ku2, anis_u=(ux, uy, uz), Kc1=Kc1,
-                                   anis_c1=(c1x, c1y, c1z), anis_c2=(c2x, c2y, c2z), D_ind=D)
+                                   anis_c1=(c1x, c1y, c1z), anis_c2=(c2x, c2y, c2z), **dmi)
         return regions, mats
 
     def _build(self, backend, integrator, tol, dt, dt_min, dt_max):
@@ -533,6 +552,11 @@ class Model:
                              integrator=integrator, tol=tol, dt=dt, dt_min=dt_min, dt_max=dt_max,
                              dtype=np.float64)
         self.backend = sim.backend
+        if self.dmi_class not in (None, "Cnv_z", "T", "D2d_z") and "dmi" in sim.terms:
+            # the class of the system's DMI (the automatic term has the z classes)
+            kw = {"D_ind": "interfacial", "D_d2d": "d2d"}[self.dmi_param]
+            sim.remove("dmi")
+            sim.add(DMI(sim.system, **{kw: self.dmi_class}))
         for name, make in self.extra:
             sim.add(make(sim), name=name)
         for name, make in self.stt:

@@ -44,7 +44,7 @@ class FaceCoupling(Term):
         B_i += (2 ΔA / Ms_i) (m_j − m_i) / d_a²,   energy ΔA V |m_i − m_j|² / d_a²   (V the cell volume)
 
     and with extra interfacial DMI ΔD (J/m², micromag's D_ind convention, see
-    :class:`~micromag.terms.dmi.InterfacialDMI`) on an x-face (i the lower cell, j = i + 1):
+    :class:`~micromag.terms.dmi.DMI`) on an x-face (i the lower cell, j = i + 1):
 
         B_x,i += ΔD m_z,j / (Ms_i dx),  B_x,j −= ΔD m_z,i / (Ms_j dx),
         B_z,i −= ΔD m_x,j / (Ms_i dx),  B_z,j += ΔD m_x,i / (Ms_j dx),

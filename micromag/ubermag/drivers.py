@@ -13,10 +13,13 @@ is one, see :class:`~micromag.ubermag._model.Model`), ``fixed_subregions`` (name
 ``output_step`` (MinDriver: a table row every iteration), ``pbc_images`` (periodic images per side),
 ``n_threads`` (accepted for oommfc scripts; micromag's CPU backend uses NumPy's threads).
 
-Table columns (SI): ``t`` (s, TimeDriver), ``iteration`` (MinDriver/RelaxDriver), ``B_hysteresis`` (|B|, T)
+Table columns (SI): ``t`` (s, TimeDriver), ``iteration`` (MinDriver/RelaxDriver), ``B_hysteresis`` (|B|, mT)
 and ``Bx_hysteresis``, ... (HysteresisDriver); ``mx``, ``my``, ``mz`` (the mean unit magnetization over the
 magnetic cells), ``E`` (J) and ``E_<term>`` per energy term, ``Bx_<zeeman>``, ``By_<zeeman>``, ``Bz_<zeeman>``
-(the mean applied field of each Zeeman term, T) and ``max_mxHxm`` (max |m × H_eff| in A/m).
+(the mean applied field of each Zeeman term, mT as OOMMF writes them), ``max_mxHxm`` (max |m × H_eff| in
+A/m), and with spin-transfer torques oommfc's ``average_u`` (mean |u|, m/s, Zhang–Li) and ``average_J``
+(mean J, A/m², Slonczewski) at the row's time. info.json's ``success`` is true only when the drive met
+its criterion (see :meth:`Driver._update_info_json`).
 """
 from __future__ import annotations
 
@@ -79,6 +82,22 @@ class Driver(mm.ExternalDriver):
     def _checkargs(self, kwargs):
         pass
 
+    def _update_info_json(self, start_time, end_time, success):
+        """info.json's ``success``: the drive ran *and* met the driver's own criterion (MinDriver, RelaxDriver,
+        HysteresisDriver: max |m × H| below ``stopping_mxHxm`` at the end of every stage; a warning says
+        when not); plus the criterion reached, under ``micromag``."""
+        import json
+
+        met = bool(getattr(self, "_criterion_met", True))
+        super()._update_info_json(start_time, end_time, bool(success) and met)
+        crit = getattr(self, "_criterion", None)
+        if crit is not None:
+            with open("info.json", encoding="utf-8") as f:
+                info = json.load(f)
+            info["micromag"] = dict(crit, criterion_met=met)
+            with open("info.json", "w", encoding="utf-8") as f:
+                json.dump(info, f)
+
     def _check_system(self, system):
         if len(system.energy) == 0:
             raise RuntimeError("System's energy is not defined")
@@ -87,6 +106,8 @@ class Driver(mm.ExternalDriver):
         raise NotImplementedError
 
     def _write_input_files(self, system, ovf_format="bin8", **kwargs):
+        self._criterion_met = True  # set False by a stage that ends above its stopping criterion
+        self._criterion = None
         self._format = _fmt(ovf_format)
         self._model = self._make_model(system, **kwargs)
         out = pathlib.Path(f"{system.name}.out")
@@ -111,8 +132,9 @@ class Driver(mm.ExternalDriver):
         cols = list(first) + [("mx", ""), ("my", ""), ("mz", ""), ("E_total", "J")]
         cols += [(f"E_{n}", "J") for n in mod.parts]
         for name, *_ in mod.zeeman:
-            cols += [(f"B{c}_{name}", "T") for c in "xyz"]
+            cols += [(f"B{c}_{name}", "mT") for c in "xyz"]  # OOMMF's Zeeman columns are in mT
         cols += [("max_mxHxm", "A/m")]
+        cols += [(name, unit) for name, unit, _ in getattr(mod, "drive_columns", ())]
         return cols
 
     def _open_table(self, first):
@@ -127,11 +149,13 @@ class Driver(mm.ExternalDriver):
         bs = []
         for entry in mod.zeeman:
             B = mod.zeeman_B(entry, float(t[0]))
-            bs += list((B * w).reshape(3, -1).sum(1) / w.sum()) if np.ndim(B) > 1 else list(B)
+            B = (B * w).reshape(3, -1).sum(1) / w.sum() if np.ndim(B) > 1 else B
+            bs += [1e3 * float(b) for b in B]  # mT
         free = mod.magnetic & ~mod.frozen  # fixed spins are not part of the criterion
         tq = np.sqrt((np.cross(m[0], mod.term_field(None), axis=0) ** 2).sum(0))
         tq = float(tq[free].max()) / MU0 if free.any() else 0.0
-        self._table.write(list(first_values) + list(mavg) + [sum(es)] + es + bs + [tq])
+        drives = [f(float(t[0])) for _, _, f in getattr(mod, "drive_columns", ())]
+        self._table.write(list(first_values) + list(mavg) + [sum(es)] + es + bs + [tq] + drives)
 
     def _snapshot(self, system):
         mod = self._model
@@ -158,7 +182,10 @@ class Driver(mm.ExternalDriver):
             info["field_evaluations"] += n0
         self.info = info
         worst = float(np.max(tq))
-        if worst >= tol_T:
+        met = worst < tol_T
+        self._criterion_met = bool(getattr(self, "_criterion_met", True) and met)
+        self._criterion = {"stopping_mxHxm": tol_T / MU0, "max_mxHxm": worst / MU0}
+        if not met:
             warnings.warn(f"{type(self).__name__}: stopped with max |m × H| = {worst / MU0:.3g} A/m, above "
                           f"stopping_mxHxm = {tol_T / MU0:g} A/m: the state is not converged", RuntimeWarning,
                           stacklevel=4)
@@ -222,6 +249,10 @@ class RelaxDriver(MinDriver):
     label = "RelaxDriver"
 
     def _call(self, system, runner=None, verbose=1, output_step=False, **kwargs):
+        if self._model.dmi_without_exchange:
+            raise RuntimeError("RelaxDriver: DMI needs an Exchange term with A > 0 (its boundary condition "
+                               "2A ∂m/∂n = m × W involves A; MuMax3 refuses the same); MinDriver minimizes the "
+                               "DMI energy alone")
         thr = getattr(self, "RelaxTorqueThreshold", None)  # MuMax3's name, in T
         if thr is not None and not hasattr(self, "stopping_mxHxm"):
             self.stopping_mxHxm = float(thr) / MU0
@@ -272,14 +303,14 @@ class HysteresisDriver(MinDriver):
         fields = self._fields(Hsteps)
         mod = self._model
         mod.set_zeeman("hysteresis", np.zeros(3))
-        self._open_table([("B_hysteresis", "T")])
+        self._open_table([("B_hysteresis", "mT")])
         tol = self._tol()
         prog = Progress("HysteresisDriver", len(fields), enabled=verbose >= 1)
         for k, H in enumerate(fields):
             B = MU0 * np.asarray(H)
             mod.set_zeeman("hysteresis", B)
             self._minimize(system, tol, 0)
-            self._row([float(np.linalg.norm(B))])
+            self._row([1e3 * float(np.linalg.norm(B))])  # mT, as OOMMF
             self._snapshot(system)
             prog.update(k + 1, f"field {k + 1}/{len(fields)}: B = ({B[0]:.4g}, {B[1]:.4g}, {B[2]:.4g}) T")
         prog.done(f"{len(fields)} fields")
