@@ -1,5 +1,4 @@
 """micromag: finite-difference micromagnetics for MRAM devices."""
-import os as _os
 
 # OpenMP worker threads (FFTW's and Numba's, two runtimes) sleep between parallel regions instead of spinning:
 # on a 2-core machine spinning workers steal the cores from the demag convolution's block threads
