@@ -221,3 +221,48 @@ def test_numpy_path_selectable_and_reported(tmp_path):
     info = subprocess.run([sys.executable, "-m", "micromag.cli", "info"], capture_output=True, text=True,
                           env=dict(env, MICROMAG_THREADS="3"), check=True).stdout
     assert f"fft      {engine}" in info and "threads  blas   3 (set by MICROMAG_THREADS)" in info
+
+
+def test_blocked_demag_does_not_wait_for_a_descheduled_thread(monkeypatch):
+    """The large-grid demag engine's helper thread is held up (here: its pool is kept busy, as a descheduled
+    thread on a loaded machine would be): the call still finishes, on the caller's thread alone, with the
+    reference field -- the phases wait for work to be done, not for every thread to arrive."""
+    import threading
+
+    pytest.importorskip("numba")
+    from micromag.terms import demag as demag_mod
+
+    if demag_mod.fft_engine("auto") != "fftw":
+        pytest.skip("pyfftw not installed")
+    monkeypatch.setenv("MICROMAG_JIT", "1")
+    monkeypatch.setattr(demag_mod, "_CHUNKED_MIN_BYTES", 0)
+    monkeypatch.setattr(demag_mod, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(demag_mod, "_THREADS", 2)
+    grid = mm.Grid(n=(12, 10, 3), cell=(3e-9, 4e-9, 5e-9))
+    system = mm.System(grid, material=mm.Material(Ms=8e5, A=1e-11))
+    fast, ref = demag_mod.Demag(system, fft="fftw"), demag_mod.Demag(system, fft="scipy")
+    pipe = fast._fftw_pipeline(1)
+    assert len(pipe.workers) == 2 and pipe.nblk > 1
+    m = np.random.default_rng(1).normal(size=(1, 3) + grid.shape)
+    fast.add_field(m, None, np.zeros_like(m))  # compiled kernels loaded (minutes on a busy machine's first run)
+    release = threading.Event()
+    blocker = pipe.pool.submit(release.wait, 300)  # the only helper thread is busy elsewhere
+    try:
+        Bf, Br = np.zeros_like(m), np.zeros_like(m)
+        done = threading.Event()
+
+        def call():
+            fast.add_field(m, None, Bf)
+            done.set()
+
+        t = threading.Thread(target=call, daemon=True)
+        t.start()
+        assert done.wait(120), "the convolution waited for the busy helper thread"
+        ref.add_field(m, None, Br)
+        assert np.abs(Bf - Br).max() <= 1e-13 * np.abs(Br).max()
+    finally:
+        release.set()
+        blocker.result(timeout=300)
+    Bf2 = np.zeros_like(m)  # and once the helper is back, it takes its share again
+    fast.add_field(m, None, Bf2)
+    assert np.abs(Bf2 - Br).max() <= 1e-13 * np.abs(Br).max()

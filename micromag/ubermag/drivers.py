@@ -11,7 +11,8 @@ Options of ``drive`` besides the ExternalDriver's (``dirname``, ``append``, ``ov
 'txt', ``verbose``: 0 silent, >= 1 a progress bar or lines): ``backend`` ('auto' default: the GPU when there
 is one, see :class:`~micromag.ubermag._model.Model`), ``fixed_subregions`` (names whose cells keep m),
 ``output_step`` (MinDriver: a table row every iteration), ``pbc_images`` (periodic images per side),
-``n_threads`` (accepted for oommfc scripts; micromag's CPU backend uses NumPy's threads).
+``n_threads`` (accepted for oommfc scripts and ignored: micromag.threads sets each pool's threads from the work
+and the CPUs available; ``MICROMAG_THREADS`` overrides).
 
 Table columns (SI): ``t`` (s, TimeDriver), ``iteration`` (MinDriver/RelaxDriver), ``B_hysteresis`` (|B|, T)
 and ``Bx_hysteresis``, ... (HysteresisDriver); ``mx``, ``my``, ``mz`` (the mean unit magnetization over the
