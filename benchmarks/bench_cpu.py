@@ -70,7 +70,8 @@ sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
 
 import numpy as np  # noqa: E402
 
-from micromag.constants import mu0 as MU0  # noqa: E402  (OOMMF takes H in A/m: H = B / MU0)
+# micromag.constants.mu0 (checked in main()), not imported here: a problem's process times micromag's import
+MU0 = 4e-7 * 3.141592653589793  # T m/A, 4π·1e-7 (OOMMF takes H in A/m: H = B / MU0)
 GAMMA0 = 2.211e5  # m/(A s), the µMAG value (OOMMF's gamma_G)
 PY = dict(Ms=8.0e5, A=1.3e-11, alpha=0.02)
 FIELD_T = (-24.6e-3, 4.3e-3, 0.0)
@@ -571,6 +572,9 @@ def main(argv=None):
         with open(args.out, "w") as f:
             json.dump(r, f)
         return 0
+    from micromag.constants import mu0
+
+    assert abs(mu0 - MU0) <= 1e-12 * mu0, "bench_cpu.MU0 differs from micromag.constants.mu0"
     repeats = args.repeats or (1 if args.quick else 3)
     now = datetime.datetime.now(datetime.timezone.utc)
     commit, dirty = git_commit()
