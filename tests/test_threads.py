@@ -266,3 +266,20 @@ def test_blocked_demag_does_not_wait_for_a_descheduled_thread(monkeypatch):
     Bf2 = np.zeros_like(m)  # and once the helper is back, it takes its share again
     fast.add_field(m, None, Bf2)
     assert np.abs(Bf2 - Br).max() <= 1e-13 * np.abs(Br).max()
+
+
+def test_default_install_has_the_fast_path():
+    """`pip install .` brings FFTW, Numba and threadpoolctl (the README's figures are those of the default
+    install); the pure NumPy/SciPy path stays selectable (test_numpy_path_selectable_and_reported)."""
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    pyproject = Path(mm.__file__).resolve().parent.parent / "pyproject.toml"
+    if not pyproject.exists():
+        pytest.skip("an installed micromag without its pyproject.toml")
+    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    names = {d.split(">")[0].split("=")[0].split(";")[0].strip().lower() for d in deps}
+    assert {"pyfftw", "numba", "threadpoolctl"} <= names
