@@ -1,16 +1,24 @@
 """CPU benchmark of micromag, side by side with OOMMF when a local OOMMF build is given.
 
     python benchmarks/bench_cpu.py [--quick] [--repeats N] [--problems sp4 film512 block128] [--json PATH]
+                                   [--conditions idle loaded] [--busy 2] [--no-ubermag] [--no-rhs]
     OOMMF_TCL=/path/to/oommf/oommf.tcl [OOMMF_RUNAS=user] [OOMMF_THREADS=2] python benchmarks/bench_cpu.py
 
 (a) One LLG right-hand side, ``sim.llg(m, t, out)`` (Permalloy, demag + exchange + Zeeman) at 128×32×1,
     512×512×1 and 128×128×16: best of N after warm-up, ms per evaluation and cell-RHS/s (cells × evaluations
     / wall second, MuMax3's metric), the share of each term and the FFT engine (FFTW when pyfftw imports,
     else SciPy's pocketfft: ``MICROMAG_FFT`` chooses).
-(b) Whole problems, each of ours in a fresh Python process (what a user's script costs: interpreter start,
-    import, Newell tensor from its cache, set-up, relax, run) and, with ``OOMMF_TCL`` set, the same problem
-    in OOMMF (``tclsh oommf.tcl boxsi -threads N``: one process to relax, one to run, as OOMMF's MIF allows
-    one driver per problem), interleaved, ``--repeats`` times; the best wall of each is compared.
+(b) Whole problems as a user runs them, each in a fresh Python process timed from outside (interpreter
+    start, import, Newell tensor from its cache, set-up, relax, run, the table written): wall seconds and
+    the CPU seconds the process used (all threads). Through the native API (``relax``, then
+    ``run(duration, every=..., out=...)``) and, for SP4, through micromag.ubermag (``MinDriver``, then
+    ``TimeDriver(t, n)`` with a table row and an OVF file per stage, as Ubermag's notebooks drive it); with
+    ``OOMMF_TCL`` set, the same problem in OOMMF (``tclsh oommf.tcl boxsi -threads N``: one process to relax,
+    one to run, as OOMMF's MIF allows one driver per problem). Each under two conditions: ``idle`` (nothing
+    started by the benchmark: on a shared machine read the load averages) and ``loaded`` (``--busy``
+    processes spinning on a core each, started before and stopped after the repeat by the benchmark). All
+    interleaved, ``--repeats`` times; a comparison's headline is the median of its per-repeat ratios, with
+    their spread (min, max).
 
     ``sp4``       µMAG SP4 field 1 at 128×32×1 (500 × 125 × 3 nm, Ms 8e5 A/m, A 1.3e-11 J/m, γ0 2.211e5
                   m/(A s)): relax from m = (1, 0.1, 0) to max |m × H| < 0.1 A/m (OOMMF: Oxs_CGEvolve,
@@ -22,14 +30,15 @@
     ``block128``  128×128×16 cells of 5 nm, the same: 20 ps (5 ps with --quick), <m> every 5 ps.
 
     Reported per code: process wall (relax + run processes for OOMMF), field evaluations (ours:
-    ``sim.llg.nevals`` plus the relax's field evaluations; OOMMF: its ``Energy calc count``), ms per
+    every B_eff evaluation, counted on the LLG class: the relax, the run, the table rows; OOMMF: its ``Energy calc count``), ms per
     evaluation of the dynamic run (ours: the run phase / its evaluations; OOMMF: (run process wall − the
     wall of the same process with a 1 fs run) / evaluations) and cell-RHS/s from it.
 (c) Accuracy: <m> at the end and over the run against OOMMF's on the same mesh (max |Δ<m_i>|), and for SP4
     against the references in micromag/validate/data (OOMMF's trace at 2.5 nm cells: a different mesh, a
     loose check) and MuMax3's <m>(1 ns) at 128×32 (quoted in micromag/validate/data/SOURCES.md).
-(d) Ratios OOMMF / ours (> 1: we are faster) and the issue's goals: SP4 relax + 1 ns ≥ 1.5 (floor 1) with
-    <m>(1 ns) within 1e-4 of OOMMF's; ≥ 1 at 512×512×1 and 128×128×16.
+(d) Ratios OOMMF / ours (> 1: we are faster; medians of per-repeat ratios) and the goals: SP4 relax + 1 ns
+    ≥ 1.5 (floor 1) with <m>(1 ns) within 1e-4 of OOMMF's; ≥ 1 at 512×512×1 and 128×128×16; the Ubermag
+    path's drives (relax + run, in process) within 10 % of the native API's.
 (e) JSON (``benchmarks/results/cpu-<host>-<date>.json`` by default): machine, versions, the load average
     (``os.getloadavg``) before and after every figure, every figure.
 
@@ -48,6 +57,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,7 +70,8 @@ sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
 
 import numpy as np  # noqa: E402
 
-from micromag.constants import mu0 as MU0  # noqa: E402  (OOMMF takes H in A/m: H = B / MU0)
+# micromag.constants.mu0 (checked in main()), not imported here: a problem's process times micromag's import
+MU0 = 4e-7 * 3.141592653589793  # T m/A, 4π·1e-7 (OOMMF takes H in A/m: H = B / MU0)
 GAMMA0 = 2.211e5  # m/(A s), the µMAG value (OOMMF's gamma_G)
 PY = dict(Ms=8.0e5, A=1.3e-11, alpha=0.02)
 FIELD_T = (-24.6e-3, 4.3e-3, 0.0)
@@ -104,7 +115,15 @@ def machine_info():
     info = {"hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version(),
             "cpu_count": os.cpu_count(), "numpy": np.__version__, "scipy": scipy.__version__,
             "micromag": getattr(mm, "__version__", None), "fft_engine": fft_engine(),
-            "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MICROMAG_FFT")}}
+            "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MICROMAG_THREADS", "MICROMAG_FFT",
+                                                           "MICROMAG_JIT", "OPENBLAS_NUM_THREADS")}}
+    try:
+        from micromag import threads
+
+        info["cpus_available"] = threads.available_cpus()
+        info["threads"] = threads.describe()
+    except ImportError:  # a checkout from before micromag.threads
+        info["cpus_available"] = None
     try:
         import pyfftw
 
@@ -175,67 +194,161 @@ def bench_rhs(n, cell, repeats, min_time):
 
 
 # ---------------------------------------------------------------------------------------------- ours, one process
-def run_ours(name, quick):
-    """The problem in this process (called by ``--one``): timings, evaluations, <m>(t)."""
+def _count_evaluations():
+    """Count every B_eff evaluation (RK stages, relax's descent and torque checks, table rows) of every
+    Simulation in this process, the native API's and the Ubermag drivers' alike."""
+    from micromag.llg import LLG
+
+    count = {"n": 0}
+    field = LLG.effective_field
+
+    def counted(self, *a, **kw):
+        count["n"] += 1
+        return field(self, *a, **kw)
+
+    LLG.effective_field = counted
+    return count
+
+
+def run_ours(name, quick, workdir):
+    """The problem in this process through the native API (called by ``--one``), as a user's script does it:
+    relax, then run(duration, every=..., out=...) writing the table; timings, evaluations, <m>(t)."""
     t_start = time.perf_counter()
     import micromag as mm
+    from micromag.table import read_table
 
     n, cell, m0, relax, dur, every, qdur = PROBLEMS[name]
     dur = qdur if quick else dur
-    r = {"problem": name, "import_s": time.perf_counter() - t_start}
+    r = {"problem": name, "path": "native", "import_s": time.perf_counter() - t_start}
+    count = _count_evaluations()
     t0 = time.perf_counter()
     sim = mm.Simulation(mm.Grid(n=n, cell=cell), material=mm.Material(**PY, gamma=GAMMA0 / MU0), backend="cpu")
     sim.m = m0
     r["setup_s"] = time.perf_counter() - t0
     r["integrator"], r["tol"] = sim.integrator, sim.tol
     r["fft_engine"] = getattr(sim.terms["demag"], "fft", "scipy")
-    count = {"n": 0}
-    field = sim.llg.effective_field
-
-    def counted(*a, **kw):  # every B_eff evaluation: RK stages, relax's descent and torque checks
-        count["n"] += 1
-        return field(*a, **kw)
-
-    sim.llg.effective_field = counted
     r["relax_s"], r["relax_evals"] = 0.0, 0
+    r["relax_cpu_s"] = 0.0
     if relax:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sim.relax(tol_torque=TORQUE_T, progress=False)
-        r["relax_s"] = time.perf_counter() - t0
+        r["relax_s"], r["relax_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
         r["relax_evals"] = count["n"]
         r["m_relaxed"] = [float(v) for v in sim.m_avg]
     sim.B_ext = FIELD_T
     c0 = count["n"]
-    ts, ms = [], []
-    t0 = time.perf_counter()
-    for k in range(1, int(round(dur / every)) + 1):
-        sim.run(k * every - sim.t, progress=False)
-        ts.append(float(sim.t))
-        ms.append([float(v) for v in sim.m_avg])
-    r["run_s"] = time.perf_counter() - t0
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    sim.run(dur, every=every, out=os.path.join(workdir, "run"), progress=False)
+    r["run_s"], r["run_cpu_s"] = time.perf_counter() - t0, time.process_time() - cpu0
     r["run_evals"] = count["n"] - c0
-    r["run_steps"], r["run_rejected"] = int(sim._stepper.nsteps), int(sim._stepper.nrejected)
-    r["t"], r["m"] = ts, ms
+    names, data = read_table(os.path.join(workdir, "run", "table.txt"))
+    r["t"] = data[1:, names.index("t")].tolist()
+    r["m"] = data[1:, [names.index(c) for c in ("mx", "my", "mz")]].tolist()
     r["ms_per_eval"] = r["run_s"] / max(r["run_evals"], 1) * 1e3
     r["cell_rhs_per_s"] = int(np.prod(n)) * r["run_evals"] / r["run_s"]
     r["in_process_s"] = time.perf_counter() - t_start
     return r
 
 
-def ours_process(name, quick, timeout=1800):
+def run_ubermag(name, quick, workdir):
+    """The same problem through micromag.ubermag, as Ubermag's tutorial notebooks drive it: ``MinDriver``
+    (stopping_mxHxm 0.1 A/m) for the relax, then ``TimeDriver`` for the run in stages of ``every`` (a table
+    row and an OVF file of M per stage, written by the driver), Ubermag's default evolver (rkf54).
+    ``import_s`` is the import of Ubermag's packages and micromag.ubermag."""
+    t_start = time.perf_counter()
+    import discretisedfield as df
+    import micromagneticmodel as mmm
+
+    import micromag.ubermag as mc
+
+    n, cell, m0, relax, dur, every, qdur = PROBLEMS[name]
+    dur = qdur if quick else dur
+    r = {"problem": name, "path": "ubermag", "import_s": time.perf_counter() - t_start}
+    count = _count_evaluations()
+    t0 = time.perf_counter()
+    mesh = df.Mesh(p1=(0.0, 0.0, 0.0), p2=tuple(n[i] * cell[i] for i in range(3)), n=n)
+    system = mmm.System(name=name)
+    system.energy = mmm.Exchange(A=PY["A"]) + mmm.Demag()
+    system.dynamics = mmm.Precession(gamma0=GAMMA0) + mmm.Damping(alpha=PY["alpha"])
+    system.m = df.Field(mesh, nvdim=3, value=m0, norm=PY["Ms"])
+    r["setup_s"] = time.perf_counter() - t0
+    r["relax_s"], r["relax_evals"] = 0.0, 0
+    r["relax_cpu_s"] = 0.0
+    if relax:
+        t0, c0 = time.perf_counter(), time.process_time()
+        mc.MinDriver(stopping_mxHxm=MXHXM).drive(system, dirname=workdir, verbose=0)
+        r["relax_s"], r["relax_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+        r["relax_evals"] = count["n"]
+    system.energy += mmm.Zeeman(H=tuple(v / MU0 for v in FIELD_T))
+    c0 = count["n"]
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    stages = max(int(round(dur / every)), 1)
+    mc.TimeDriver().drive(system, t=dur, n=stages, dirname=workdir, verbose=0)
+    r["run_s"], r["run_cpu_s"] = time.perf_counter() - t0, time.process_time() - cpu0
+    r["run_evals"] = count["n"] - c0
+    data = system.table.data
+    r["t"] = data["t"].tolist()
+    r["m"] = data[["mx", "my", "mz"]].to_numpy().tolist()
+    r["integrator"] = "rkf54 (Ubermag's default RungeKuttaEvolver)"
+    r["ms_per_eval"] = r["run_s"] / max(r["run_evals"], 1) * 1e3
+    r["cell_rhs_per_s"] = int(np.prod(n)) * r["run_evals"] / r["run_s"]
+    r["in_process_s"] = time.perf_counter() - t_start
+    return r
+
+
+def _cpu_children():
+    import resource
+
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
+def ours_process(name, quick, path="native", timeout=1800):
+    """One fresh Python process running the problem (``path`` "native" or "ubermag"): its wall time (start,
+    import, set-up, relax, run, output) and the CPU seconds it used (all its threads)."""
     with tempfile.TemporaryDirectory(prefix="bench_cpu_") as d:
-        path = os.path.join(d, "r.json")
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--one", name, "--out", path] + (["--quick"] if quick else [])
+        out = os.path.join(d, "r.json")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--one", name, "--path", path, "--out", out] + \
+            (["--quick"] if quick else [])
         l0 = load()
+        c0 = _cpu_children()
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=d)
         wall = time.perf_counter() - t0
+        cpu = _cpu_children() - c0
         if p.returncode != 0:
             return {"error": (p.stderr or p.stdout).strip().splitlines()[-5:]}
-        with open(path) as f:
+        with open(out) as f:
             r = json.load(f)
-    r.update(process_s=wall, load_before=l0, load_after=load(), evals=r["relax_evals"] + r["run_evals"])
+    r.update(process_s=wall, cpu_s=cpu, load_before=l0, load_after=load(), evals=r["relax_evals"] + r["run_evals"])
     return r
+
+
+class BackgroundLoad:
+    """``busy`` processes that spin on a core each (pure Python loops, niced as the benchmark is not), started
+    on entry and stopped on exit: the "loaded machine" condition of a user's desktop or shared server."""
+
+    def __init__(self, busy):
+        self.busy = busy
+        self.procs = []
+
+    def __enter__(self):
+        code = "import time\nend = time.time() + 3600\nwhile time.time() < end:\n    pass\n"  # stops by itself
+        self.procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(self.busy)]
+        time.sleep(0.5 if self.procs else 0)
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs = []
+        return False
 
 
 # ---------------------------------------------------------------------------------------------- OOMMF
@@ -412,35 +525,77 @@ def sp4_references(r):
 
 
 # ---------------------------------------------------------------------------------------------- main
+CONDITIONS = ("idle", "loaded")
+UBERMAG_PROBLEMS = ("sp4",)  # problems also run through micromag.ubermag (the notebooks' path)
+
+
+def spread(values):
+    """{median, min, max, n} of a list of numbers (None when empty)."""
+    v = [x for x in values if x is not None]
+    if not v:
+        return None
+    return {"median": float(statistics.median(v)), "min": float(min(v)), "max": float(max(v)), "n": len(v)}
+
+
+def _fmt_spread(sp, unit="x"):
+    if sp is None:
+        return "n/a"
+    return f"{sp['median']:.2f}{unit} (min {sp['min']:.2f}, max {sp['max']:.2f}, n={sp['n']})"
+
+
+def _line(name, cond, k, who, r):
+    if "error" in r:
+        return f"  {name} [{cond}] #{k + 1} {who}: {r['error']}"
+    extra = f", CPU {r['cpu_s']:.2f} s" if "cpu_s" in r else ""
+    imp = f"import {r['import_s']:.2f}, " if "import_s" in r else ""
+    return (f"  {name} [{cond}] #{k + 1} {who:8s}: process {r['process_s']:6.2f} s{extra} ({imp}relax "
+            f"{r['relax_s']:.2f} s/{r['relax_evals']} ev, run {r['run_s']:.2f} s/{r['run_evals']} ev), "
+            f"load {r['load_before']}/{r['load_after']}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short runs (SP4 0.2 ns, film 10 ps, block 5 ps), 1 repeat")
     ap.add_argument("--repeats", type=int, default=None, help="interleaved repeats of each problem (default 3)")
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
+    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS),
+                    help="idle: nothing started by the benchmark; loaded: --busy spinning processes beside each run")
+    ap.add_argument("--busy", type=int, default=2, help="background processes of the 'loaded' condition (default 2)")
+    ap.add_argument("--no-ubermag", action="store_true", help="skip the Ubermag path")
     ap.add_argument("--no-rhs", action="store_true", help="skip (a)")
     ap.add_argument("--json", default=None, help="output (default benchmarks/results/cpu-<host>-<date>.json)")
     ap.add_argument("--one", choices=list(PROBLEMS), help=argparse.SUPPRESS)  # internal: one problem, ours
+    ap.add_argument("--path", choices=("native", "ubermag"), default="native", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        r = run_ours(args.one, args.quick)
+        run = run_ubermag if args.path == "ubermag" else run_ours
+        r = run(args.one, args.quick, os.path.dirname(os.path.abspath(args.out)))
         with open(args.out, "w") as f:
             json.dump(r, f)
         return 0
+    from micromag.constants import mu0
+
+    assert abs(mu0 - MU0) <= 1e-12 * mu0, "bench_cpu.MU0 differs from micromag.constants.mu0"
     repeats = args.repeats or (1 if args.quick else 3)
     now = datetime.datetime.now(datetime.timezone.utc)
     commit, dirty = git_commit()
     res = {"benchmark": "benchmarks/bench_cpu.py", "command": " ".join(["python", "benchmarks/bench_cpu.py",
                                                                          *(sys.argv[1:] if argv is None else argv)]),
-           "quick": args.quick, "repeats": repeats, "date": now.isoformat(timespec="seconds"), "git_commit": commit,
+           "quick": args.quick, "repeats": repeats, "conditions": args.conditions, "busy": args.busy,
+           "date": now.isoformat(timespec="seconds"), "git_commit": commit,
            "git_dirty": dirty, "machine": machine_info(), "loadavg_start": load()}
     mi = res["machine"]
     print(f"micromag CPU benchmark {res['date']} commit {commit}{' (+local changes)' if dirty else ''}")
-    print(f"{mi.get('cpu_model', '?')}, {mi['cpu_count']} CPUs, Python {mi['python']}, numpy {mi['numpy']}, "
-          f"scipy {mi['scipy']}, pyfftw {mi['pyfftw']}, FFT engine {mi['fft_engine']}; load {res['loadavg_start']}")
+    print(f"{mi.get('cpu_model', '?')}, {mi['cpu_count']} CPUs ({mi.get('cpus_available')} available), Python "
+          f"{mi['python']}, numpy {mi['numpy']}, scipy {mi['scipy']}, pyfftw {mi['pyfftw']}, FFT engine "
+          f"{mi['fft_engine']}; load average {res['loadavg_start']} at the start")
+    print("  conditions: " + ", ".join(c if c == "idle" else f"{c} ({args.busy} busy processes started by the "
+                                       "benchmark)" for c in args.conditions)
+          + "; 'idle' means only that the benchmark started nothing: read the load averages")
 
     if not args.no_rhs:
-        print("\n(a) one right-hand side sim.llg(m, t, out), best of 5 (ms; load before/after)")
+        print("\n(a) one right-hand side sim.llg(m, t, out), best of 5 (ms; load before/after), nothing started beside")
         res["rhs"] = []
         for n, cell in RHS_SIZES:
             r = bench_rhs(n, cell, 3 if args.quick else 5, 0.05 if args.quick else 0.3)
@@ -452,112 +607,148 @@ def main(argv=None):
 
     tcl, why = oommf_available()
     res["oommf"] = {"available": tcl is not None, "reason": why, "tcl": tcl}
-    print(f"\n(b) problems end to end, {repeats} interleaved repeat(s); OOMMF: "
-          + (f"{tcl}, {os.environ.get('OOMMF_THREADS', '2')} threads" if tcl else f"not run ({why})"))
+    print(f"\n(b) problems end to end as whole processes (import included), {repeats} interleaved repeat(s) per "
+          "condition; OOMMF: " + (f"{tcl}, {os.environ.get('OOMMF_THREADS', '2')} threads" if tcl
+                                   else f"not run ({why})"))
     res["problems"] = {}
     for name in args.problems:
-        # warm-up (not timed): the Newell tensor into its cache, as on any second run of a user
-        ours_process(name, quick=True)
-        runs = {"ours": [], "oommf": []}
+        paths = ["native"] + (["ubermag"] if name in UBERMAG_PROBLEMS and not args.no_ubermag else [])
+        for path in paths:  # warm-up (not timed): the Newell tensor, FFTW wisdom, numba cache, as on a user's 2nd run
+            w = ours_process(name, True, path)
+            if "error" in w:
+                print(f"  {name} {path} warm-up failed: {w['error']}")
+                if path == "ubermag":
+                    paths.remove("ubermag")
+        runs = {c: {p: [] for p in paths + ["oommf"]} for c in args.conditions}
         for k in range(repeats):
-            r = ours_process(name, args.quick)
-            runs["ours"].append(r)
-            if "error" in r:
-                print(f"  {name} ours: {r['error']}")
-                break
-            print(f"  {name} #{k + 1} ours : process {r['process_s']:6.2f} s (import {r['import_s']:.2f}, setup "
-                  f"{r['setup_s']:.2f}, relax {r['relax_s']:.2f} s/{r['relax_evals']} ev, run {r['run_s']:.2f} s/"
-                  f"{r['run_evals']} ev = {r['ms_per_eval']:.3f} ms/ev), load {r['load_before']}/{r['load_after']}",
-                  flush=True)
-            if tcl:
-                try:
-                    o = run_oommf(tcl, name, args.quick, overhead=(k == 0))
-                except (RuntimeError, subprocess.SubprocessError, OSError, KeyError) as exc:
-                    print(f"  {name} OOMMF: {exc}")
-                    runs["oommf"].append({"error": str(exc)})
-                    tcl = None
-                    continue
-                if k > 0 and "overhead_s" in runs["oommf"][0]:
-                    o["overhead_s"] = runs["oommf"][0]["overhead_s"]
-                    o["ms_per_eval"] = max(o["run_s"] - o["overhead_s"], 0) / max(o["run_evals"], 1) * 1e3
-                    o["cell_rhs_per_s"] = int(np.prod(PROBLEMS[name][0])) / (o["ms_per_eval"] * 1e-3) \
-                        if o["ms_per_eval"] > 0 else None
-                runs["oommf"].append(o)
-                print(f"  {name} #{k + 1} OOMMF: process {o['process_s']:6.2f} s (relax {o['relax_s']:.2f} s/"
-                      f"{o['relax_evals']} ev, run {o['run_s']:.2f} s/{o['run_evals']} ev, fixed cost "
-                      f"{o.get('overhead_s', float('nan')):.2f} s => {o.get('ms_per_eval', float('nan')):.3f} ms/ev), "
-                      f"load {o['load_before']}/{o['load_after']}", flush=True)
-        good = [r for r in runs["ours"] if "error" not in r]
-        summary = {"runs": runs}
-        if good:
-            b = min(good, key=lambda r: r["process_s"])
-            summary["ours_best"] = {k: b[k] for k in ("process_s", "in_process_s", "relax_s", "run_s", "evals",
-                                                      "relax_evals", "run_evals", "ms_per_eval", "cell_rhs_per_s",
-                                                      "load_before", "load_after")}
-            summary["ours_best"]["m_end"] = b["m"][-1]
-            summary["ours_best_ms_per_eval"] = min(r["ms_per_eval"] for r in good)
-            if name == "sp4":
-                summary["accuracy_refs"] = sp4_references(b)
-        og = [r for r in runs["oommf"] if "error" not in r]
-        if good and og:
-            ob = min(og, key=lambda r: r["process_s"])
-            summary["oommf_best"] = {k: ob.get(k) for k in ("process_s", "relax_s", "run_s", "overhead_s", "evals",
-                                                            "relax_evals", "run_evals", "ms_per_eval", "cell_rhs_per_s",
-                                                            "load_before", "load_after")}
-            summary["oommf_best"]["m_end"] = ob["m"][-1]
-            ob_ms = min(r["ms_per_eval"] for r in og if r.get("ms_per_eval"))
-            dmax, dend = trajectory_diff(b, ob)
-            summary["vs_oommf"] = {
-                "ratio_process_wall": ob["process_s"] / b["process_s"],
-                "ratio_ms_per_eval": ob_ms / summary["ours_best_ms_per_eval"],
-                "ratio_evals": ob["evals"] / b["evals"],
-                "m_diff_max": dmax, "m_diff_end": dend,
-                # the same-run pairs: each repeat's OOMMF wall over the ours of the same repeat
-                "ratio_per_repeat": [o["process_s"] / r["process_s"] for r, o in zip(runs["ours"], runs["oommf"])
-                                     if "error" not in r and "error" not in o],
-            }
+            for cond in args.conditions:
+                with BackgroundLoad(args.busy if cond == "loaded" else 0):
+                    for path in paths:
+                        r = ours_process(name, args.quick, path)
+                        runs[cond][path].append(r)
+                        print(_line(name, cond, k, path, r), flush=True)
+                    if tcl:
+                        try:
+                            o = run_oommf(tcl, name, args.quick, overhead=(k == 0))
+                        except (RuntimeError, subprocess.SubprocessError, OSError, KeyError) as exc:
+                            print(f"  {name} OOMMF: {exc}")
+                            runs[cond]["oommf"].append({"error": str(exc)})
+                            tcl = None
+                            continue
+                        first = runs[cond]["oommf"][0] if runs[cond]["oommf"] else {}
+                        if k > 0 and "overhead_s" in first:
+                            o["overhead_s"] = first["overhead_s"]
+                            o["ms_per_eval"] = max(o["run_s"] - o["overhead_s"], 0) / max(o["run_evals"], 1) * 1e3
+                        runs[cond]["oommf"].append(o)
+                        print(_line(name, cond, k, "OOMMF", o), flush=True)
+        summary = {"runs": runs, "conditions": {}}
+        for cond in args.conditions:
+            summary["conditions"][cond] = c = _summarize(name, runs[cond])
+            _print_summary(name, cond, c)
         res["problems"][name] = summary
-        _print_summary(name, summary)
         res["loadavg_end"] = load()
         _write(res, args)
 
     _goals(res)
     _write(res, args)
+    print(f"\nJSON: {res.get('json')}")
     return 0
 
 
-def _print_summary(name, s):
-    o = s.get("ours_best")
-    if not o:
+def _pairs(a, b, key):
+    """Per-repeat ratios a[k][key] / b[k][key] over the repeats where both ran."""
+    return [x[key] / y[key] for x, y in zip(a, b) if "error" not in x and "error" not in y and y.get(key)]
+
+
+def _summarize(name, runs):
+    """The figures a user sees under one condition: medians of the per-repeat ratios and their spread."""
+    nat = [r for r in runs["native"] if "error" not in r]
+    out = {}
+    if not nat:
+        return out
+    out["native"] = {"process_s": spread([r["process_s"] for r in nat]), "cpu_s": spread([r["cpu_s"] for r in nat]),
+                     "import_s": spread([r["import_s"] for r in nat]), "evals": nat[0]["evals"],
+                     "load": spread([r["load_before"] for r in nat] + [r["load_after"] for r in nat])}
+    mid = sorted(nat, key=lambda r: r["process_s"])[len(nat) // 2]
+    out["native"]["m_end"] = mid["m"][-1]
+    if name == "sp4":
+        out["accuracy_refs"] = sp4_references(mid)
+    if runs.get("ubermag"):
+        ub = runs["ubermag"]
+        good = [r for r in ub if "error" not in r]
+        if good:
+            compute = [{"c": r["relax_s"] + r["run_s"], "cpu": r["relax_cpu_s"] + r["run_cpu_s"]}
+                       for r in ub if "error" not in r]
+            compute_nat = [{"c": r["relax_s"] + r["run_s"], "cpu": r["relax_cpu_s"] + r["run_cpu_s"]}
+                           for r in runs["native"] if "error" not in r]
+            out["ubermag"] = {
+                "process_s": spread([r["process_s"] for r in good]), "cpu_s": spread([r["cpu_s"] for r in good]),
+                "import_s": spread([r["import_s"] for r in good]), "evals": good[0]["evals"],
+                # > 1: the Ubermag path is slower than the native API
+                "ratio_process_wall": spread(_pairs(ub, runs["native"], "process_s")),
+                "ratio_cpu": spread(_pairs(ub, runs["native"], "cpu_s")),
+                "ratio_drive_wall": spread(_pairs(compute, compute_nat, "c")),
+                # the drives' CPU seconds (relax + run, in process): the overhead, least disturbed by other load
+                "ratio_drive_cpu": spread(_pairs(compute, compute_nat, "cpu")),
+                "m_diff_end": float(np.abs(np.asarray(good[0]["m"][-1]) - np.asarray(mid["m"][-1])).max()),
+            }
+    og = [r for r in runs.get("oommf", []) if "error" not in r]
+    if og:
+        ob = og[0]
+        dmax, dend = trajectory_diff(mid, ob)
+        out["oommf"] = {"process_s": spread([r["process_s"] for r in og]), "evals": ob["evals"],
+                        "m_end": ob["m"][-1]}
+        # > 1: we are faster
+        out["vs_oommf"] = {"ratio_process_wall": spread(_pairs(runs["oommf"], runs["native"], "process_s")),
+                           "m_diff_max": dmax, "m_diff_end": dend}
+        if runs.get("ubermag"):
+            out["vs_oommf"]["ratio_process_wall_ubermag"] = spread(_pairs(runs["oommf"], runs["ubermag"], "process_s"))
+    return out
+
+
+def _print_summary(name, cond, c):
+    if not c:
         return
-    print(f"  {name} best: ours {o['process_s']:.2f} s process ({o['in_process_s']:.2f} s in process), {o['evals']} "
-          f"evaluations, {s['ours_best_ms_per_eval']:.3f} ms/ev, <m>end ({', '.join(f'{v:.6f}' for v in o['m_end'])})")
-    for k, v in s.get("accuracy_refs", {}).items():
+    n = c["native"]
+    print(f"  {name} [{cond}] native : process {_fmt_spread(n['process_s'], ' s')}, CPU {_fmt_spread(n['cpu_s'], ' s')}"
+          f", {n['evals']} evaluations, load {n['load']['min']:.2f}-{n['load']['max']:.2f}, <m>end "
+          f"({', '.join(f'{v:.6f}' for v in n['m_end'])})")
+    for k, v in c.get("accuracy_refs", {}).items():
         print(f"      |Δ<m>| {k}: {v:.2e}")
-    if "vs_oommf" in s:
-        ob, v = s["oommf_best"], s["vs_oommf"]
-        print(f"      OOMMF {ob['process_s']:.2f} s process, {ob['evals']} evaluations, <m>end "
-              f"({', '.join(f'{x:.6f}' for x in ob['m_end'])})")
-        print(f"      OOMMF / ours: wall {v['ratio_process_wall']:.2f}x (per repeat "
-              f"{', '.join(f'{x:.2f}' for x in v['ratio_per_repeat'])}), ms/eval {v['ratio_ms_per_eval']:.2f}x, "
-              f"evaluations {v['ratio_evals']:.2f}x; |Δ<m>| max {v['m_diff_max']:.1e}, at end {v['m_diff_end']:.1e}")
+    if "ubermag" in c:
+        u = c["ubermag"]
+        print(f"  {name} [{cond}] ubermag: process {_fmt_spread(u['process_s'], ' s')} (Ubermag's import "
+              f"{u['import_s']['median']:.2f} s), {u['evals']} evaluations; ubermag / native per repeat: wall "
+              f"{_fmt_spread(u['ratio_process_wall'])}, CPU {_fmt_spread(u['ratio_cpu'])}, drives only (relax + run) "
+              f"wall {_fmt_spread(u['ratio_drive_wall'])}, CPU {_fmt_spread(u['ratio_drive_cpu'])}; |Δ<m>end| {u['m_diff_end']:.1e}")
+    if "vs_oommf" in c:
+        v = c["vs_oommf"]
+        print(f"  {name} [{cond}] OOMMF / native per repeat: {_fmt_spread(v['ratio_process_wall'])}; |Δ<m>| max "
+              f"{v['m_diff_max']:.1e}, at end {v['m_diff_end']:.1e}"
+              + (f"; OOMMF / ubermag {_fmt_spread(v['ratio_process_wall_ubermag'])}"
+                 if v.get("ratio_process_wall_ubermag") else ""))
 
 
 def _goals(res):
-    print("\n(d) goals (OOMMF / ours, same run)")
+    print("\n(d) goals (medians of per-repeat ratios)")
     goals = {}
-    p = res["problems"]
-    if "vs_oommf" in p.get("sp4", {}):
-        v = p["sp4"]["vs_oommf"]
-        goals["sp4_ratio_ge_1.5"] = v["ratio_process_wall"] >= 1.5
-        goals["sp4_ratio_floor_1"] = v["ratio_process_wall"] >= 1.0
-        goals["sp4_m_end_within_1e-4_of_oommf"] = v["m_diff_end"] is not None and v["m_diff_end"] <= 1e-4
-    for name in ("film512", "block128"):
-        if "vs_oommf" in p.get(name, {}):
-            goals[f"{name}_ratio_ge_1"] = p[name]["vs_oommf"]["ratio_process_wall"] >= 1.0
+    for name, p in res["problems"].items():
+        for cond, c in p["conditions"].items():
+            v = c.get("vs_oommf", {}).get("ratio_process_wall")
+            if v:
+                if name == "sp4":
+                    goals[f"sp4_{cond}_ratio_ge_1.5"] = v["median"] >= 1.5
+                    goals[f"sp4_{cond}_ratio_floor_1"] = v["median"] >= 1.0
+                    d = c["vs_oommf"]["m_diff_end"]
+                    goals[f"sp4_{cond}_m_end_within_1e-4_of_oommf"] = d is not None and d <= 1e-4
+                else:
+                    goals[f"{name}_{cond}_ratio_ge_1"] = v["median"] >= 1.0
+            u = c.get("ubermag", {}).get("ratio_drive_cpu")
+            if u:
+                goals[f"{name}_{cond}_ubermag_drives_within_10pct_of_native"] = u["median"] <= 1.10
     for k, ok in goals.items():
         print(f"  {k}: {'MET' if ok else 'not met'}")
-    if not goals:
+    if not any("oommf" in k for k in goals):
         print("  (no OOMMF figures: set OOMMF_TCL, see benchmarks/README.md)")
     res["goals"] = goals
 

@@ -1,11 +1,12 @@
 """micromag: finite-difference micromagnetics for MRAM devices."""
-import os as _os
 
 # OpenMP worker threads (FFTW's and Numba's, two runtimes) sleep between parallel regions instead of spinning:
 # on a 2-core machine spinning workers steal the cores from the demag convolution's block threads
 # (one 512x512 right-hand side: 35 ms spinning, 20 ms passive). Set before either runtime loads; a user's
-# own OMP_WAIT_POLICY wins.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# own OMP_WAIT_POLICY wins. The thread counts of every pool: micromag.threads.
+from .threads import configure_environment as _configure_threads
+
+_configure_threads()
 from .constants import mu0  # noqa: F401
 from .grid import Grid  # noqa: F401
 from .materials import Material, Permalloy, CoFeB, CoFeB_perpendicular, Cobalt, Iron, YIG  # noqa: F401

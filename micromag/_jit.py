@@ -7,8 +7,9 @@ path to round-off (tests/test_cpu_fast.py).
 
 Used when ``numba`` imports and the grid is large enough for the fused passes to pay for Numba's start-up
 (~0.3 s import, ~0.1 s to load the cached machine code): ``MICROMAG_JIT`` = "auto" (default: grids of at
-least :data:`MIN_CELLS` cells), "1" (always, where numba imports), "0" (never). The machine code is cached
-next to this file (``cache=True``) after the first compilation (a few seconds, once).
+least :data:`MIN_CELLS` cells), "1" (always, where numba imports), "0" (never: the pure NumPy path). The
+machine code is cached next to this file (``cache=True``) after the first compilation (a few seconds, once).
+Each call runs on the thread count :func:`micromag.threads.count` ("numba", values swept) chooses.
 """
 from __future__ import annotations
 
@@ -105,14 +106,20 @@ def kernels():
         with _BUILD:
             if _STATE["kernels"] is None:
                 lock = threading.Lock()
+                from .threads import set_numba_threads
 
-                def locked(f):
+                def locked(name, f):
+                    # the work of one call: values of one array the kernel sweeps (of one stage for the
+                    # stage sums), which sets the kernel's thread count (micromag.threads)
+                    staged = name in ("combine", "err_max")
+
                     def call(*a):
                         with lock:
+                            set_numba_threads(a[0][0].size if staged else a[0].size)
                             return f(*a)
                     return call
 
-                _STATE["kernels"] = {k: locked(f) for k, f in _build().items()}
+                _STATE["kernels"] = {k: locked(k, f) for k, f in _build().items()}
     return _STATE["kernels"]
 
 

@@ -62,6 +62,8 @@ def _cmd_info(args):
               f"driver {cupy.cuda.runtime.driverGetVersion()}")
     else:
         print(f"backend  cpu (no GPU: {why})")
+    for line in _cpu_path_lines():
+        print(line)
     for mod in ("vtk", "meshio", "matplotlib"):
         try:
             m = __import__(mod)
@@ -69,6 +71,56 @@ def _cmd_info(args):
         except Exception:
             print(f"{mod:8s} not installed")
     return 0
+
+
+def _cpu_path_lines():
+    """What the CPU backend runs: the FFT engine of the demag convolution, the compiled kernels, and the
+    thread count of each pool (micromag.threads)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import _jit, threads
+    from .terms.demag import fft_engine
+
+    def ver(pkg):
+        try:
+            return version(pkg)
+        except PackageNotFoundError:
+            return None
+
+    lines = []
+    env_fft = os.environ.get("MICROMAG_FFT", "").strip()
+    try:
+        engine = fft_engine("auto")
+        if engine == "fftw":
+            why = f"pyfftw {ver('pyfftw')}"
+        elif env_fft:
+            why = f"the NumPy/SciPy path, chosen by MICROMAG_FFT={env_fft}"
+        else:
+            why = "the NumPy/SciPy path: pyfftw does not import (pip install pyfftw for the fast path)"
+        lines.append(f"fft      {engine} ({why})")
+    except ValueError as exc:
+        lines.append(f"fft      error: {exc}")
+    try:
+        mode = _jit.mode()
+        nb = ver("numba")
+        if mode == "off":
+            lines.append(f"jit      off (MICROMAG_JIT={os.environ.get('MICROMAG_JIT')}: NumPy kernels)")
+        elif nb is None:
+            lines.append("jit      off (numba not installed: NumPy kernels; pip install numba for the fast path)")
+        elif mode == "on":
+            lines.append(f"jit      numba {nb} on every grid (MICROMAG_JIT={os.environ.get('MICROMAG_JIT')})")
+        else:
+            lines.append(f"jit      numba {nb} on grids of at least {_jit.MIN_CELLS} cells (NumPy below)")
+    except ValueError as exc:
+        lines.append(f"jit      error: {exc}")
+    try:
+        lines.extend(threads.describe())
+        tp = ver("threadpoolctl")
+        lines.append(f"         threadpoolctl {tp}" if tp else
+                     "         threadpoolctl not installed: BLAS keeps its own thread count while stepping")
+    except ValueError as exc:
+        lines.append(f"threads  error: {exc}")
+    return lines
 
 
 def _read_any(path):
@@ -185,7 +237,7 @@ def build_parser():
     r.add_argument("--out", default=None, help="folder for outputs given as relative paths in the script")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
     r.set_defaults(func=_cmd_run)
-    i = sub.add_parser("info", help="version, backend, GPU")
+    i = sub.add_parser("info", help="version, backend, GPU, the CPU path (FFT engine, compiled kernels, threads)")
     i.set_defaults(func=_cmd_info)
     c = sub.add_parser("convert", help="convert between .ovf, .vti and .npy")
     c.add_argument("input")

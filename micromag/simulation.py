@@ -15,6 +15,7 @@ from .progress import Progress
 from .system import System
 from .table import Table
 from .terms import build_terms
+from .threads import during_run
 from .validation import check_positive
 
 
@@ -772,6 +773,7 @@ class Simulation:
         return float(n[0]) if self.batch == 1 else n
 
     # ------------------------------------------------------------------ time evolution
+    @during_run  # BLAS on one thread while stepping (micromag.threads)
     def step(self, n=1):
         """Take n >= 1 integrator steps (accepted or not). Raises :class:`~micromag.guard.SimulationDiverged`
         (the last good state kept) if a member's state stopped being finite."""
@@ -912,6 +914,7 @@ class Simulation:
         seconds = evals * cost.eval_seconds(self.grid.ncells * self.batch, self.backend)
         return {"steps": steps, "evaluations": evals, "seconds": seconds, **f}
 
+    @during_run  # BLAS on one thread while stepping (micromag.threads)
     def run(self, duration, out=None, every=None, progress=True, snapshot_every=None, snapshot_members=None,
             snapshot_extra=(), stop=None, append=False, allow_long=False):
         """Integrate the LLG equation for ``duration`` seconds (a number, or one per batch member).
@@ -1109,6 +1112,7 @@ class Simulation:
         write_ovf(path, self.m[member], grid=self.grid, fmt=fmt, desc=f"Total simulation time: {self.t if self.batch == 1 else self.t[member]} s")
         return path
 
+    @during_run  # BLAS on one thread while stepping (micromag.threads)
     def relax(self, tol_torque=1e-5, max_time=50e-9, progress=True):
         """Relax to a local energy minimum: the state where the precession-free LLG,
         dm/dt = −γ m × (m × B_eff), stops, with the drives held at the present time (torques and thermal
@@ -1134,6 +1138,7 @@ class Simulation:
         if math.isfinite(f["B_max"]):
             cost.check_tolerance("tol_torque", tol_torque, f["B_max"], float(np.finfo(self.dtype).eps))
 
+    @during_run  # BLAS on one thread while stepping (micromag.threads)
     def minimize(self, tol_torque=1e-6, max_iter=100000, progress=True):
         """Minimize the energy by steepest descent with Barzilai–Borwein steps (no dynamics).
 

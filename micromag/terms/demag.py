@@ -15,8 +15,9 @@ with -μ0 folded in; a film (nz = 1) has N_xz = N_yz = 0 and those are skipped.
 Padding-aware transforms: the forward real FFT along x runs only over the nz·ny rows that hold data,
 then y over the nz planes, then z; each step writes into a buffer whose padding is zero. The inverse runs
 z over everything, y over the nz planes that are kept and the real x transform over the nz·ny rows that
-are kept. Work arrays live per batch size; pocketfft threads (``workers=-1``) are used only for large
-transforms, where they pay for their start-up cost (about 0.1 ms a call on a 2-core machine).
+are kept. Work arrays live per batch size; the thread count of the transforms (pocketfft ``workers``, FFTW
+plans) and of the large-grid engine's blocks comes from :mod:`micromag.threads` (more than one only for
+large transforms, where threads pay for their start-up: about 0.1 ms a call on a 2-core machine).
 
 Two FFT engines compute the same pipeline: SciPy's pocketfft (the reference, always there) and, when the
 optional ``pyfftw`` package is installed, FFTW through planned transforms on preallocated aligned buffers
@@ -80,13 +81,11 @@ from ..constants import mu0
 from ..newell import COMPONENTS, cached_newell_tensor, full_kernel
 from .base import CONSTANT, PATTERN, Param, Term
 
-_WORKERS = -1
-_THREADED_MIN = 1 << 20  # complex elements per batch member above which FFTs use all cores
 _CHUNKED_MIN_BYTES = 4 << 20  # padded spectrum above which the FFTW engine works in cache-sized blocks (measured crossover)
 _CHUNK_BYTES = 2 << 20  # target size of one block's spectra (input + output), bytes: about one core's L2 (measured best, 2 cores)
 _CHUNK_MIN_COLUMNS = 4  # at least this many x frequencies per block (FFTW vectorizes across them)
 _ROW_CHUNK_BYTES = 256 << 10  # rows of the x transforms per chunk of the large-grid engine: a quarter of L2
-_THREADS = None  # threads of the large-grid engine (None: the cores, at most 8); tests set it
+_THREADS = None  # threads of the large-grid engine (None: micromag.threads decides); tests set it
 
 
 class Demag(Term):
@@ -157,8 +156,8 @@ class Demag(Term):
         rows = {0: ("xx", "xy", "xz"), 1: ("xy", "yy", "yz"), 2: ("xz", "yz", "zz")}
         self._rows = [[(self._spec[n], j) for j, n in enumerate(rows[i]) if n in self._spec] for i in range(3)]
         self._buffers = {}
-        # pocketfft's threads cost ~0.1 ms per call: worth it only for big transforms
-        self._workers = _WORKERS if 3 * pz * py * self._pxh >= _THREADED_MIN else 1
+        # threads of the transforms: one per GRAIN of spectrum (a thread costs ~0.1 ms per call)
+        self._workers = _fft_threads(3 * pz * py * self._pxh)
         self._fftw = {}  # batch size -> _FFTWPipeline or _ChunkedFFTW
         self._cache_dir = cache_dir
         if self.fft == "fftw":
@@ -207,7 +206,7 @@ class Demag(Term):
         a[...] = k
         out = fw.empty_aligned(k.shape[:-1] + (self._pxh,), dtype=np.complex128)
         plan = fw.FFTW(a, out, axes=tuple(i for i in range(2) if k.shape[i] > 1) + (2,),
-                       flags=("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT"), threads=os.cpu_count() or 1)
+                       flags=("FFTW_ESTIMATE", "FFTW_DESTROY_INPUT"), threads=_fft_threads(out.size))
         plan.execute()
         return out
 
@@ -351,6 +350,20 @@ def uses_blocked_engine(grid, batch=1, fft="auto"):
             and _jit.wanted(grid.ncells))
 
 
+def _fft_threads(elements):
+    """Threads of one transform over ``elements`` complex values (micromag.threads, pool "fftw")."""
+    from ..threads import count
+
+    return count("fftw", elements)
+
+
+def _block_threads(blocks):
+    """Threads of the large-grid engine for ``blocks`` blocks (micromag.threads, pool "demag")."""
+    from ..threads import count
+
+    return count("demag", blocks)
+
+
 def _padded(grid):
     return tuple(2 * n if (p == 0 and n > 1) else n for n, p in zip(grid.n, grid.pbc))
 
@@ -364,7 +377,7 @@ def _blocked_layout(grid, nb):
     cw = max(1, min(pxh, max(_CHUNK_MIN_COLUMNS, _CHUNK_BYTES // (2 * col))))
     nblk = -(-pxh // cw)
     rc = max(1, min(grid.n[2] * grid.n[1], _ROW_CHUNK_BYTES // (px * 8)))
-    threads = _THREADS or max(1, min(os.cpu_count() or 1, 8, nblk))
+    threads = _THREADS or _block_threads(nblk)
     return cw, nblk, nblk * cw, rc, threads
 
 
@@ -468,7 +481,7 @@ class _FFTWPipeline:
         nx, ny, nz = demag.grid.n
         px, py, pz = demag._pad
         pxh = demag._pxh
-        threads = (os.cpu_count() or 1) if demag._workers == _WORKERS else 1
+        threads = _fft_threads(3 * nb * pz * py * pxh)
         kw = dict(flags=("FFTW_MEASURE",), threads=threads, planning_timelimit=0.3)
         wisdom = _wisdom_path(demag._cache_dir)
         _load_wisdom(wisdom)
@@ -530,8 +543,9 @@ class _ChunkedFFTW:
     set stays small next to the stepper's stages (on a 2-core machine with 32 MB of L3 this is what made a
     step's demag 20 instead of 14 ms).
 
-    ``T`` threads (FFTW, NumPy and the compiled kernels release the GIL) each run three phases, separated by
-    a barrier:
+    ``T`` threads (the caller and T − 1 helpers; FFTW, NumPy and the compiled kernels release the GIL) take
+    the items of three phases from shared queues (:class:`_Job`); a phase starts once every item of the one
+    before is done, whoever did it (so a descheduled thread delays a call by one item, not by its share):
 
     1. x forward, by chunks of ``rc`` rows (b, component, z, y): Ms_eff·m into the first nx columns of a
        small zero-padded buffer, r2c along x, the px//2+1 frequencies into the chunk's rows of ``Y``
@@ -622,86 +636,118 @@ class _ChunkedFFTW:
             w["rin"].fill(0.0)
             w.update(S=S, D=D, Dr=D.view(np.float64).reshape(D.shape[:3] + (-1,)), fwd=fwd, inv=inv)
             self.workers.append(w)
-        self.pool = ThreadPoolExecutor(nthreads) if nthreads > 1 else None
-        self._barrier = threading.Barrier(nthreads) if nthreads > 1 else None
+        self.pool = ThreadPoolExecutor(nthreads - 1) if nthreads > 1 else None  # the caller is thread 0
         _save_wisdom(wisdom, before)
 
-    def _x_forward(self, w, m, ms):
-        nx, pxh, T = self.nx, self.pxh, len(self.workers)
+    def _x_forward(self, w, chunk, m, ms):
+        b, j, r0, r1 = chunk
+        nx, pxh = self.nx, self.pxh
         wk = self.workers[w]
         rin, cx = wk["rin"], wk["cx"]
         Yr = self.Y.reshape(self.Y.shape[0], 3, -1, self.Y.shape[-1])  # (nb, 3, nz·ny, W)
-        mr = m.reshape(m.shape[0], 3, -1, nx)
-        msr = ms.reshape(-1, nx)
-        for b, j, r0, r1 in self.row_chunks[w::T]:
-            n = r1 - r0
-            np.multiply(mr[b, j, r0:r1], msr[r0:r1], out=rin[:n, :nx])
-            (wk["fx"] if n == rin.shape[0] else wk["fx_last"])()
-            Yr[b, j, r0:r1, :pxh] = cx[:n]
+        n = r1 - r0
+        np.multiply(m.reshape(m.shape[0], 3, -1, nx)[b, j, r0:r1], ms.reshape(-1, nx)[r0:r1], out=rin[:n, :nx])
+        (wk["fx"] if n == rin.shape[0] else wk["fx_last"])()
+        Yr[b, j, r0:r1, :pxh] = cx[:n]
 
-    def _x_inverse(self, w, B):
-        nx, pxh, T = self.nx, self.pxh, len(self.workers)
+    def _x_inverse(self, w, chunk, B):
+        b, j, r0, r1 = chunk
+        nx, pxh = self.nx, self.pxh
         wk = self.workers[w]
         cx, rout = wk["cx"], wk["rout"]
         Yr = self.Y.reshape(self.Y.shape[0], 3, -1, self.Y.shape[-1])
-        Br = B.reshape(B.shape[0], 3, -1, nx)
-        for b, j, r0, r1 in self.row_chunks[w::T]:
-            n = r1 - r0
-            cx[:n] = Yr[b, j, r0:r1, :pxh]
-            (wk["ix"] if n == cx.shape[0] else wk["ix_last"])()
-            Br[b, j, r0:r1] += rout[:n, :nx]
+        n = r1 - r0
+        cx[:n] = Yr[b, j, r0:r1, :pxh]
+        (wk["ix"] if n == cx.shape[0] else wk["ix_last"])()
+        B.reshape(B.shape[0], 3, -1, nx)[b, j, r0:r1] += rout[:n, :nx]
 
-    def _blocks(self, w):
+    def _block(self, w, b):
         wk = self.workers[w]
-        S, D, fwd, inv, Dr = wk["S"], wk["D"], wk["fwd"], wk["inv"], wk["Dr"]
+        S, D, Dr = wk["S"], wk["D"], wk["Dr"]
         Y, ny, nz, pz, cw = self.Y, self.ny, self.nz, self.pz, self.cw
-        product = self._product
-        for b in range(w, self.nblk, len(self.workers)):
-            cols = slice(b * cw, (b + 1) * cw)
-            if pz > nz:
-                D[:, :, nz:] = 0
-            if self.py > 1:
-                S[..., :ny, :] = Y[..., cols]
-            else:  # no y transform: the block goes straight into the planes that hold data
-                D[:, :, :nz] = Y[..., cols]
-            for ex in fwd:
-                ex()
-            product(Dr, self.kblocks[b])
-            for ex in inv:
-                ex()
-            Y[..., cols] = D[:, :, :nz, :ny]
+        cols = slice(b * cw, (b + 1) * cw)
+        if pz > nz:
+            D[:, :, nz:] = 0
+        if self.py > 1:
+            S[..., :ny, :] = Y[..., cols]
+        else:  # no y transform: the block goes straight into the planes that hold data
+            D[:, :, :nz] = Y[..., cols]
+        for ex in wk["fwd"]:
+            ex()
+        self._product(Dr, self.kblocks[b])
+        for ex in wk["inv"]:
+            ex()
+        Y[..., cols] = D[:, :, :nz, :ny]
 
-    def _run(self, w, m, ms, B):
-        """One thread's share of the three phases (a barrier between them when there are several threads)."""
-        barrier = self._barrier
+    def _run(self, w, job, m, ms, B):
+        """Thread ``w``'s part of one convolution: it takes items (row chunks, blocks, row chunks) from the job's
+        shared queues until they are empty, then waits until every item of the phase is done (by whichever
+        thread took it) before the next phase. No thread waits for another thread to *arrive*: one that is
+        descheduled (a busy machine) holds back at most the item it holds, and one that starts late finds
+        the work done and leaves."""
+        phases = ((self._x_forward, (m, ms)), (self._block, ()), (self._x_inverse, (B,)))
         try:
-            self._x_forward(w, m, ms)
-            if barrier is not None:
-                barrier.wait()
-            self._blocks(w)
-            if barrier is not None:
-                barrier.wait()
-            self._x_inverse(w, B)
-        except BaseException:
-            if barrier is not None:
-                barrier.abort()  # the other threads stop waiting (BrokenBarrierError) instead of hanging
+            for k, (work, args) in enumerate(phases):
+                for item in job.queues[k]:  # a list iterator: next() is atomic under the GIL
+                    if job.failed:
+                        return
+                    work(w, item, *args)
+                    job.finish(k)
+                job.wait(k)
+        except BaseException as exc:
+            job.fail(exc)
             raise
 
     def add_field(self, m, ms, B):
         m = np.ascontiguousarray(m)
         target = B if B.flags.c_contiguous else np.zeros(B.shape)
-        if self.pool is None:
-            self._run(0, m, ms, target)
-        else:
-            futures = [self.pool.submit(self._run, w, m, ms, target) for w in range(len(self.workers))]
-            errors = [f.exception() for f in futures]
-            self._barrier.reset()
-            first = next((e for e in errors if e is not None and not isinstance(e, threading.BrokenBarrierError)),
-                         next((e for e in errors if e is not None), None))
-            if first is not None:
-                raise first
+        job = _Job((self.row_chunks, range(self.nblk), self.row_chunks))
+        # the caller is thread 0; helpers 1.. come from the pool (each with its own buffers)
+        futures = [self.pool.submit(self._run, w, job, m, ms, target) for w in range(1, len(self.workers))] \
+            if self.pool is not None else []
+        try:
+            self._run(0, job, m, ms, target)
+        except BaseException:
+            pass  # reported below, once the helpers have let go of the buffers
+        if job.failed:
+            for f in futures:  # a failed job: wait for every helper, so that none still writes the buffers
+                f.exception()
+            raise job.error
         if target is not B:
             B += target
+
+
+class _Job:
+    """One convolution's work for the blocked engine: a queue of items per phase and the count of items not
+    yet done; ``wait(k)`` returns once phase k's items are all done (or the job failed)."""
+
+    def __init__(self, phases):
+        self.queues = [iter(list(p)) for p in phases]
+        self.left = [len(p) for p in phases]
+        self.done = [threading.Event() for _ in phases]
+        for k, n in enumerate(self.left):
+            if n == 0:
+                self.done[k].set()
+        self.lock = threading.Lock()
+        self.error = None
+        self.failed = False
+
+    def finish(self, k):
+        with self.lock:
+            self.left[k] -= 1
+            if self.left[k] == 0:
+                self.done[k].set()
+
+    def wait(self, k):
+        self.done[k].wait()
+
+    def fail(self, exc):
+        with self.lock:
+            if self.error is None:
+                self.error = exc
+            self.failed = True
+        for e in self.done:  # nobody waits for work that will not be done
+            e.set()
 
 
 def _product(rows, F, H, tmp):
