@@ -53,6 +53,7 @@ class Material:
     anis_c1, anis_c2  first two cubic axes (c3 = c1 × c2); must be orthogonal
     D_ind   interfacial DMI constant, J/m²; energy density D (mz ∇·m − (m·∇) mz)           (dmi)
     gamma   gyromagnetic ratio γ, rad/(s·T) (γ0 = μ0 γ in m/(A·s)); default MuMax3's 1.7595e11  (LLG)
+    frozen  1: m is held fixed (dm/dt = 0; a pinned layer, MuMax3's FrozenSpins per region), 0: dynamic (LLG)
 
     Temperature (used only by :meth:`at`; the values above hold at ``T_ref``):
 
@@ -76,6 +77,7 @@ class Material:
     anis_c2: tuple = (0.0, 1.0, 0.0)
     D_ind: float = 0.0
     gamma: float = gamma_mumax
+    frozen: float = 0.0  # 1: the magnetization is held fixed (a pinned reference layer; micromag.LLG)
     Tc: float | None = None
     T_ref: float = 300.0
     Ms_exponent: float = 1.5
