@@ -195,7 +195,7 @@ class Stack:
                 raise ValueError(f"the in-plane shape {s!r} is unbounded: give a finite pillar")
             extent = max(extent, 2 * float(np.abs(b).max()))
         n_xy = int(math.ceil(extent / self.cell - 1e-9))
-        if n_xy < 2:
+        if extent < 2 * self.cell * (1 - 1e-9):
             raise ValueError(f"the pillar ({extent * 1e9:.4g} nm across) is smaller than two cells of "
                              f"cell = {self.cell * 1e9:.4g} nm: make cell at most {extent / 2 * 1e9:.4g} nm")
         from .grid import Grid
@@ -265,7 +265,7 @@ class Stack:
                     raise ValueError(f"layer {key[0]!r} is coupled {key[1]}ward twice ({seen[key]} and {b}-{a})")
                 seen[key] = f"{b}-{a}"
         for b, a, *_ in out:
-            if self._planes[a][0] <= self._planes[b][1] - 1:
+            if self._planes[a][0] <= self._planes[b][1]:
                 raise ValueError(f"coupling {b!r}-{a!r}: the layers touch; interlayer exchange needs a spacer")
         return tuple(out)
 

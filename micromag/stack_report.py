@@ -157,11 +157,11 @@ class Macrospin:
     t: float
 
 
-def free_layer_macrospin(stack, axis=None, backend="cpu"):
+def free_layer_macrospin(stack, axis=None, backend="cpu", demag=True):
     """The :class:`Macrospin` of the free layer(s): K_eff = (E(m ⊥ axis) − E(m ∥ axis)) / V from the free
     layer's own micromagnetic energy (anisotropy, self-demag, exchange of uniform states: 0) with no applied
-    field; ``axis`` default the reference direction (or z)."""
-    sim = free_layer_simulation(stack, backend=backend)
+    field; ``axis`` default the reference direction (or z); ``demag=False`` leaves the self-demag out."""
+    sim = free_layer_simulation(stack, backend=backend, demag=demag)
     sim.B_ext = None
     try:
         u = reference_direction(stack) if axis is None else np.asarray(axis, float)
@@ -244,18 +244,18 @@ def critical_currents(stack, P=0.6, Lambda=1.0):
 
 
 # ---------------------------------------------------------------------------------------------- SAF
-def _layer_macrospin(stack, name):
+def _layer_macrospin(stack, name, demag=True):
     """(Ms t in A, K_eff in J/m³ (own self-demag included), m0) of magnetic layer ``name`` alone."""
     from .stack import Stack, StackLayer
 
     la = stack.layer(name)
     single = Stack([StackLayer(la.name, la.thickness, "free", la.material, m0=la.m0, shape=la.shape)],
                    shape=stack.shape, cell=stack.cell, dz=stack.dz)
-    ms = free_layer_macrospin(single, axis=la.m0)
+    ms = free_layer_macrospin(single, axis=la.m0, demag=demag)
     return ms.Ms * la.thickness, ms.K_eff, np.asarray(la.m0)
 
 
-def saf_spin_flop_field(stack, a, b):
+def saf_spin_flop_field(stack, a, b, demag=True):
     r"""The field (T, along the easy axis of the layer with the larger moment) at which the antiparallel
     state of magnetic layers ``a`` and ``b`` (coupled with J1 < 0) becomes unstable: two macrospins with
     moments per area p = Ms_a t_a, q = Ms_b t_b, anisotropies K_a, K_b (K_eff of each layer alone) and
@@ -266,7 +266,8 @@ def saf_spin_flop_field(stack, a, b):
 
     for identical layers B_sf = √(B_K (B_K + 2 B_J)), B_K = 2K/Ms, B_J = |J1|/(Ms t): the spin-flop field of a
     uniaxial two-sublattice antiferromagnet, √(2 H_E H_A + H_A²) (Nagamiya, Yosida, Kubo, Adv. Phys. 4, 1
-    (1955)). The dipolar coupling between the two layers is left out (it is in the simulated form)."""
+    (1955)). The dipolar coupling between the two layers is left out (it is in the simulated form); each
+    K_i includes the layer's own shape anisotropy unless ``demag=False``. Returns B_sf in T."""
     J = None
     for lo, hi, J1, J2 in stack.couplings:
         if {lo, hi} == {a, b}:
@@ -276,8 +277,11 @@ def saf_spin_flop_field(stack, a, b):
     if not J < 0 or Jb:
         raise ValueError(f"the spin-flop closed form needs antiferromagnetic bilinear coupling (J1 < 0, J2 = 0); "
                          f"got J1 = {J:g}, J2 = {Jb:g} J/m²")
-    pa, Ka, _ = _layer_macrospin(stack, a)
-    pb, Kb, _ = _layer_macrospin(stack, b)
+    pa, Ka, _ = _layer_macrospin(stack, a, demag)
+    pb, Kb, _ = _layer_macrospin(stack, b, demag)
+    for nm, K in ((a, Ka), (b, Kb)):
+        if not K > 0:
+            raise ValueError(f"layer {nm!r} has no easy axis along its m0 (K_eff = {K:.3g} J/m³): no spin-flop")
     if pb > pa:  # the larger moment lies along the field
         (pa, Ka, a), (pb, Kb, b) = (pb, Kb, b), (pa, Ka, a)
     Jm = -J
