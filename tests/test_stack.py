@@ -174,3 +174,39 @@ def test_bad_stacks_are_refused_before_any_work():
         Stack([L("A", 1e-9, "hard", co), L("B", 1e-9, "free", co)], diameter=20e-9, couplings=[("A", "B", -1e-3)])
     with pytest.raises(ValueError, match="no free layer"):
         sr.offset_field(Stack([L("A", 1e-9, "hard", co)], diameter=20e-9))
+
+
+CELL_SPEC = """\
+[cell]
+name = "biased"
+write = "stt"
+diameter = 12e-9
+thickness = 1.3e-9
+cell = 3e-9
+B_ext = [0.0, 0.0, 0.05]
+
+[material]
+preset = "CoFeB_perpendicular"
+
+[write]
+drive = [0.4]
+pulse = 1e-9
+
+[read]
+V_read = 0.1
+t_read = 10e-9
+"""
+
+
+def test_a_cell_spec_takes_a_uniform_applied_field(tmp_path):
+    """[cell] B_ext (T): the cell's simulation carries it (e.g. the offset field of a reference stack)."""
+    from micromag import cellreport as cr
+    from micromag.sweep import SpecError
+
+    p = tmp_path / "cell.toml"
+    p.write_text(CELL_SPEC)
+    sim = cr.build_cell(cr.load_cell_spec(p), backend="cpu")
+    np.testing.assert_allclose(sim.B_ext, [0.0, 0.0, 0.05])
+    p.write_text(CELL_SPEC.replace("B_ext = [0.0, 0.0, 0.05]", "B_ext = [0.0, 0.05]"))
+    with pytest.raises(SpecError, match=r"line 7: B_ext must be \[Bx, By, Bz\] in T"):
+        cr.load_cell_spec(p)
