@@ -182,6 +182,9 @@ def build_parser():
     from .cellreport import add_cell_parser
 
     add_cell_parser(sub)
+    from .design import add_design_parser
+
+    add_design_parser(sub)
     return p
 
 
