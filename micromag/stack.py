@@ -379,6 +379,22 @@ class Stack:
 
     # ------------------------------------------------------------------ the spec (TOML) form
     @classmethod
+    def from_toml(cls, path, materials=None):
+        """The Stack of the ``[stack]`` table of a TOML file (a cell spec; see :meth:`from_dict`)."""
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        with open(path, "rb") as f:
+            try:
+                doc = tomllib.load(f)
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"{path}: the file does not parse as TOML: {exc}") from None
+        if "stack" not in doc:
+            raise ValueError(f"{path} has no [stack] table")
+        return cls.from_dict(doc["stack"], materials=materials)
+
+    @classmethod
     def from_dict(cls, d, materials=None):
         """A Stack from a dict (the ``[stack]`` table of a cell spec)::
 

@@ -93,13 +93,12 @@ def offset_field(stack, m=None, backend="cpu"):
     for below, above, J1, J2 in stack.couplings:
         for f, o in ((below, above), (above, below)):
             if f in frees and o not in frees:
-                la, other = stack.layer(f), stack.layer(o)
+                la = stack.layer(f)
                 ko = stack.planes(o)
                 m_o = np.einsum("ckji,kji->c", m[:, ko[0]:ko[1]], stack.mask(o)[ko[0]:ko[1]])
                 m_o = m_o / max(stack.mask(o)[ko[0]:ko[1]].sum(), 1)
                 wf = (stack.mask(f) * stack.fill()).sum()
                 il += J1 / (la.material.Ms * la.thickness) * m_o * wf / w.sum()
-                del other
     return OffsetField(mean=dip + il, dipolar=dip, interlayer=il, map=Bmap, planes=(k0, k1))
 
 

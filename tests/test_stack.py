@@ -210,3 +210,50 @@ def test_a_cell_spec_takes_a_uniform_applied_field(tmp_path):
     p.write_text(CELL_SPEC.replace("B_ext = [0.0, 0.0, 0.05]", "B_ext = [0.0, 0.05]"))
     with pytest.raises(SpecError, match=r"line 7: B_ext must be \[Bx, By, Bz\] in T"):
         cr.load_cell_spec(p)
+
+
+def test_the_example_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root, MPLBACKEND="Agg")
+    r = subprocess.run([sys.executable, os.path.join(root, "examples", "mtj_stack.py"), "--quick"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "offset field on the free layer" in r.stdout and "m_HL·m_RL = -" in r.stdout
+
+
+@pytest.mark.parametrize("backend", ["cpu", pytest.param("emulate", marks=pytest.mark.slow)])
+def test_double_interface_free_layer_reverses_as_one(backend):
+    """CoFeB/W/CoFeB: two free layers coupled ferromagnetically (J1 = +2 mJ/m² across 1 nm) reverse together:
+    the minimum-energy path's barrier equals the macrospin K_eff V of the pair (K_eff from the pair's own
+    uniform-state energies, their mutual dipolar energy included) within 0.5 %, and both layers stay parallel
+    at the saddle."""
+    _skip(backend)
+    fl = mm.Material(Ms=1.0e6, A=2e-11, Ku1=8e5, alpha=0.5)
+    st = Stack([L("FL1", 1e-9, "free", fl), L("W", 1e-9, "spacer", J1=2e-3), L("FL2", 1e-9, "free", fl),
+                L("MgO", 1e-9, "barrier"),
+                L("RL", 1e-9, "reference", mm.Material(Ms=1e6, A=1e-11, Ku1=1e6), fixed=True)],
+               diameter=10e-9, cell=2e-9, dz=1e-9)
+    sim = sr.free_layer_simulation(st, backend=backend)
+    assert "interlayer" in sim.terms
+    ms = sr.free_layer_macrospin(st)
+    path = mm.energy_barrier(sim, (0, 0, 1), (0, 0, -1), images=7, tol_torque=1e-3, progress=False)
+    assert path.barrier == pytest.approx(ms.K_eff * ms.V, rel=5e-3)
+    saddle = path.saddle[:, :, st.grid.ny // 2, st.grid.nx // 2]  # (3, nk): the centre column
+    assert saddle[:, 0] @ saddle[:, 2] > 0.99
+
+
+def test_stack_from_toml(tmp_path):
+    p = tmp_path / "stack.toml"
+    p.write_text('[stack]\ndiameter = 20e-9\ncell = 2.5e-9\n[[stack.layer]]\nname = "RL"\nrole = "reference"\n'
+                 'thickness = 1e-9\nmaterial = "CoFeB_perpendicular"\nfixed = true\n[[stack.layer]]\nname = "MgO"\n'
+                 'role = "barrier"\nthickness = 1e-9\n[[stack.layer]]\nname = "FL"\nrole = "free"\nthickness = 1e-9\n'
+                 'material = "CoFeB_perpendicular"\n')
+    st = Stack.from_toml(p)
+    assert [la.role for la in st.layers] == ["reference", "barrier", "free"] and st.layer("RL").fixed
+    p.write_text("[cell]\n")
+    with pytest.raises(ValueError, match="no \\[stack\\] table"):
+        Stack.from_toml(p)
