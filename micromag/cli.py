@@ -185,6 +185,9 @@ def build_parser():
     from .design import add_design_parser
 
     add_design_parser(sub)
+    from .stack_report import add_stack_parser
+
+    add_stack_parser(sub)
     return p
 
 

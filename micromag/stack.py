@@ -277,11 +277,11 @@ class Stack:
         raise KeyError(f"no layer named {name!r}; layers: {[la.name for la in self.layers]}")
 
     def layer_of_role(self, role):
-        """The (first) layer of ``role`` (KeyError naming the roles present if there is none)."""
+        """The (first) layer of ``role`` (ValueError naming the roles present if there is none)."""
         for la in self.layers:
             if la.role == role:
                 return la
-        raise KeyError(f"the stack has no {role!r} layer; roles: {[la.role for la in self.layers]}")
+        raise ValueError(f"the stack has no {role!r} layer; roles: {[la.role for la in self.layers]}")
 
     def planes(self, name):
         """(first, end) z-plane indices of layer ``name`` (cells k with first <= k < end)."""

@@ -138,7 +138,7 @@ def free_layer_simulation(stack, B_map=None, backend="auto", **sim_options):
         sim.B_ext = field
     try:
         sim.m = tuple(reference_direction(stack))
-    except KeyError:
+    except ValueError:  # no reference layer
         sim.m = (0.0, 0.0, 1.0)
     return sim
 
@@ -164,7 +164,7 @@ def free_layer_macrospin(stack, axis=None, backend="cpu", demag=True):
     sim.B_ext = None
     try:
         u = reference_direction(stack) if axis is None else np.asarray(axis, float)
-    except KeyError:
+    except ValueError:  # no reference layer
         u = np.array([0.0, 0.0, 1.0])
     u = u / np.linalg.norm(u)
     p = np.cross(u, [1.0, 0.0, 0.0])
@@ -379,3 +379,64 @@ def switching_fields(stack, B_max, rtol=1e-3, backend="auto", tilt_deg=1.0, tol_
     out["center"] = 0.5 * (out["P->AP"] + out["AP->P"])
     out["half_width"] = 0.5 * (out["AP->P"] - out["P->AP"])
     return out
+
+
+# ---------------------------------------------------------------------------------------------- summary, CLI
+def stack_summary(stack, T=300.0, simulate=False, backend="auto", P=0.6, Lambda=1.0):
+    """Everything above for one stack, as a JSON-ready dict: the offset field (mean, dipolar, interlayer; T),
+    the free layer's macrospin, Δ_P and Δ_AP at T (K), Ic0 both ways (A, spin polarization ``P``,
+    Slonczewski asymmetry ``Lambda``), and the spin-flop field of every antiferromagnetically coupled pair (T).
+    Parts that do not apply (no reference layer, no AF pair) are left out."""
+    out = {"layers": [{"name": la.name, "role": la.role, "thickness_m": la.thickness, "fixed": la.fixed,
+                       "planes": list(stack.planes(la.name))} for la in stack.layers],
+           "grid": {"n": list(stack.grid.n), "cell_m": list(stack.grid.cell)}}
+    if stack.free_layers():
+        off = offset_field(stack)
+        out["offset_field_T"] = {"mean": off.mean.tolist(), "dipolar": off.dipolar.tolist(),
+                                 "interlayer": off.interlayer.tolist()}
+        ms = free_layer_macrospin(stack)
+        out["free_layer"] = {"V_m3": ms.V, "Ms_A_per_m": ms.Ms, "K_eff_J_per_m3": ms.K_eff, "B_K_T": ms.B_K,
+                             "alpha": ms.alpha}
+        if any(la.role == "reference" for la in stack.layers) and ms.K_eff > 0:
+            d = delta_P_AP(stack, T, simulate=simulate, backend=backend)
+            out["delta"] = {"T_K": float(T), "h": d["h"], "macrospin": d["macrospin"]}
+            if simulate:
+                out["delta"]["simulated"] = d["simulated"]
+            out["Ic0_A"] = {k: v for k, v in critical_currents(stack, P=P, Lambda=Lambda).items() if k != "B_par"}
+    flops = {}
+    for a, b, J1, J2 in stack.couplings:
+        if J1 < 0 and J2 == 0:
+            try:
+                flops[f"{a}-{b}"] = saf_spin_flop_field(stack, a, b)
+            except ValueError as exc:
+                flops[f"{a}-{b}"] = f"n/a: {exc}"
+    if flops:
+        out["spin_flop_field_T"] = flops
+    return out
+
+
+def add_stack_parser(sub):
+    """``micromag stack SPEC.toml [--T K] [--simulate] [--json FILE]``: the stack report of a ``[stack]`` table."""
+    p = sub.add_parser("stack", help="what a multilayer stack does to its free layer: offset field, Δ_P/Δ_AP, Ic0, "
+                       "SAF spin-flop (the [stack] table of a TOML file)")
+    p.add_argument("spec", help="a TOML file with a [stack] table (see micromag.stack.Stack.from_dict)")
+    p.add_argument("--T", type=float, default=300.0, help="temperature of Δ, K (default 300)")
+    p.add_argument("--simulate", action="store_true", help="Δ_P and Δ_AP also from minimum-energy paths")
+    p.add_argument("--json", default=None, help="write the summary to this file")
+    p.set_defaults(func=_cli)
+    return p
+
+
+def _cli(args):
+    import json
+
+    from .stack import Stack
+
+    summary = stack_summary(Stack.from_toml(args.spec), T=args.T, simulate=args.simulate)
+    text = json.dumps(summary, indent=1)
+    if args.json:
+        from .io.atomic import atomic_write
+
+        atomic_write(args.json, lambda f: f.write(text.encode()))
+    print(text)
+    return 0

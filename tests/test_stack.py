@@ -257,3 +257,29 @@ def test_stack_from_toml(tmp_path):
     p.write_text("[cell]\n")
     with pytest.raises(ValueError, match="no \\[stack\\] table"):
         Stack.from_toml(p)
+
+
+def test_stack_cli(tmp_path, capsys):
+    """``micromag stack SPEC.toml``: the summary of a pMTJ with a SAF; its numbers are those of the functions."""
+    import json
+
+    from micromag.cli import main
+
+    p = tmp_path / "stack.toml"
+    p.write_text('[stack]\ndiameter = 12e-9\ncell = 2e-9\ndz = 1e-9\n'
+                 '[[stack.layer]]\nname = "HL"\nrole = "hard"\nthickness = 2e-9\nMs = 1e6\nA = 1.5e-11\nKu1 = 1e6\n'
+                 'm0 = [0, 0, -1]\n'
+                 '[[stack.layer]]\nname = "Ru"\nrole = "spacer"\nthickness = 1e-9\nJ1 = -1e-3\n'
+                 '[[stack.layer]]\nname = "RL"\nrole = "reference"\nthickness = 1e-9\nMs = 1e6\nA = 1.5e-11\nKu1 = 1e6\n'
+                 '[[stack.layer]]\nname = "MgO"\nrole = "barrier"\nthickness = 1e-9\n'
+                 '[[stack.layer]]\nname = "FL"\nrole = "free"\nthickness = 1e-9\nMs = 1e6\nA = 2e-11\nKu1 = 8e5\n'
+                 'alpha = 0.02\n')
+    assert main(["stack", str(p), "--json", str(tmp_path / "s.json")]) == 0
+    s = json.loads((tmp_path / "s.json").read_text())
+    st = Stack.from_toml(p)
+    assert s["offset_field_T"]["mean"][2] == pytest.approx(sr.offset_field(st).mean[2], rel=1e-12)
+    d = s["delta"]["macrospin"]
+    assert (d["P"] > d["AP"]) == (s["offset_field_T"]["mean"][2] > 0)
+    assert s["spin_flop_field_T"]["HL-RL"] == pytest.approx(sr.saf_spin_flop_field(st, "HL", "RL"), rel=1e-12)
+    assert s["Ic0_A"]["P->AP"] > 0 and s["Ic0_A"]["AP->P"] > 0
+    assert '"offset_field_T"' in capsys.readouterr().out
