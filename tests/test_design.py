@@ -99,6 +99,19 @@ def test_pareto_front_and_routes(tmp_path):
     # VCMA's pulse is half a precession period in B_x: π/(γ B_x)
     v = res["routes"]["vcma"]["best"]
     assert v["pulse"] == pytest.approx(math.pi / (ds.DEFAULTS["material"]["gamma"] * 0.1), rel=1e-12)
+    # the SOT cost, written out: Lee et al. J_c0 = (2e/ħ)(Ms t/|θ|)(B_K/2 − B_x/√2) with the pulse law, in a β-W
+    # stripe as wide as the pillar and twice as long (5 nm thick, ρ = 2.6e-6 Ω·m, |θ| = 0.30 times its
+    # spin-diffusion factor)
+    s = res["routes"]["sot"]["best"]
+    hm = mm.BetaW(thickness=5e-9)
+    Ms, K, D, t = 1.2e6, s["K_eff_op"], s["diameter"], s["thickness"]
+    B_K = 2 * K / Ms
+    Jc0 = 2 * E / HBAR * Ms * t / abs(hm.theta_eff) * (B_K / 2 - 0.02 / math.sqrt(2))
+    alpha, gamma = ds.DEFAULTS["material"]["alpha"], ds.DEFAULTS["material"]["gamma"]
+    tau_D = (1 + alpha**2) / (alpha * gamma * B_K)
+    J = Jc0 * (1 + tau_D * math.log(math.pi / 2 * math.sqrt(2 * s["delta_op"])) / s["pulse"])
+    I = J * D * 5e-9
+    assert s["energy"] == pytest.approx(I * I * 2.6e-6 * 2 * D / (D * 5e-9) * s["pulse"], rel=1e-9)
     # the cells on the front are cell specs that micromag cell reads
     from micromag import cellreport as cr
 
