@@ -141,6 +141,7 @@ __device__ __forceinline__ void load_neighbours(Neighbours& nb, const real* __re
 // ptr[MM_PTR_<TERM>_<NAME>] (uploaded once by the backend from the term's device_patterns()).
 struct Cell {
     vec3 m;                         // this cell's magnetization
+    const real* M;                  // the state being evaluated (B, 3, nz, ny, nx): couplings past the faces
     int r;                          // its region (>= 0: magnetic)
     int b, nb;                      // batch member, batch size
     int nreg;                       // number of regions (rows of the material table)

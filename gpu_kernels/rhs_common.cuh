@@ -10,6 +10,7 @@ __device__ __forceinline__ bool cell_init(Cell& x, const real* __restrict__ m, c
                                           const unsigned long long* __restrict__ ptr, int b, long long c,
                                           const GridInfo& g, int nreg, int nb) {
     x.g = g;
+    x.M = m;
     x.b = b;
     x.nb = nb;
     x.nreg = nreg;
@@ -60,6 +61,7 @@ __device__ __forceinline__ vec3 cell_field_outside(const Cell& x) {
 
 // dm/dt (1/s) of a magnetic cell with effective field B (see llg_rhs.cu for the formula).
 __device__ __forceinline__ vec3 cell_dmdt(const Cell& x, vec3 B, int precession) {
+    if (MM_PARAM(x, MM_P_FROZEN) != (real)0) return mk3(0, 0, 0);  // a fixed layer (Material.frozen)
     const vec3 m0 = x.m;
     const real gamma = MM_PARAM(x, MM_P_GAMMA);
     const real mb = dot3(m0, B);

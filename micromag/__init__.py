@@ -37,3 +37,7 @@ from .cellreport import cell_report  # noqa: F401
 from .guard import SimulationDiverged  # noqa: F401
 from .terms import Param, Term, TorqueTerm, register  # noqa: F401  the term contract, for plug-in terms
 from .cost import TooLong  # noqa: F401  a run refused before it starts (its estimate is in the message)
+from .terms import InterlayerExchange  # noqa: F401
+from .stack import Coupling, Stack, StackLayer  # noqa: F401  multilayer pillars (micromag.stack_report: what they do)
+from . import stack_report  # noqa: F401
+from .design import design_search  # noqa: F401

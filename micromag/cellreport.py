@@ -36,6 +36,7 @@ The spec (every key is checked; an unknown or missing key is an error that names
     thickness = 1.3e-9            # free-layer thickness, m
     cell = 3.5e-9                 # in-plane cell size, m
     tilt_deg = 0.0                # SOT: element against the current; easy_axis = "z" | "long" (SOT)
+    B_ext = [0, 0, 0.02]          # T, optional: a uniform applied field (e.g. a reference stack's offset)
 
     [material]                    # free layer: a preset, then overrides (SI)
     preset = "CoFeB_perpendicular"   # Permalloy, CoFeB, CoFeB_perpendicular, Cobalt, Iron, YIG
@@ -81,7 +82,7 @@ __all__ = ["CellSpec", "load_cell_spec", "cell_report", "build_cell", "wer_build
 
 # ---------------------------------------------------------------------------------------------- the spec
 KEYS = {
-    "cell": {"name", "write", "diameter", "size", "thickness", "cell", "tilt_deg", "easy_axis"},
+    "cell": {"name", "write", "diameter", "size", "thickness", "cell", "tilt_deg", "easy_axis", "B_ext"},
     "material": {"preset", "Ki", "Ms", "A", "alpha", "Ku1", "Tc", "T_ref", "Ms_exponent", "nK", "nA", "gamma"},
     "mtj": {"RA_P", "TMR", "t_ox", "eps_r", "V_half", "P", "Lambda"},
     "sot": {"heavy_metal", "hm_thickness", "B_x", "xi_FL"},
@@ -112,6 +113,7 @@ HEAVY_METALS = ("BetaW", "Ta", "Pt")
 _KIND = {
     ("cell", "diameter"): "pos", ("cell", "thickness"): "pos", ("cell", "cell"): "pos", ("cell", "tilt_deg"): "num",
     ("cell", "size"): "vec2", ("write", "pulse"): "pos", ("write", "rise"): "nonneg", ("write", "settle"): "nonneg",
+    ("cell", "B_ext"): "vec3",
     ("write", "delay"): "nonneg", ("write", "temperature"): "pos", ("write", "wer_members"): "int",
     ("write", "dt"): "pos", ("write", "drive"): "list", ("read", "V_read"): "num", ("read", "t_read"): "pos",
     ("read", "n_reads"): "pos", ("read", "budget"): "prob", ("retention", "temperatures"): "listpos",
@@ -153,6 +155,10 @@ def _check_value(where, table, key, v):
             raise bad("must hold numbers > 0")
         if key == "drive" and any(x <= 0 for x in v):
             raise bad("must hold drive magnitudes > 0 (V, or A/m² for SOT)")
+        return [float(x) for x in v]
+    if kind == "vec3":  # a uniform applied field, T (e.g. the stray field of a reference stack: micromag.stack)
+        if not isinstance(v, list) or len(v) != 3 or not all(isnum(x) for x in v):
+            raise bad("must be [Bx, By, Bz] in T")
         return [float(x) for x in v]
     if kind == "vec2":
         if not isinstance(v, list) or len(v) != 2 or not all(isnum(x) and x > 0 for x in v):
@@ -298,6 +304,7 @@ def _device(spec, drive, T_material=None, temperature=None, batch=1, backend="au
     from . import devices, drives, geometry, heavy_metal
 
     c, w = spec["cell"], spec["write"]
+    B0 = np.asarray(c.get("B_ext", (0.0, 0.0, 0.0)), float)  # [cell] B_ext: a uniform applied field, T
     mat = _material(spec["material"], c["thickness"], T_material)
     size = (c["diameter"], c["diameter"]) if "diameter" in c else tuple(c["size"])
     mt = spec["mtj"]
@@ -308,8 +315,9 @@ def _device(spec, drive, T_material=None, temperature=None, batch=1, backend="au
         kw = dict(size=size, thickness=c["thickness"], material=mat, cell=c["cell"], mtj=mtj, P=mt["P"],
                   Lambda=mt["Lambda"], m0_tilt_deg=tilt0_deg, temperature=temperature, batch=batch, backend=backend)
         if c["write"] == "stt":
-            return devices.MTJCell(V=drive, stt=True, xi_vcma=0.0, **kw)
-        return devices.MTJCell(V=drive, stt=True, xi_vcma=spec["vcma"]["xi"], B_ext=(spec["vcma"]["B_x"], 0, 0), **kw)
+            return devices.MTJCell(V=drive, stt=True, xi_vcma=0.0, B_ext=tuple(B0) if B0.any() else None, **kw)
+        return devices.MTJCell(V=drive, stt=True, xi_vcma=spec["vcma"]["xi"],
+                               B_ext=tuple(B0 + (spec["vcma"]["B_x"], 0, 0)), **kw)
     s = spec["sot"]
     hm = getattr(heavy_metal, s["heavy_metal"])(thickness=s["hm_thickness"])
     tilt = c["tilt_deg"]
@@ -319,7 +327,7 @@ def _device(spec, drive, T_material=None, temperature=None, batch=1, backend="au
         m0 = (0.0, math.sin(a), math.cos(a)) if easy == "z" else (math.cos(a), math.sin(a), 0.0)
     return devices.SOTCell(free_layer=geometry.Ellipse(size), thickness=c["thickness"], material=mat, heavy_metal=hm,
                            tilt_deg=tilt, rotation_deg=-tilt, easy_axis=easy, cell=c["cell"], mtj=mtj, J=drive,
-                           xi_FL=s["xi_FL"], B_ext=(s["B_x"], 0.0, 0.0), m0=m0, temperature=temperature,
+                           xi_FL=s["xi_FL"], B_ext=tuple(B0 + (s["B_x"], 0.0, 0.0)), m0=m0, temperature=temperature,
                            batch=batch, backend=backend)
 
 

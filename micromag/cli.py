@@ -266,6 +266,12 @@ def build_parser():
     from .cellreport import add_cell_parser
 
     add_cell_parser(sub)
+    from .design import add_design_parser
+
+    add_design_parser(sub)
+    from .stack_report import add_stack_parser
+
+    add_stack_parser(sub)
     return p
 
 

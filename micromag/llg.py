@@ -27,6 +27,8 @@ class LLG:
         Param("Ms", "A/m", MATERIAL, "saturation magnetization (0: not magnetic)", default=0.0, lo=0.0),
         Param("alpha", "", MATERIAL, "Gilbert damping", default=0.01, lo=0.0),
         Param("gamma", "rad/(s·T)", MATERIAL, "gyromagnetic ratio", default=gamma_mumax, lo=0.0, lo_open=True),
+        Param("frozen", "", MATERIAL, "1: m held fixed (dm/dt = 0: a pinned layer), 0: dynamic", default=0.0,
+              lo=0.0, hi=1.0),
     )
 
     def __init__(self, system, terms, batch):
@@ -47,7 +49,7 @@ class LLG:
         system = self.system
         gamma = system.param("gamma")
         alpha = system.param("alpha")
-        mag = system.magnetic
+        mag = system.magnetic & (system.param("frozen") == 0)  # frozen cells: every prefactor 0, dm/dt = 0
         self.c_prec = np.where(mag, -gamma / (1 + alpha**2), 0.0)[None]  # (1, nz, ny, nx)
         self.c_damp = self.c_prec * alpha
         self.c_relax = np.where(mag, -gamma, 0.0)[None]

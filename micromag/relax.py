@@ -192,6 +192,9 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
     xp = sim.xp
     state = sim.state  # the live m and t, changed in place
     free = state.mask
+    if frozen is None:  # the layers held fixed by their material (Material.frozen = 1)
+        held = sim.system.magnetic & (sim.system.param("frozen") != 0)
+        frozen = held if held.any() else None
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)
         if frozen.shape != sim.grid.shape:

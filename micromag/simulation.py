@@ -1151,6 +1151,9 @@ class Simulation:
 
         tol_torque = check_positive("tol_torque", tol_torque, unit="T")
         max_iter = check_int("max_iter", max_iter, lo=1)
+        if np.any(self.system.param("frozen")[self.system.magnetic] != 0):
+            raise ValueError("minimize() moves every magnetic cell; this system holds layers with frozen = 1 "
+                             "(fixed): use relax(), which keeps them fixed")
         self._check_tolerance(tol_torque)
         th = self.terms.get("thermal")
         if th is not None:

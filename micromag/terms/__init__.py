@@ -48,6 +48,7 @@ REGISTRY = {
     "sot": ("sot", "SpinOrbitTorque"),
     "stt": ("stt", "SlonczewskiSTT"),
     "zhangli": ("zhangli", "ZhangLiSTT"),
+    "interlayer": ("interlayer", "InterlayerExchange"),
 }
 
 _EXTRA = {}  # terms registered at run time (register())
