@@ -82,8 +82,9 @@ def check_stationary(H, kind, zero_tol=None, k=3):
     "symmetry_modes" (axes of the rotations that are zero modes), "zero_modes" (count of other eigenvalues
     within zero_tol: an unexplained flat direction), "zero_tol" (J), "torque" (T), "message"}.
     A minimum passes with its lowest eigenvalue > zero_tol; a saddle with the lowest < −zero_tol and the
-    next > −zero_tol (a next one within ±zero_tol is reported as a zero mode: the saddle is then a flat
-    family, e.g. a wall free to slide, and its harmonic rate is not defined).
+    next > −zero_tol; eigenvalues within ±zero_tol are reported as zero modes (``zero_modes``): a top with
+    none below −zero_tol and at least one zero mode passes as a degenerate saddle (a flat family, e.g. a wall
+    free to slide along a stripe: the barrier is right, the harmonic rate is not defined).
     """
     if kind not in ("minimum", "saddle"):
         raise ValueError(f"kind must be 'minimum' or 'saddle', got {kind!r}")
@@ -101,8 +102,11 @@ def check_stationary(H, kind, zero_tol=None, k=3):
                f"NOT a minimum: {n_neg} negative eigenvalue(s)" if n_neg else
                f"a flat minimum: {n_zero} zero mode(s) that no rotation explains")
     else:
-        passed = n_neg == 1
-        if n_neg == 0:
+        passed = n_neg == 1 or (n_neg == 0 and n_zero > 0)
+        if n_neg == 0 and n_zero:
+            msg = (f"a flat top: no negative eigenvalue but {n_zero} zero mode(s) that no rotation explains (a "
+                   "family of states of equal energy, e.g. a wall free to slide): a degenerate saddle, no harmonic rate")
+        elif n_neg == 0:
             msg = "NOT a saddle: no negative eigenvalue (the top of the path is not a saddle point)"
         elif n_neg > 1:
             msg = (f"NOT a first-order saddle: {n_neg} negative eigenvalues (a lower path goes round this point)")
