@@ -709,9 +709,9 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
             s = strings[i]
             if s.screen_barrier > best + screen_margin * abs(best) or len(keep_idx) >= keep:
                 break
-            # the same energy profile (to 1e-4 of its range): a symmetric copy of a string already kept
+            # the same energy profile (to 2e-3 of its range): a symmetric copy of a string already kept
             twin = any(float(np.abs((strings[j].E - strings[j].E[0]) - (s.E - s.E[0])).max())
-                       <= 1e-4 * float(np.ptp(s.E)) for j in keep_idx)
+                       <= 2e-3 * float(np.ptp(s.E)) for j in keep_idx)
             if not twin:
                 keep_idx.append(i)
         for i, s in enumerate(strings):

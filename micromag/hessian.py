@@ -88,6 +88,7 @@ class TangentHessian:
         tq = np.cross(m, self.B, axis=0)
         self.torque = float(np.sqrt((tq * tq).sum(axis=0)).max())
         self.scale = float(self.mu.mean()) * 1.0
+        self.uniform_moment = bool(np.ptp(self.mu) <= 1e-12 * self.mu.max())
         self.matvecs = 0
 
     # ------------------------------------------------------------------ coordinates
@@ -147,8 +148,9 @@ class TangentHessian:
         a = np.asarray(angles, dtype=float).reshape(-1, 1, 1, 1, 1)
         return (np.cos(a) * self.m + np.sin(a) * nxm + (1 - np.cos(a)) * nm * n) * self.mask
 
-    def matmat(self, etas):
-        """H η for each row of ``etas`` (k, 2N): (k, 2N), J/rad² (2k states in batched field evaluations)."""
+    def matmat(self, etas, jacobian=False):
+        """H η for each row of ``etas`` (k, 2N): (k, 2N), J/rad² (2k states in batched field evaluations);
+        with ``jacobian`` the field's Jacobian A η = H η / μ (T/rad) instead."""
         etas = np.atleast_2d(np.asarray(etas, dtype=float))
         v = self.to_field(etas)  # (k, 3, ...)
         eps = self.eps
@@ -158,9 +160,9 @@ class TangentHessian:
         k = etas.shape[0]
         dB = (Bs[:k] - Bs[k:]) / (2 * eps)
         dB = dB - (dB * self.m).sum(axis=1, keepdims=True) * self.m  # P_i δB_i
-        Hv = self._mu3 * (-dB + self.mB[None, None] * v)
+        Av = -dB + self.mB[None, None] * v
         self.matvecs += k
-        return self.to_coords(Hv)
+        return self.to_coords(Av if jacobian else self._mu3 * Av)
 
     def matvec(self, eta):
         return self.matmat(np.asarray(eta, dtype=float).reshape(1, -1))[0]
@@ -185,37 +187,85 @@ class TangentHessian:
 
         return LinearOperator((self.n, self.n), matvec=mv, dtype=float)
 
-    def lowest(self, k=2, shift_directions=None, tol=1e-8):
-        """The k lowest eigenvalues (J, ascending) and eigenvectors (k, 2N) by Lanczos (scipy eigsh, which='SA')
-        on :meth:`operator`; a dense eigensolver where the dimension is too small for ARPACK."""
-        from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+    def lowest(self, k=2, shift_directions=None, tol=1e-8, dense_max=3000):
+        """The k lowest eigenvalues, in T (ascending by real part), and their eigenvectors (k, 2N).
+
+        Where every magnetic cell has the same moment (no partly filled edge cells) the discrete field is the
+        gradient of the discrete energy, H is symmetric and Lanczos (scipy ``eigsh``, which='SA') runs on the
+        matrix-free :meth:`operator`; the eigenvalues are returned as H's divided by μ (T). With partly filled
+        cells the field is not exactly the gradient of the fill-weighted energy (the exchange field is not
+        fill-weighted, as in MuMax3): the linearization that decides stability (of the relaxation and of the
+        LLG) is then the field's Jacobian A = H/μ, slightly non-symmetric, whose eigenvalues are taken (dense
+        up to ``dense_max`` coordinates, else ARPACK ``eigs``, which='SR'). ``shift_directions`` (orthonormal
+        rows) are moved to a positive eigenvalue (1 T) so that the rest are those of their complement."""
+        from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs, eigsh
 
         k = int(k)
-        if self.n <= max(2 * k + 2, 12):
-            op = self.operator(shift_directions)
-            M = op.matmat(np.eye(self.n))
-            w, V = np.linalg.eigh(0.5 * (M + M.T))
-            return w[:k], V[:, :k].T
-        op = self.operator(shift_directions)
-        rng = np.random.default_rng(7)
-        try:
-            w, V = eigsh(op, k=k, which="SA", tol=tol, ncv=min(self.n, max(4 * k + 1, 30)),
-                         maxiter=50 * self.n, v0=rng.standard_normal(self.n))
-        except ArpackNoConvergence as exc:  # keep what converged; the caller judges
-            w, V = exc.eigenvalues, exc.eigenvectors
-            if len(w) < k:
-                raise RuntimeError(f"the Lanczos iteration for the {k} lowest Hessian eigenvalues did not converge "
-                                   f"({len(w)} of {k} after {self.matvecs} products)") from None
-        order = np.argsort(w)
-        return np.asarray(w)[order], np.asarray(V)[:, order].T
+        G = None if shift_directions is None or len(shift_directions) == 0 else np.asarray(shift_directions)
+        if self.uniform_moment:
+            mu = float(self.mu[0])
+            if self.n <= dense_max:
+                # the matrix from 2N batched products: Lanczos on products made one at a time by finite
+                # differences (noise ~1e-8 of the largest eigenvalue) misses a cluster of eigenvalues near 0
+                # when the spectrum is wide (exchange: ~100 T), which is just where the answer lies
+                M = self.dense() / mu
+                if G is not None:
+                    P = np.eye(self.n) - G.T @ G
+                    M = P @ M @ P + G.T @ G
+                if self.n <= max(2 * k + 2, 12):
+                    w, V = np.linalg.eigh(M)
+                    return w[:k], V[:, :k].T
+                w, V = eigsh(M, k=k, which="SA", tol=tol, v0=np.random.default_rng(7).standard_normal(self.n))
+                order = np.argsort(w)
+                return w[order], V[:, order].T
+            op = self.operator(G, shift=mu)
+            rng = np.random.default_rng(7)
+            try:
+                w, V = eigsh(op, k=k, which="SA", tol=tol, ncv=min(self.n, max(4 * k + 1, 30)),
+                             maxiter=50 * self.n, v0=rng.standard_normal(self.n))
+            except ArpackNoConvergence as exc:  # keep what converged; the caller judges
+                w, V = exc.eigenvalues, exc.eigenvectors
+                if len(w) < k:
+                    raise RuntimeError(f"the Lanczos iteration for the {k} lowest Hessian eigenvalues did not "
+                                       f"converge ({len(w)} of {k} after {self.matvecs} products)") from None
+            order = np.argsort(w)
+            return np.asarray(w)[order] / mu, np.asarray(V)[:, order].T
+        if self.n <= dense_max:
+            M = self.jacobian_dense()
+            if G is not None:
+                P = np.eye(self.n) - G.T @ G
+                M = P @ M @ P + G.T @ G
+            w, V = np.linalg.eig(M)
+        else:
+            def mv(x):
+                x = np.asarray(x, dtype=float).reshape(-1)
+                if G is None:
+                    return self.matmat(x[None], jacobian=True)[0]
+                px = x - G.T @ (G @ x)
+                y = self.matmat(px[None], jacobian=True)[0]
+                return y - G.T @ (G @ y) + G.T @ (G @ x)
+
+            w, V = eigs(LinearOperator((self.n, self.n), matvec=mv, dtype=float), k=k, which="SR", tol=tol)
+        order = np.argsort(w.real)[:k]
+        return w.real[order], V.real[:, order].T
+
+    def jacobian_dense(self):
+        """The field's Jacobian A (2N, 2N) in T/rad (not symmetrized): A η = H η / μ."""
+        if getattr(self, "_jac", None) is None:
+            n = self.n
+            self._jac = self.matmat(np.eye(n), jacobian=True).T
+        return self._jac
 
     def dense(self, chunk=None):
-        """The full symmetric (2N, 2N) Hessian in J (2N Hessian-vector products, batched)."""
+        """The full symmetric (2N, 2N) Hessian in J (2N Hessian-vector products, batched; symmetrized)."""
+        if getattr(self, "_dense", None) is not None:
+            return self._dense
         n = self.n
         chunk = n if chunk is None else int(chunk)
         cols = [self.matmat(np.eye(n)[lo:lo + chunk]) for lo in range(0, n, chunk)]
         M = np.concatenate(cols, axis=0)
-        return 0.5 * (M + M.T)
+        self._dense = 0.5 * (M + M.T)
+        return self._dense
 
     # ------------------------------------------------------------------ symmetries
     def rotation_generators(self):

@@ -47,21 +47,23 @@ __all__ = ["check_stationary", "symmetry_modes", "attempt_frequency", "default_z
 
 
 def default_zero_tol(H):
-    """An eigenvalue of magnitude below μ̄ · max(1 mT, 10 × residual torque) counts as zero (J)."""
-    return float(H.mu.mean()) * max(1e-3, 10.0 * H.torque)
+    """An eigenvalue (T) of magnitude below max(1 mT, 10 × the residual torque) counts as zero."""
+    return max(1e-3, 10.0 * H.torque)
 
 
 def symmetry_modes(H, zero_tol=None, kT=None):
     """Rotations of every moment about x̂, ŷ or ẑ that leave the energy of ``H``'s state (a TangentHessian)
-    unchanged: [{axis, g (unit, 2N), L (rad), rayleigh (J), dE (J)}], generators orthonormal. A rotation
-    counts when the energy varies along its whole orbit by less than ``zero_tol`` × |g|² (a mode of
-    eigenvalue zero_tol turned by 1 rad) or, given ``kT`` (J), by less than kT (the orbit is then free at
-    that temperature), and its Rayleigh quotient gᵀHg (unit g) is not below −zero_tol."""
+    unchanged: [{axis, g (unit, 2N), L (rad), rayleigh (T), dE (J), mu (J/T)}], generators orthonormal,
+    the most symmetric first. A rotation counts when the energy varies along its whole orbit by less than
+    zero_tol · μ̄ · |g|² (a mode of eigenvalue ``zero_tol`` (T) turned by 1 rad) or, given ``kT`` (J), by
+    less than kT (the orbit is then free at that temperature), and gᵀAg (unit g) is not below −zero_tol."""
     zero_tol = default_zero_tol(H) if zero_tol is None else float(zero_tol)
+    mu2 = np.concatenate([H.mu, H.mu])
     out = []
-    for axis, (g, L, dE) in H.rotation_generators().items():
+    gens = sorted(H.rotation_generators().items(), key=lambda kv: kv[1][2])  # the most symmetric first
+    for axis, (g, L, dE) in gens:
         g2 = float(g @ g)
-        if not (dE < zero_tol * g2 or (kT is not None and dE < kT)):
+        if not (dE < zero_tol * float(H.mu.mean()) * g2 or (kT is not None and dE < kT)):
             continue
         for prev in out:  # orthogonal to those already taken
             g = g - (prev["g"] @ g) * prev["g"]
@@ -69,16 +71,17 @@ def symmetry_modes(H, zero_tol=None, kT=None):
         if norm < 1e-6 * L / (2 * math.pi):
             continue
         u = g / norm
-        q = float(u @ H.matvec(u))
+        q = float(u @ H.matmat(u[None], jacobian=True)[0])
         if q >= -zero_tol:
-            out.append({"axis": axis, "g": u, "L": L, "rayleigh": q, "dE": dE})
+            out.append({"axis": axis, "g": u, "L": L, "rayleigh": q, "dE": dE, "mu": float(mu2 @ (u * u))})
     return out
 
 
 def check_stationary(H, kind, zero_tol=None, k=3):
     """Whether the state of ``H`` is a minimum (``kind="minimum"``) or a first-order saddle (``"saddle"``).
 
-    Returns {"passed", "kind", "eigenvalues" (the k lowest, J, with symmetry zero modes taken out),
+    Returns {"passed", "kind", "eigenvalues_T" (the k lowest of the field's Jacobian A = H/μ, T, with the
+    symmetry zero modes taken out),
     "symmetry_modes" (axes of the rotations that are zero modes), "zero_modes" (count of other eigenvalues
     within zero_tol: an unexplained flat direction), "zero_tol" (J), "torque" (T), "message"}.
     A minimum passes with its lowest eigenvalue > zero_tol; a saddle with the lowest < −zero_tol and the
@@ -91,7 +94,6 @@ def check_stationary(H, kind, zero_tol=None, k=3):
     zero_tol = default_zero_tol(H) if zero_tol is None else float(zero_tol)
     sym = symmetry_modes(H, zero_tol)
     G = np.array([s["g"] for s in sym]) if sym else None
-    shift = max(10.0 * zero_tol, H.scale)
     w, _ = H.lowest(min(k, H.n), shift_directions=G)
     w = np.asarray(w, dtype=float)
     n_neg = int((w < -zero_tol).sum())
@@ -116,27 +118,27 @@ def check_stationary(H, kind, zero_tol=None, k=3):
                 msg += f" apart from {n_zero} zero mode(s) that no rotation explains (a flat family of saddles)"
     if sym:
         msg += f"; zero mode(s) of rotation about {', '.join(s['axis'] for s in sym)} taken out"
-    if H.torque > 1e-2 * max(abs(w[0]) / float(H.mu.mean()), 1e-30) and H.torque > 1e-3:
+    if H.torque > 1e-2 * abs(w[0]) and H.torque > 1e-3:
         msg += f" (note: residual torque {H.torque:.2g} T)"
-    return {"passed": bool(passed), "kind": kind, "eigenvalues_J": w.tolist(),
-            "symmetry_modes": [s["axis"] for s in sym], "zero_modes": n_zero, "zero_tol_J": zero_tol,
+    return {"passed": bool(passed), "kind": kind, "eigenvalues_T": w.tolist(),
+            "symmetry_modes": [s["axis"] for s in sym], "zero_modes": n_zero, "zero_tol_T": zero_tol,
             "torque_T": H.torque, "message": msg}
 
 
-def _restricted_eigs(H, M, modes):
-    """Eigenvalues of the dense Hessian M on the complement of the zero-mode generators ``modes``."""
-    if not modes:
-        return np.linalg.eigvalsh(M)
-    G = np.array([s["g"] for s in modes]).T  # (2N, k)
-    Q, _ = np.linalg.qr(np.concatenate([G, np.eye(M.shape[0])], axis=1))
-    C = Q[:, G.shape[1]:]  # orthonormal complement
-    return np.linalg.eigvalsh(C.T @ M @ C)
+def _restricted_eigs(A, modes):
+    """Real parts of the eigenvalues (T) of the Jacobian A on the complement of the zero-mode generators."""
+    if modes:
+        G = np.array([s["g"] for s in modes]).T  # (2N, k)
+        Q, _ = np.linalg.qr(np.concatenate([G, np.eye(A.shape[0])], axis=1))
+        C = Q[:, G.shape[1]:]  # orthonormal complement
+        A = C.T @ A @ C
+    w = np.linalg.eigvals(A)
+    return np.sort(w.real)
 
 
-def _dynamical_matrix(H, alpha, gamma):
-    """D (2N, 2N), 1/(J s): dη/dt = −D ∇_η E for the LLG with damping α and γ per magnetic cell."""
-    N = H.N
-    c = gamma / ((1.0 + alpha**2) * H.mu)
+def _dynamical_matrix(N, alpha, gamma):
+    """D (2N, 2N), rad/(s·T) per rad: the linearized LLG dη/dt = −D A η, D_i = γ_i/(1 + α_i²) (α_i 1 − J)."""
+    c = gamma / (1.0 + alpha**2)
     D = np.zeros((2 * N, 2 * N))
     i = np.arange(N)
     D[i, i] = c * alpha
@@ -151,9 +153,12 @@ def attempt_frequency(H_min, H_saddle, alpha, gamma, T, max_dim=4000, zero_tol=N
     ``H_saddle`` (two :class:`~micromag.hessian.TangentHessian` of one landscape), damping ``alpha`` and
     gyromagnetic ratio ``gamma`` (rad/(s·T)) per magnetic cell (scalars broadcast), temperature T (K).
 
-    Returns {"f0_Hz", "lambda_plus_per_s", "unstable_eigenvalue_J", "log_det_ratio", "symmetry_modes_min",
-    "symmetry_modes_saddle" ([(axis, L rad)]), "zero_modes" (unexplained flat directions at either point:
-    f0 is then not defined and is None), "message"}.
+    Computed from the field's Jacobians A = H/μ (T; the Hessian H = μ A, so det H_min / det H_s = det A_min /
+    det A_s, the μ of removed zero modes aside): λ₊ is the largest real eigenvalue of −D A_s (the linearized
+    LLG, D_i = γ_i/(1 + α_i²)(α_i 1 − J)).
+    Returns {"f0_Hz", "lambda_plus_per_s", "unstable_eigenvalue_T", "log_det_ratio" (ln det H_min/|det' H_s|),
+    "symmetry_modes_min", "symmetry_modes_saddle" ([(axis, L rad)]), "zero_modes" (unexplained flat
+    directions: f0 is then not defined and is None), "message"}.
     """
     T = float(T)
     if not (math.isfinite(T) and T > 0):
@@ -171,15 +176,14 @@ def attempt_frequency(H_min, H_saddle, alpha, gamma, T, max_dim=4000, zero_tol=N
     ztol = max(default_zero_tol(H_min), default_zero_tol(H_saddle)) if zero_tol is None else float(zero_tol)
     modes_min = symmetry_modes(H_min, ztol, kT)
     modes_sad = symmetry_modes(H_saddle, ztol, kT)
-    M_min, M_sad = H_min.dense(), H_saddle.dense()
-    w_min = _restricted_eigs(H_min, M_min, modes_min)
-    w_sad = _restricted_eigs(H_saddle, M_sad, modes_sad)
+    A_min, A_sad = H_min.jacobian_dense(), H_saddle.jacobian_dense()
+    w_min = _restricted_eigs(A_min, modes_min)
+    w_sad = _restricted_eigs(A_sad, modes_sad)
     zero = int((np.abs(w_min) <= ztol).sum() + (np.abs(w_sad) <= ztol).sum())
     neg_min, neg_sad = int((w_min < -ztol).sum()), int((w_sad < -ztol).sum())
-    D = _dynamical_matrix(H_saddle, alpha, gamma)
-    ev = np.linalg.eigvals(-D @ M_sad)
-    lam = float(np.max(ev.real))
-    out = {"lambda_plus_per_s": lam, "unstable_eigenvalue_J": float(w_sad[0]),
+    D = _dynamical_matrix(H_saddle.N, alpha, gamma)
+    lam = float(np.max(np.linalg.eigvals(-D @ A_sad).real))
+    out = {"lambda_plus_per_s": lam, "unstable_eigenvalue_T": float(w_sad[0]),
            "symmetry_modes_min": [(s["axis"], s["L"]) for s in modes_min],
            "symmetry_modes_saddle": [(s["axis"], s["L"]) for s in modes_sad], "zero_modes": zero, "T_K": T,
            "f0_Hz": None, "log_det_ratio": None}
@@ -187,12 +191,13 @@ def attempt_frequency(H_min, H_saddle, alpha, gamma, T, max_dim=4000, zero_tol=N
         out["message"] = (f"no harmonic rate: {neg_min} negative eigenvalue(s) at the minimum, {neg_sad} at the saddle, "
                           f"{zero} unexplained zero mode(s)")
         return out
-    stable_sad = np.abs(w_sad[1:])
-    log_ratio = 0.5 * (np.log(w_min).sum() - math.log(abs(w_sad[0])) - np.log(stable_sad).sum())
+    # ln det H_min − ln |det' H_s|: the μ of every cell cancels between the two but those of removed modes
+    log_ratio = (np.log(w_min).sum() - np.log(np.abs(w_sad)).sum()
+                 + sum(math.log(s["mu"]) for s in modes_sad) - sum(math.log(s["mu"]) for s in modes_min))
     log_gold = sum(math.log(s["L"] / math.sqrt(2 * math.pi * kT)) for s in modes_sad) \
         - sum(math.log(s["L"] / math.sqrt(2 * math.pi * kT)) for s in modes_min)
-    log_f0 = math.log(lam / (2 * math.pi)) + log_ratio + log_gold  # log_ratio = ln √(det H_min / |det H_s|)
-    out.update(f0_Hz=math.exp(log_f0), log_det_ratio=float(2 * log_ratio),
+    log_f0 = math.log(lam / (2 * math.pi)) + 0.5 * log_ratio + log_gold
+    out.update(f0_Hz=math.exp(log_f0), log_det_ratio=float(log_ratio),
                message="harmonic (Langer) rate" + (f"; zero modes of rotation taken out (saddle: "
                                                     f"{[s['axis'] for s in modes_sad]}, minimum: "
                                                     f"{[s['axis'] for s in modes_min]})"
