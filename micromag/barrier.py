@@ -709,8 +709,10 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
             s = strings[i]
             if s.screen_barrier > best + screen_margin * abs(best) or len(keep_idx) >= keep:
                 break
-            # the same energy profile (to 2e-3 of its range): a symmetric copy of a string already kept
-            twin = any(float(np.abs((strings[j].E - strings[j].E[0]) - (s.E - s.E[0])).max())
+            # a start of the same family (coherent, wall) with the same energy profile (to 2e-3 of its range):
+            # a symmetric copy of a string already kept; a seeded start is never a copy (it breaks symmetries)
+            twin = any(strings[j].name.split()[0] == s.name.split()[0] and not s.name.startswith("seeded")
+                       and float(np.abs((strings[j].E - strings[j].E[0]) - (s.E - s.E[0])).max())
                        <= 2e-3 * float(np.ptp(s.E)) for j in keep_idx)
             if not twin:
                 keep_idx.append(i)
