@@ -879,7 +879,8 @@ def _saddle_check(landscape, a, saddle, b):
     from .hessian import TangentHessian
     from .transition_rate import check_stationary
 
-    res = {"saddle": check_stationary(TangentHessian(landscape, saddle), "saddle"),
+    Hs = TangentHessian(landscape, saddle)
+    res = {"saddle": check_stationary(Hs, "saddle"),
            "from": check_stationary(TangentHessian(landscape, a), "minimum"),
            "to": check_stationary(TangentHessian(landscape, b), "minimum")}
     res["passed"] = all(r["passed"] for r in res.values())
