@@ -43,6 +43,12 @@ The default initial path is the per-cell great circle from m_from to m_to, or, f
 that turns through the cheapest axis (``via``), with a small non-uniform random tilt that lets a symmetric
 start break into a domain-wall path.
 
+Several starting paths (coherent rotation through several directions, a wall swept in from the edge, a
+seeded perturbation) relax together as one batch; the lowest is returned, never one above the uniform
+rotation on the same grid (an upper bound for any element), and its top is checked to be a first-order
+saddle by the Hessian's eigenvalues (:mod:`micromag.hessian`, :mod:`micromag.transition_rate`); the path's
+:meth:`EnergyPath.attempt_frequency` is Langer's harmonic rate for the LLG.
+
 Both ends are relaxed first (``sim.minimize`` on a two-member copy of the simulation, to ``tol_torque``/10)
 and stay fixed. The barrier of a path is that of its energy landscape: torques that are not the gradient of
 an energy (spin-transfer, spin-orbit) and the thermal field take no part; the applied field, VCMA and other
@@ -599,6 +605,28 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     climb_start : the highest image starts to climb once the energies change by less than climb_start ×
         tol_energy per check (or after max_iter/3 iterations).
     progress : periodic progress lines on stderr.
+    candidates : the starting strings, relaxed together as ONE batch (members = starts × images): "auto" (the
+        default; for a reversal: coherent rotation through 4 directions perpendicular to the average m_from,
+        0/45/90/135° from ``via``; a wall nucleated at the edge and swept across along each of two in-plane
+        directions, with the width √(A/Ku1); the seeded start above; for other pairs of states the geodesic
+        and the seeded start), or a list of "coherent", "wall", "seeded", "geodesic". A given ``path`` is the
+        only start.
+    screen_iter, screen_margin, keep : the starts relax without climbing until their energies settle (at
+        most ``screen_iter`` iterations); those whose barrier (parabola through the top three images) lies
+        within ``screen_margin`` (relative) of the lowest, at most ``keep`` of them and no two symmetric copies
+        (same family, same energy profile), go on to climb; the lowest result is returned. Every start's
+        barrier is kept in ``path.candidates``; the spread of those that end within ``screen_margin`` of the
+        lowest is ``path.candidate_spread_J`` and, with half a 'settled' variation, ``path.barrier_uncertainty_J``.
+    check_bound : for a reversal, the uniform rotation of every cell on the same grid (8 directions, its top
+        refined by a parabola) bounds the barrier from above (``path.coherent_bound_J``); a result above it is
+        replaced by that uniform-rotation path (status "coherent bound", not converged) with a warning.
+    check_saddle : the Hessian's lowest eigenvalues at the top (one < 0, the next > 0, rotational zero modes
+        taken out) and at both ends (all > 0), :func:`micromag.transition_rate.check_stationary`;
+        ``path.saddle_check``. A top that fails is reported with a RuntimeWarning and the path is not
+        converged (status "failed saddle check").
+    refine : also compute the barrier with 2·images − 1 images and on cells of half the size (the same
+        staircase, each cell split), started from the path found: ``path.discretization`` = {"images":
+        {n: J}, "cell_m": {dx: J}, "richardson_J"} — the discretization error the user should see.
 
     Returns an :class:`EnergyPath`: ``barrier`` (J), ``energies`` (J), ``saddle``, ``delta(T)``, ``plot``,
     ``save_saddle`` (ParaView), ``save``.

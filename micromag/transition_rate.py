@@ -56,7 +56,8 @@ def symmetry_modes(H, zero_tol=None, kT=None):
     unchanged: [{axis, g (unit, 2N), L (rad), rayleigh (T), dE (J), mu (J/T)}], generators orthonormal,
     the most symmetric first. A rotation counts when the energy varies along its whole orbit by less than
     zero_tol · μ̄ · |g|² (a mode of eigenvalue ``zero_tol`` (T) turned by 1 rad) or, given ``kT`` (J), by
-    less than kT (the orbit is then free at that temperature), and gᵀAg (unit g) is not below −zero_tol."""
+    less than kT (the orbit is then free at that temperature), and the curvature gᵀAg (unit g) along it is
+    below zero_tol in magnitude or, given kT, positive with a thermal width √(2π kT/(μ_g gᵀAg)) beyond L."""
     zero_tol = default_zero_tol(H) if zero_tol is None else float(zero_tol)
     mu2 = np.concatenate([H.mu, H.mu])
     out = []
@@ -72,8 +73,14 @@ def symmetry_modes(H, zero_tol=None, kT=None):
             continue
         u = g / norm
         q = float(u @ H.matmat(u[None], jacobian=True)[0])
-        if q >= -zero_tol:
-            out.append({"axis": axis, "g": u, "L": L, "rayleigh": q, "dE": dE, "mu": float(mu2 @ (u * u))})
+        mu_g = float(mu2 @ (u * u))
+        # a zero mode: no curvature along it, or (broken symmetry) a thermal width √(2π kT/(μ q)) beyond the
+        # orbit; a tiny generator (m nearly along the axis) has a tiny orbit and a stiff, harmonic direction
+        broad = L / (2 * math.pi * math.sqrt(H.N)) > 0.05  # the rotation moves the cells (rms > 0.05 rad)
+        soft = abs(q) < zero_tol or (kT is not None and broad and q > 0
+                                     and math.sqrt(2 * math.pi * kT / (mu_g * q)) > L)
+        if soft:
+            out.append({"axis": axis, "g": u, "L": L, "rayleigh": q, "dE": dE, "mu": mu_g})
     return out
 
 
