@@ -208,7 +208,7 @@ def _big_disc(backend, d=32e-9):
     return mm.Simulation(g, material=mat, geometry=mm.Ellipse((d, d)), demag=False, backend=backend)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", ["cpu", pytest.param("emulate", marks=pytest.mark.slow)])
 def test_wall_saddle_is_proven_and_a_coherent_top_fails(backend):
     """(a) A wall-mediated reversal: the lowest path's top passes the saddle check (one negative eigenvalue),
     its barrier well below coherent rotation K V (a straight wall across the middle costs 4√(AK) d t = 0.71 K V;
