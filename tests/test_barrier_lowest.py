@@ -199,11 +199,12 @@ def test_off_centre_disc_is_never_above_the_coherent_bound_defaults():
 
 # ---------------------------------------------------------------------------------------------- walls
 def _big_disc(backend, d=32e-9):
-    """A 32 nm perpendicular disc above the crossover d_c = 16 √(A/K)/π = 22.8 nm (demag off, K_eff = Ku1 = 5e5 J/m³,
-    A = 1e-11 J/m, 2 nm cells, one layer): it reverses through a wall whose energy is largest across the
-    middle, a proper saddle (the wall's shift to either side is its unstable mode)."""
-    n = int(round(d / 2e-9)) + 2
-    g = mm.Grid(n=(n, n, 1), cell=(2e-9, 2e-9, 1e-9))
+    """A 32 nm perpendicular disc above the crossover d_c = 16 √(A/K)/π = 22.8 nm (demag off, K_eff = Ku1 =
+    5e5 J/m³, A = 1e-11 J/m, 2.5 nm cells below √(A/K) = 4.5 nm, one layer): it reverses through a wall whose
+    energy is largest across the middle, a proper saddle (the wall's shift to either side is its unstable
+    mode)."""
+    n = int(round(d / 2.5e-9)) + 2
+    g = mm.Grid(n=(n, n, 1), cell=(2.5e-9, 2.5e-9, 1e-9))
     mat = mm.Material(Ms=1e6, A=1e-11, Ku1=5e5, anis_u=(0, 0, 1), alpha=0.1)
     return mm.Simulation(g, material=mat, geometry=mm.Ellipse((d, d)), demag=False, backend=backend)
 
