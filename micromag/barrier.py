@@ -43,6 +43,12 @@ The default initial path is the per-cell great circle from m_from to m_to, or, f
 that turns through the cheapest axis (``via``), with a small non-uniform random tilt that lets a symmetric
 start break into a domain-wall path.
 
+Several starting paths (coherent rotation through several directions, a wall swept in from the edge, a
+seeded perturbation) relax together as one batch; the lowest is returned, never one above the uniform
+rotation on the same grid (an upper bound for any element), and its top is checked to be a first-order
+saddle by the Hessian's eigenvalues (:mod:`micromag.hessian`, :mod:`micromag.transition_rate`); the path's
+:meth:`EnergyPath.attempt_frequency` is Langer's harmonic rate for the LLG.
+
 Both ends are relaxed first (``sim.minimize`` on a two-member copy of the simulation, to ``tol_torque``/10)
 and stay fixed. The barrier of a path is that of its energy landscape: torques that are not the gradient of
 an energy (spin-transfer, spin-orbit) and the thermal field take no part; the applied field, VCMA and other
@@ -221,6 +227,47 @@ class EnergyPath:
         """Δ of the reverse jump, barrier_back / (k_B T), at T (K, > 0)."""
         return self.barrier_back / (kB * _temperature(T))
 
+    def attempt_frequency(self, alpha=None, T=300.0):
+        """Langer's attempt frequency f0 (Hz) of the jump m_from -> m_to over this path's saddle at T (K) with
+        damping ``alpha`` (a number, or None: each cell's material α): harmonic transition-state theory for
+        the LLG from the Hessians at m_from and at the saddle and the growth rate of the unstable mode
+        (:func:`micromag.transition_rate.attempt_frequency`; its result dict is kept as ``self.rate``).
+        The escape rate is f0 · exp(−Δ). Raises RuntimeError where the harmonic rate is not defined (the top
+        is no first-order saddle, or a flat direction no rotation explains, e.g. a wall free to slide)."""
+        from .hessian import TangentHessian
+        from .transition_rate import attempt_frequency
+
+        T = _temperature(T)
+        land = self._rate_landscape()
+        system = land.system
+        mag = system.magnetic.reshape(-1)
+        if alpha is None:
+            alpha = system.param("alpha").reshape(-1)[mag]
+        else:
+            alpha = float(alpha)
+            if not (math.isfinite(alpha) and alpha > 0):
+                raise ValueError(f"alpha must be a number > 0, got {alpha!r}")
+        gamma = system.param("gamma").reshape(-1)[mag]
+        r = attempt_frequency(TangentHessian(land, self.m[0]), TangentHessian(land, self.saddle), alpha, gamma, T)
+        self.rate = r
+        if r["f0_Hz"] is None:
+            raise RuntimeError(f"attempt_frequency: {r['message']}")
+        return r["f0_Hz"]
+
+    def retention_time(self, T, alpha=None):
+        """Mean time (s) before a thermal jump m_from -> m_to at T (K): e^Δ / f0, f0 from
+        :meth:`attempt_frequency`."""
+        f0 = self.attempt_frequency(alpha, T)
+        return math.exp(self.delta(T)) / f0
+
+    def _rate_landscape(self):
+        land = getattr(self, "landscape", None)
+        if land is None:
+            raise RuntimeError("this path holds no landscape (a path read from a file): run energy_barrier")
+        if getattr(self, "_land_batch", None) is None:  # a bigger batch for the full Hessian's products
+            self._land_batch = clone_simulation(land, 32)
+        return self._land_batch
+
     def __repr__(self):
         return (f"EnergyPath({self.images} images, barrier {self.barrier:.4g} J = {self.delta(300.0):.4g} kT(300 K), "
                 f"saddle at image {self.saddle_index}, {'converged' if self.converged else 'NOT converged'} after "
@@ -234,7 +281,12 @@ class EnergyPath:
                 "converged": self.converged, "status": getattr(self, "status", None),
                 "barrier_spread_J": _or_none(getattr(self, "barrier_spread", None)), "iterations": self.iterations, "max_torque_T": self.max_torque,
                 "tol_torque_T": self.tol_torque, "climbing": self.climbing, "wall_s": self.wall_s,
-                "backend": self.backend}
+                "backend": self.backend, "start": getattr(self, "start", None),
+                "candidates": getattr(self, "candidates", None),
+                "coherent_bound_J": getattr(self, "coherent_bound_J", None),
+                "barrier_uncertainty_J": _or_none(getattr(self, "barrier_uncertainty_J", None)),
+                "saddle_check": _jsonable_check(getattr(self, "saddle_check", None)),
+                "discretization": getattr(self, "discretization", None)}
 
     # ------------------------------------------------------------------ output
     def plot(self, path, T=300.0, title=None):
@@ -292,6 +344,12 @@ class EnergyPath:
         return folder
 
 
+def _jsonable_check(c):
+    if c is None:
+        return None
+    return {k: (v if not isinstance(v, dict) else {kk: vv for kk, vv in v.items()}) for k, v in c.items()}
+
+
 def _or_none(x):
     return None if x is None or not math.isfinite(x) else float(x)
 
@@ -342,7 +400,8 @@ def _slerp(a, b, s):
     v = np.where(vn > 1e-9, v, alt)
     v = v / np.maximum(np.sqrt((v * v).sum(axis=0)), 1e-300)
     theta = np.where(vn > 1e-9, np.arctan2(vn, cos), np.where(cos < 0, math.pi, 0.0))
-    s = np.asarray(s, dtype=float).reshape(-1, 1, 1, 1, 1)
+    s = np.asarray(s, dtype=float)
+    s = s.reshape(-1, 1, 1, 1, 1) if s.ndim <= 1 else s[:, None]  # (k,) or per cell (k, nz, ny, nx)
     return np.cos(s * theta) * a + np.sin(s * theta) * v
 
 
@@ -495,7 +554,9 @@ def _stiffness(string, m, metric, iters=12, eps=1e-4):
 def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000, climbing=True,
                    relax_ends=True, path=None, via=None, noise=0.02, seed=0, step=None, max_angle=0.05,
                    tol_energy=None,
-                   check_every=50, climb_start=100.0, settle_checks=40, settle_rtol=5e-3, progress=True):
+                   check_every=50, climb_start=100.0, settle_checks=40, settle_rtol=5e-3, progress=True,
+                   candidates="auto", screen_iter=600, screen_margin=0.02, keep=2, check_saddle=True,
+                   check_bound=True, refine=False):
     """The minimum-energy path from ``m_from`` to ``m_to`` on the energy landscape of ``sim`` and its barrier.
 
     Parameters
@@ -535,6 +596,28 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     climb_start : the highest image starts to climb once the energies change by less than climb_start ×
         tol_energy per check (or after max_iter/3 iterations).
     progress : periodic progress lines on stderr.
+    candidates : the starting strings, relaxed together as ONE batch (members = starts × images): "auto" (the
+        default; for a reversal: coherent rotation through 4 directions perpendicular to the average m_from,
+        0/45/90/135° from ``via``; a wall nucleated at the edge and swept across along each of two in-plane
+        directions, with the width √(A/Ku1); the seeded start above; for other pairs of states the geodesic
+        and the seeded start), or a list of "coherent", "wall", "seeded", "geodesic". A given ``path`` is the
+        only start.
+    screen_iter, screen_margin, keep : the starts relax without climbing until their energies settle (at
+        most ``screen_iter`` iterations); those whose barrier (parabola through the top three images) lies
+        within ``screen_margin`` (relative) of the lowest, at most ``keep`` of them and no two symmetric copies
+        (same family, same energy profile), go on to climb; the lowest result is returned. Every start's
+        barrier is kept in ``path.candidates``; the spread of those that end within ``screen_margin`` of the
+        lowest is ``path.candidate_spread_J`` and, with half a 'settled' variation, ``path.barrier_uncertainty_J``.
+    check_bound : for a reversal, the uniform rotation of every cell on the same grid (8 directions, its top
+        refined by a parabola) bounds the barrier from above (``path.coherent_bound_J``); a result above it is
+        replaced by that uniform-rotation path (status "coherent bound", not converged) with a warning.
+    check_saddle : the Hessian's lowest eigenvalues at the top (one < 0, the next > 0, rotational zero modes
+        taken out) and at both ends (all > 0), :func:`micromag.transition_rate.check_stationary`;
+        ``path.saddle_check``. A top that fails is reported with a RuntimeWarning and the path is not
+        converged (status "failed saddle check").
+    refine : also compute the barrier with 2·images − 1 images and on cells of half the size (the same
+        staircase, each cell split), started from the path found: ``path.discretization`` = {"images":
+        {n: J}, "cell_m": {dx: J}, "richardson_J"} — the discretization error the user should see.
 
     Returns an :class:`EnergyPath`: ``barrier`` (J), ``energies`` (J), ``saddle``, ``delta(T)``, ``plot``,
     ``save_saddle`` (ParaView), ``save``.
@@ -597,9 +680,8 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         if metric.dist(a, b) < 1e-3:
             raise ValueError("m_from and m_to relax into the same state (rms angle between them < 1e-3 rad): there "
                              "is no barrier between them on this landscape; choose two different minima")
-    via = _via(ends, metric, a, b) if via is None and init is None else via
     del ends
-    # ---------------------------------------------------------------- the initial string
+    # ---------------------------------------------------------------- the starting strings
     if init is not None:
         init = _normalize(init, mask)
         init[0], init[-1] = a, b
@@ -612,133 +694,457 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
             new = CubicSpline(s, init.reshape(k, -1), axis=0)(np.linspace(0, s[-1], images))
             init = _normalize(new.reshape((images,) + init.shape[1:]), mask)
             init[0], init[-1] = a, b
-        m = init
+        starts = [("given path", init)]
     else:
-        m = _geodesic(a, b, images, mask, via=via)
-        if noise > 0:
-            rng = np.random.default_rng(seed)
-            kick = rng.standard_normal(m[1:-1].shape) * noise
-            # no uniform part: a uniform tilt only turns an image about a symmetry axis (a zero mode that the
-            # string would take long to iron out); the non-uniform part is what lets a wall form
-            kick -= np.einsum("bcijk,ijk->bc", kick, metric.w)[:, :, None, None, None]
-            kick = _perp(kick, m[1:-1])
-            m[1:-1] = _normalize(m[1:-1] + kick, mask)
-    m = _reparametrize(metric, m)
-    # ---------------------------------------------------------------- iterate
-    string = clone_simulation(sim, images)
-    inner = slice(1, images - 1)
-    n_in = images - 2
-    shape5 = (n_in, 1, 1, 1, 1)
+        starts = _starts(sim, metric, a, b, images, via, noise, seed, candidates)
+    starts = [(name, _reparametrize(metric, m0)) for name, m0 in starts]
+    bound = _coherent_bound(sim, metric, a, b) if check_bound else None
+    # ---------------------------------------------------------------- iterate: every start in ONE batch
+    opt = dict(climbing=climbing, tol_torque=tol_torque, tol_energy=tol_energy, max_iter=int(max_iter),
+               check_every=check_every, climb_start=climb_start, settle_checks=settle_checks,
+               settle_rtol=settle_rtol, max_angle=max_angle)
+    strings = [_String(name, m0) for name, m0 in starts]
+    string = clone_simulation(sim, images * len(strings))
     if step is None:
-        lam = _stiffness(string, m, metric)
+        lam = _stiffness(string, np.concatenate([s.m for s in strings]), metric)
         tau = 1.6 / lam  # below the explicit-Euler stability limit 2/λ_max (λ has a 20 % margin already)
     else:
         tau = float(step)
-    climb = None
-    converged = False
     prog = Progress("energy_barrier", 1.0, enabled=progress)
     it = 0
-    E_prev = E = None
-    dE = tq_climb = np.inf
-    history, tq_hist, settled, spread = [], [], False, float("nan")
-    climb_prev = f_prev = s_prev = None
-    tau_bb = tau
-    for it in range(1, int(max_iter) + 1):
-        string.m = m
-        B = string.effective_field()[inner]
-        mi = m[inner]
-        d = _perp(B, mi) * mask  # −(metric gradient) per cell, T
-        check = it % check_every == 0 or it == 1
-        if check:
-            E = np.asarray(string.energy(), dtype=float)
-        t_hat = _tangents(metric, m, E)  # upwind by the energies of the last check
-        par = metric.dot(d, t_hat)  # (n_in,)
-        force = d - par.reshape(shape5) * t_hat  # along the string the reparametrization decides
-        if climb is not None:
-            c = climb - 1
-            tq_climb = float(np.sqrt((d[c] * d[c]).sum(axis=0).max()))
-        if check:
-            tol_E = tol_energy if tol_energy is not None else 1e-5 * max(E.max() - E.min(), 1e-30)
-            dE = np.inf if E_prev is None else float(np.abs(E - E_prev).max())
-            E_prev = E
-            top = int(np.argmax(E[1:-1])) + 1
-            if climbing and climb is None and (dE < climb_start * tol_E or it > max_iter // 3):
-                climb = top
-            elif climb is not None and E[top] > E[climb] + 1e-2 * (E.max() - E.min()):
-                climb = top  # a higher point has appeared on the string: it climbs instead
-            if climb is not None:
-                c = climb - 1
-                tq_climb = float(np.sqrt((d[c] * d[c]).sum(axis=0).max()))
-            stable = stuck = False
-            if climb is not None:
-                history.append(float(E.max() - E[0]))
-                tq_hist.append(tq_climb)
-                recent = history[-settle_checks:]
-                spread = max(recent) - min(recent)
-                stable = len(recent) == settle_checks and spread <= settle_rtol * max(abs(recent[-1]), 1e-300)
-                h = settle_checks // 2
-                # no progress of the saddle torque over the window: its second half no better than half the first
-                stuck = stable and min(tq_hist[-h:]) > 0.5 * min(tq_hist[-2 * h:-h])
-            if (dE < tol_E or stable) and (not climbing or climb is not None and tq_climb < tol_torque):
-                converged = True
+    if len(strings) > 1:
+        # screening: every start relaxes (no climbing) until its energies barely change, then only those
+        # within screen_margin of the lowest barrier (at most `keep`, distinct) go on
+        it = _iterate(string, strings, metric, tau, 0, min(int(max_iter), int(screen_iter)), opt, prog,
+                      screen=True)
+        E_all = np.asarray(string.energy(), dtype=float).reshape(len(strings), images)
+        for s, E in zip(strings, E_all):
+            s.E = E
+            s.screen_barrier = _top_estimate(_arclength(metric, s.m), E) - float(E[0])
+        order = sorted(range(len(strings)), key=lambda i: strings[i].screen_barrier)
+        best = strings[order[0]].screen_barrier
+        keep_idx = []
+        for i in order:
+            s = strings[i]
+            if s.screen_barrier > best + screen_margin * abs(best) or len(keep_idx) >= keep:
                 break
-            if stuck:
-                settled = True  # the barrier no longer changes and the saddle torque no longer falls: stop
-                break
-        tau_c = None
-        if climb is not None:
-            c = climb - 1
-            force[c] = d[c] - 2.0 * par[c] * t_hat[c]  # up along the tangent, down across it
-            # The climbing image is not reparametrized: it takes Barzilai–Borwein steps of its own, as
-            # Simulation.minimize does (the top of a path often has soft modes, a wall's position or the
-            # turn of its moment, that the plain step τ = 1.6/λ_max would take thousands of iterations over)
-            if climb_prev == climb and f_prev is not None:
-                s_ = mi[c] - s_prev
-                y_ = f_prev - force[c]
-                sy = float(metric.dot(s_, y_))
-                new_tau = (float(metric.dot(s_, s_)) / sy if it % 2 else sy / max(float(metric.dot(y_, y_)), 1e-300)) \
-                    if sy > 0 else None
-                tau_bb = new_tau if new_tau is not None and math.isfinite(new_tau) else tau_bb
-            else:
-                tau_bb = tau
-            climb_prev, f_prev, s_prev = climb, force[c].copy(), mi[c].copy()
-            tau_c = max(tau_bb, tau)
-        fmax = np.sqrt((force * force).sum(axis=1).reshape(n_in, -1).max(axis=1))
-        step_i = np.full(n_in, tau)
-        if tau_c is not None:
-            step_i[climb - 1] = tau_c
-        step_i = np.minimum(step_i, max_angle / np.maximum(fmax, 1e-300))  # far from the path: cap the turn
-        new_m = m.copy()
-        delta_m = step_i.reshape(shape5) * force
-        new_m[inner] = _normalize(mi + delta_m, mask)
-        m = _reparametrize(metric, new_m, climb)
-        if prog.due():
-            prog.update(min(1.0, max(0.0, math.log(max(tq_climb, tol_torque)) / math.log(tol_torque)))
-                        if tol_torque < 1 and climb is not None else 0.0,
-                        f"iteration {it}, energy change {dE:.3g} J per {check_every} iterations, saddle torque "
-                        f"{tq_climb:.3g} T (target {tol_torque:g} T)"
-                        + (f", climbing image {climb}" if climb is not None else ""))
-    crit = tq_climb if climbing else 0.0
-    # ---------------------------------------------------------------- the result
-    string.m = m
-    terms = {k: np.asarray(v, dtype=float) for k, v in string.energies().items()}
-    E = sum(terms.values())
-    top = climb if climb is not None else int(np.argmax(E))
+            # a start of the same family (coherent, wall) with the same energy profile (to 2e-3 of its range):
+            # a symmetric copy of a string already kept; a seeded start is never a copy (it breaks symmetries)
+            twin = any(strings[j].name.split()[0] == s.name.split()[0] and not s.name.startswith("seeded")
+                       and float(np.abs((strings[j].E - strings[j].E[0]) - (s.E - s.E[0])).max())
+                       <= 2e-3 * float(np.ptp(s.E)) for j in keep_idx)
+            if not twin:
+                keep_idx.append(i)
+        for i, s in enumerate(strings):
+            s.done = None if i in keep_idx else "screened out"
+            s.iterations_screen = s.iterations
+        survivors = [strings[i] for i in keep_idx]
+        string = clone_simulation(sim, images * len(survivors))
+    else:
+        survivors = strings
+    it = _iterate(string, survivors, metric, tau, it, int(max_iter), opt, prog, screen=False)
+    # ---------------------------------------------------------------- the results
+    string.m = np.concatenate([s.m for s in survivors])
+    terms_all = {k: np.asarray(v, dtype=float).reshape(len(survivors), images)
+                 for k, v in string.energies().items()}
+    for k, s in enumerate(survivors):
+        s.terms = {name: v[k] for name, v in terms_all.items()}
+        s.E = sum(s.terms.values())
+        s.barrier = float(s.E.max() - s.E[0])
+    chosen = min(survivors, key=lambda s: s.barrier)
+    crit = chosen.tq if climbing else 0.0
     wall = time.perf_counter() - t_wall
-    prog.done(f"{it} iterations, saddle torque {crit:.3g} T")
-    if settled:
-        warnings.warn(f"energy_barrier: the barrier settled (it varied by {spread:.3g} J, {spread / max(abs(history[-1]), 1e-300):.2%}, "
-                      f"over the last {settle_checks * check_every} iterations) but the torque at the climbing image "
-                      f"stayed at {crit:.3g} T (tol_torque = {tol_torque:g} T): the top of the path is rugged (a wall "
-                      "pinned between rows of cells: smaller cells smooth it) and the barrier is uncertain by about "
-                      "that variation", RuntimeWarning, stacklevel=2)
+    prog.done(f"{it} iterations, {len(strings)} start(s), saddle torque {crit:.3g} T")
+    top = chosen.climb if chosen.climb is not None else int(np.argmax(chosen.E))
+    converged = chosen.done == "converged"
+    path = EnergyPath(chosen.m, chosen.E, chosen.terms, _arclength(metric, chosen.m), sim.grid, top, converged,
+                      chosen.iterations, crit, tol_torque, chosen.climb is not None, wall, sim.backend)
+    path.status = "converged" if converged else "settled" if chosen.done == "settled" else "not converged"
+    path.barrier_spread = chosen.spread if chosen.done == "settled" else 0.0 if converged else float("nan")
+    path.start = chosen.name
+    path.candidates = [{"start": s.name, "barrier_J": getattr(s, "barrier", None),
+                        "screening_barrier_J": getattr(s, "screen_barrier", None), "status": s.done,
+                        "iterations": s.iterations} for s in strings]
+    path.coherent_bound_J = None if bound is None else bound["barrier_J"]
+    # the spread of the starts that ended on (nearly) the lowest barrier: how well the method resolves it
+    close = [s.barrier for s in survivors if s.barrier <= chosen.barrier * (1 + screen_margin) + 1e-300]
+    path.candidate_spread_J = float(max(close) - min(close)) if len(close) > 1 else 0.0
+    sp = path.barrier_spread if math.isfinite(path.barrier_spread) else 0.0
+    path.barrier_uncertainty_J = max(0.5 * sp, path.candidate_spread_J)
+    notes = []
+    if chosen.done == "settled":
+        notes.append(f"energy_barrier: the barrier settled (it varied by {chosen.spread:.3g} J, "
+                     f"{chosen.spread / max(abs(chosen.history[-1]), 1e-300):.2%}, over the last "
+                     f"{settle_checks * check_every} iterations) but the torque at the climbing image stayed at "
+                     f"{crit:.3g} T (tol_torque = {tol_torque:g} T): the top of the path is rugged (a wall pinned "
+                     "between rows of cells: smaller cells smooth it) and the barrier is uncertain by about that "
+                     "variation")
     elif not converged:
-        warnings.warn(f"energy_barrier: not converged after {it} iterations: the torque at the climbing image is "
-                      f"{crit:.3g} T (tol_torque = {tol_torque:g} T) and the path energies changed by up to "
-                      f"{dE:.3g} J over the last {check_every} iterations; the barrier is approximate (raise max_iter, "
-                      "or loosen tol_torque / tol_energy)", RuntimeWarning, stacklevel=2)
-    path = EnergyPath(m, E, terms, _arclength(metric, m), sim.grid, top, converged, it, crit, tol_torque,
-                      climb is not None, wall, sim.backend)
-    path.status = "converged" if converged else "settled" if settled else "not converged"
-    path.barrier_spread = spread if settled else 0.0 if converged else float("nan")
+        notes.append(f"energy_barrier: not converged after {it} iterations: the torque at the climbing image is "
+                     f"{crit:.3g} T (tol_torque = {tol_torque:g} T) and the path energies changed by up to "
+                     f"{chosen.dE:.3g} J over the last {check_every} iterations; the barrier is approximate (raise "
+                     "max_iter, or loosen tol_torque / tol_energy)")
+    # ---------------------------------------------------------------- never above the coherent bound
+    if bound is not None and path.barrier > bound["barrier_J"] * (1 + 1e-3) + 1e-30:
+        notes.append(f"energy_barrier: the relaxed paths ({path.barrier:.4g} J, start '{chosen.name}') lie above "
+                     f"the uniform rotation on this grid ({bound['barrier_J']:.4g} J): returning the uniform-rotation "
+                     "path, an upper bound, NOT converged")
+        mb = bound["m"]
+        mb[0], mb[-1] = a, b
+        sb = clone_simulation(sim, mb.shape[0])
+        sb.m = mb
+        tb = {k: np.asarray(v, dtype=float) for k, v in sb.energies().items()}
+        Eb = sum(tb.values())
+        path = _replace_path(path, EnergyPath(mb, Eb, tb, _arclength(metric, mb), sim.grid, int(np.argmax(Eb)),
+                                              False, chosen.iterations, float("nan"), tol_torque, False, wall,
+                                              sim.backend))
+        path.status = "coherent bound"
+        path.start = "uniform rotation (bound)"
+    # ---------------------------------------------------------------- is the top a saddle?
+    path.landscape = clone_simulation(sim, 1)
+    path.saddle_check = None
+    if check_saddle:
+        path.saddle_check = _saddle_check(clone_simulation(sim, 16), a, path.saddle, b)
+        if not path.saddle_check["passed"]:
+            notes.append(f"energy_barrier: the top of the path failed the saddle check: "
+                         f"{path.saddle_check['message']}; the barrier is not that of a proven saddle")
+            if path.converged:
+                path.converged = False
+                path.status = "failed saddle check"
+    path.discretization = None
+    if refine:
+        path.discretization = _discretization(sim, path, images, tol_torque, max_iter)
+    for msg in notes:
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    path.wall_s = time.perf_counter() - t_wall
     return path
+
+
+def _refined_simulation(sim):
+    """``sim`` on a grid of half the cell size along every axis with more than one cell (each cell split in
+    2 or 4 or 8 with the same fill fraction and region: the same staircase boundary), or ValueError where the
+    landscape holds an added energy term or a spatial/time-dependent field that cannot be carried over."""
+    from .grid import Grid
+    from .simulation import Simulation
+
+    extra = [n for n, t in sim.terms.items() if n not in _BUILTIN and n != "thermal"
+             and not getattr(t, "is_torque", False) and getattr(t, "stores_energy", True)]
+    B = sim.B_ext
+    Bv = None if B is None or callable(B) else np.asarray(B, dtype=float)
+    if extra or callable(B) or (Bv is not None and Bv.size != 3):
+        raise ValueError(f"refine=True halves the cells of a landscape of built-in terms and a uniform B_ext; "
+                         f"this one has {extra or 'a spatial or time-dependent B_ext'}: refine it by hand (a finer "
+                         "Simulation and energy_barrier on it)")
+    g = sim.grid
+    f = [2 if n > 1 else 1 for n in g.n]
+    fine = Grid(n=tuple(n * k for n, k in zip(g.n, f)), cell=tuple(c / k for c, k in zip(g.cell, f)))
+    system = sim.system
+
+    def up(a):
+        for ax, k in zip((-1, -2, -3), f):
+            a = np.repeat(a, k, axis=ax)
+        return a
+
+    materials = {r: mat for r, mat in enumerate(system.materials) if mat is not None}
+    out = Simulation(fine, material=system.default_material, geometry=up(system.fill), regions=up(system.region),
+                     materials=materials, batch=1, backend=sim.backend, demag="demag" in sim.terms, dtype=sim.dtype)
+    if B is not None:
+        out.B_ext = tuple(Bv.reshape(-1))
+    return out, up
+
+
+def _discretization(sim, path, images, tol_torque, max_iter):
+    """Δ's dependence on the discretization: the same path with 2·images − 1 images, and on cells of half the
+    size (started from the path found, upsampled). Returns {"images": {n: barrier J}, "cell_m": {dx: barrier
+    J}, "richardson_J": the cell-size extrapolation E(h/2) + (E(h/2) − E(h))/3 (second-order error)}."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        n2 = 2 * images - 1
+        p2 = energy_barrier(sim, path.m[0], path.m[-1], images=n2, tol_torque=tol_torque, max_iter=max_iter,
+                            path=path, relax_ends=False, check_saddle=False, check_bound=False, progress=False)
+        fine, up = _refined_simulation(sim)
+        mf = np.stack([up(mi) for mi in path.m])
+        pf = energy_barrier(fine, mf[0], mf[-1], images=images, tol_torque=tol_torque, max_iter=max_iter, path=mf,
+                            check_saddle=False, check_bound=False, progress=False)
+    dx = max(c for c, n in zip(sim.grid.cell, sim.grid.n) if n > 1) if max(sim.grid.n) > 1 else sim.grid.cell[0]
+    return {"images": {images: path.barrier, n2: p2.barrier}, "cell_m": {dx: path.barrier, dx / 2: pf.barrier},
+            "status": {"images": p2.status, "cell": pf.status},
+            "richardson_J": pf.barrier + (pf.barrier - path.barrier) / 3.0}
+
+
+def _top_estimate(s, E):
+    """The highest energy along a string, J: the parabola through the highest image and its neighbours."""
+    j = int(np.argmax(E))
+    if j == 0 or j == len(E) - 1:
+        return float(E[j])
+    x, y = s[j - 1:j + 2], E[j - 1:j + 2]
+    c = np.polyfit(x - x[1], y, 2)
+    if c[0] >= 0:
+        return float(E[j])
+    xs = np.clip(-c[1] / (2 * c[0]), x[0] - x[1], x[2] - x[1])
+    return float(max(E[j], np.polyval(c, xs)))
+
+
+def _replace_path(old, new):
+    for name in ("candidates", "coherent_bound_J", "candidate_spread_J", "barrier_uncertainty_J"):
+        setattr(new, name, getattr(old, name))
+    new.barrier_spread = float("nan")
+    return new
+
+
+def _saddle_check(landscape, a, saddle, b):
+    """{"passed", "saddle", "from", "to", "message"}: the Hessian's lowest eigenvalues at the top (one < 0, the
+    next > 0) and at both ends (all > 0); see :func:`micromag.transition_rate.check_stationary`."""
+    from .hessian import TangentHessian
+    from .transition_rate import check_stationary
+
+    Hs = TangentHessian(landscape, saddle)
+    res = {"saddle": check_stationary(Hs, "saddle"),
+           "from": check_stationary(TangentHessian(landscape, a), "minimum"),
+           "to": check_stationary(TangentHessian(landscape, b), "minimum")}
+    res["passed"] = all(r["passed"] for r in res.values())
+    res["message"] = "; ".join(f"{k}: {r['message']}" for k, r in res.items() if k != "passed")
+    return res
+
+
+class _String:
+    """The state of one string while it relaxes (one of the starts of :func:`energy_barrier`)."""
+
+    def __init__(self, name, m):
+        self.name, self.m = name, m
+        self.climb = self.E = self.E_prev = None
+        self.dE = self.tq = np.inf
+        self.history, self.tq_hist = [], []
+        self.spread = float("nan")
+        self.climb_prev = self.f_prev = self.s_prev = None
+        self.tau_bb = None
+        self.done = None  # "converged", "settled", "screened", "screened out", "not converged"
+        self.iterations = 0
+
+
+def _iterate(string, strings, metric, tau, it0, it_max, opt, prog, screen):
+    """Relax the strings (each (images, 3, nz, ny, nx)) in the batch ``string`` (images × len(strings)
+    members) from iteration it0 to at most it_max; with ``screen`` without climbing, each string stopping
+    ("screened") once its energies change by less than climb_start × tol_energy per check. Returns the
+    iteration count reached."""
+    mask = metric.mask
+    images = strings[0].m.shape[0]
+    inner = slice(1, images - 1)
+    n_in = images - 2
+    shape5 = (n_in, 1, 1, 1, 1)
+    K = len(strings)
+    climbing, tol_torque, tol_energy = opt["climbing"] and not screen, opt["tol_torque"], opt["tol_energy"]
+    check_every, climb_start, max_iter = opt["check_every"], opt["climb_start"], opt["max_iter"]
+    settle_checks, settle_rtol, max_angle = opt["settle_checks"], opt["settle_rtol"], opt["max_angle"]
+    it = it0
+    for s in strings:
+        if s.tau_bb is None:
+            s.tau_bb = tau
+    while it < it_max and any(s.done is None for s in strings):
+        it += 1
+        string.m = np.concatenate([s.m for s in strings])
+        B_all = string.effective_field().reshape((K, images) + strings[0].m.shape[1:])
+        check = it % check_every == 0 or it == it0 + 1
+        if check:
+            E_all = np.asarray(string.energy(), dtype=float).reshape(K, images)
+        for k, s in enumerate(strings):
+            if s.done is not None:
+                continue
+            s.iterations += 1
+            m = s.m
+            mi = m[inner]
+            d = _perp(B_all[k][inner], mi) * mask  # −(metric gradient) per cell, T
+            if check:
+                s.E = E_all[k]
+            t_hat = _tangents(metric, m, s.E)  # upwind by the energies of the last check
+            par = metric.dot(d, t_hat)  # (n_in,)
+            force = d - par.reshape(shape5) * t_hat  # along the string the reparametrization decides
+            if s.climb is not None:
+                c = s.climb - 1
+                s.tq = float(np.sqrt((d[c] * d[c]).sum(axis=0).max()))
+            if check:
+                E = s.E
+                tol_E = tol_energy if tol_energy is not None else 1e-5 * max(E.max() - E.min(), 1e-30)
+                s.dE = np.inf if s.E_prev is None else float(np.abs(E - s.E_prev).max())
+                s.E_prev = E
+                if screen and s.dE < climb_start * tol_E:
+                    s.done = "screened"
+                    continue
+                top = int(np.argmax(E[1:-1])) + 1
+                if climbing and s.climb is None and (s.dE < climb_start * tol_E or it > max_iter // 3):
+                    s.climb = top
+                elif s.climb is not None and E[top] > E[s.climb] + 1e-2 * (E.max() - E.min()):
+                    s.climb = top  # a higher point has appeared on the string: it climbs instead
+                if s.climb is not None:
+                    c = s.climb - 1
+                    s.tq = float(np.sqrt((d[c] * d[c]).sum(axis=0).max()))
+                stable = stuck = False
+                if s.climb is not None:
+                    s.history.append(float(E.max() - E[0]))
+                    s.tq_hist.append(s.tq)
+                    recent = s.history[-settle_checks:]
+                    s.spread = max(recent) - min(recent)
+                    stable = len(recent) == settle_checks and s.spread <= settle_rtol * max(abs(recent[-1]), 1e-300)
+                    h = settle_checks // 2
+                    # no progress of the saddle torque over the window: its second half no better than half the first
+                    stuck = stable and min(s.tq_hist[-h:]) > 0.5 * min(s.tq_hist[-2 * h:-h])
+                if not screen and (s.dE < tol_E or stable) and (not climbing or s.climb is not None
+                                                                  and s.tq < tol_torque):
+                    s.done = "converged"
+                    continue
+                if stuck:
+                    s.done = "settled"  # the barrier no longer changes and the saddle torque no longer falls
+                    continue
+            tau_c = None
+            if s.climb is not None:
+                c = s.climb - 1
+                force[c] = d[c] - 2.0 * par[c] * t_hat[c]  # up along the tangent, down across it
+                # The climbing image is not reparametrized: it takes Barzilai–Borwein steps of its own, as
+                # Simulation.minimize does (the top of a path often has soft modes, a wall's position or the
+                # turn of its moment, that the plain step τ = 1.6/λ_max would take thousands of iterations over)
+                if s.climb_prev == s.climb and s.f_prev is not None:
+                    s_ = mi[c] - s.s_prev
+                    y_ = s.f_prev - force[c]
+                    sy = float(metric.dot(s_, y_))
+                    new_tau = (float(metric.dot(s_, s_)) / sy if it % 2 else sy / max(float(metric.dot(y_, y_)),
+                                                                                         1e-300)) if sy > 0 else None
+                    s.tau_bb = new_tau if new_tau is not None and math.isfinite(new_tau) else s.tau_bb
+                else:
+                    s.tau_bb = tau
+                s.climb_prev, s.f_prev, s.s_prev = s.climb, force[c].copy(), mi[c].copy()
+                tau_c = max(s.tau_bb, tau)
+            fmax = np.sqrt((force * force).sum(axis=1).reshape(n_in, -1).max(axis=1))
+            step_i = np.full(n_in, tau)
+            if tau_c is not None:
+                step_i[s.climb - 1] = tau_c
+            step_i = np.minimum(step_i, max_angle / np.maximum(fmax, 1e-300))  # far from the path: cap the turn
+            new_m = m.copy()
+            new_m[inner] = _normalize(mi + step_i.reshape(shape5) * force, mask)
+            s.m = _reparametrize(metric, new_m, s.climb)
+        if prog.due():
+            run = [s for s in strings if s.done is None] or strings
+            tq = min(s.tq for s in run)
+            prog.update(min(1.0, max(0.0, math.log(max(tq, tol_torque)) / math.log(tol_torque)))
+                        if tol_torque < 1 and math.isfinite(tq) else 0.0,
+                        f"iteration {it}, {'screening ' if screen else ''}{len(run)} string(s), energy change "
+                        f"{min(s.dE for s in run):.3g} J per {check_every} iterations, saddle torque {tq:.3g} T "
+                        f"(target {tol_torque:g} T)")
+    for s in strings:
+        if s.done is None:
+            s.done = "screened" if screen else "not converged"
+    return it
+
+
+def _starts(sim, metric, a, b, images, via, noise, seed, candidates):
+    """The starting strings [(name, (images, 3, nz, ny, nx))] (see :func:`energy_barrier`, ``candidates``)."""
+    mask = metric.mask
+    ends = clone_simulation(sim, 2)
+    v_cheap = _via(ends, metric, a, b)
+    reversal = v_cheap is not None
+    if via is None:
+        via = v_cheap
+    kinds = ("coherent", "wall", "seeded", "geodesic") if candidates == "auto" else tuple(candidates)
+    bad = [k for k in kinds if k not in ("coherent", "wall", "seeded", "geodesic")]
+    if bad or not kinds:
+        raise ValueError(f"candidates must be 'auto' or a non-empty list of 'coherent', 'wall', 'seeded', "
+                         f"'geodesic', got {candidates!r}")
+    out = []
+    u = np.einsum("cijk,ijk->c", a, metric.w)
+    u = u / max(np.linalg.norm(u), 1e-300)
+    e1 = None
+    if reversal:
+        e1 = np.asarray(via if via is not None else v_cheap, dtype=float)
+        e1 = e1 - (e1 @ u) * u
+        e1 = e1 / max(np.linalg.norm(e1), 1e-300)
+        e2 = np.cross(u, e1)
+    if "coherent" in kinds and reversal:
+        for deg in (0, 45, 90, 135):
+            ph = math.radians(deg)
+            out.append((f"coherent via {deg} deg", _geodesic(a, b, images, mask, via=math.cos(ph) * e1
+                                                              + math.sin(ph) * e2)))
+    if "wall" in kinds and reversal:
+        x, y, z = sim.grid.coords()
+        r = np.stack(np.broadcast_arrays(x, y, z))  # (3, nz, ny, nx), m
+        dw = _wall_width(sim)
+        for d, turn in ((e1, e2), (e2, e1)):
+            proj = np.einsum("c,cijk->ijk", d, r)
+            lo, hi = float(proj[mask].min()) - 3 * dw, float(proj[mask].max()) + 3 * dw
+            pos = np.linspace(lo, hi, images)
+            frac = 2.0 / np.pi * np.arctan(np.exp(np.clip((pos.reshape(-1, 1, 1, 1) - proj[None]) / dw, -50, 50)))
+            m0 = _geodesic_cells(a, b, frac, mask, turn)
+            m0[0], m0[-1] = a, b
+            out.append((f"wall along {np.round(d, 3).tolist()}", m0))
+    if "seeded" in kinds or not out:
+        m0 = _geodesic(a, b, images, mask, via=via)
+        if noise > 0:
+            rng = np.random.default_rng(seed)
+            kick = rng.standard_normal(m0[1:-1].shape) * noise
+            # no uniform part: a uniform tilt only turns an image about a symmetry axis (a zero mode that the
+            # string would take long to iron out); the non-uniform part is what lets a wall form
+            kick -= np.einsum("bcijk,ijk->bc", kick, metric.w)[:, :, None, None, None]
+            kick = _perp(kick, m0[1:-1])
+            m0[1:-1] = _normalize(m0[1:-1] + kick, mask)
+        out.append((f"seeded (noise {noise:g} rad, seed {seed})", m0))
+    if "geodesic" in kinds and not reversal:
+        out.append(("geodesic", _geodesic(a, b, images, mask)))
+    return out
+
+
+def _wall_width(sim):
+    """√(A/Ku1) (m) of the stiffest magnetic material, or two cells where there is none."""
+    dx = max(c for c, n in zip(sim.grid.cell, sim.grid.n) if n > 1) if max(sim.grid.n) > 1 else sim.grid.cell[0]
+    w = [math.sqrt(mat.A / mat.Ku1) for mat in sim.system.materials if mat is not None and mat.Ku1 > 0 and mat.A > 0]
+    return min(w) if w else 2 * dx
+
+
+def _geodesic_cells(a, b, frac, mask, via):
+    """Per-cell fractions ``frac`` (k, nz, ny, nx) of the way a → via → b (a reversal through ``via``)."""
+    e = np.asarray(via, dtype=float).reshape(3, 1, 1, 1)
+    mid = e - (e * a).sum(axis=0) * a
+    mid = mid / np.maximum(np.sqrt((mid * mid).sum(axis=0)), 1e-300)
+    first = _slerp(a, mid, np.clip(2 * frac, 0, 1))
+    second = _slerp(mid, b, np.clip(2 * frac - 1, 0, 1))
+    return _normalize(np.where((frac <= 0.5)[:, None], first, second), mask)
+
+
+def _coherent_bound(sim, metric, a, b, n_theta=49):
+    """For a reversal: the barrier of uniform rotation on this grid, {"barrier_J", "m", "phi"}: every cell
+    turned together from the average direction u of ``a`` to −u through each of 8 in-plane directions; the
+    least over those of the highest energy (refined by a parabola through the three highest points) minus
+    E(a). Relaxing the uniform ±u into a and b only lowers the energy, so every path's barrier is at most
+    this. None when a and b are not a reversal."""
+    u = np.einsum("cijk,ijk->c", a, metric.w)
+    ub = np.einsum("cijk,ijk->c", b, metric.w)
+    if float(u @ ub) > -0.5 * float(np.linalg.norm(u) * np.linalg.norm(ub)):
+        return None
+    u = u / np.linalg.norm(u)
+    e1 = np.eye(3)[int(np.argmin(np.abs(u)))]
+    e1 = e1 - (e1 @ u) * u
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(u, e1)
+    phis = np.arange(8) * math.pi / 8
+    th = np.linspace(0.0, math.pi, n_theta)
+
+    def states(theta, phi):
+        d = np.cos(theta)[:, None] * u + np.sin(theta)[:, None] * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2)
+        return d[:, :, None, None, None] * metric.mask
+
+    TH, PH = np.meshgrid(th, phis)  # (8, n_theta)
+    ms = np.concatenate([a[None], states(TH.ravel(), PH.ravel())])
+    c = clone_simulation(sim, ms.shape[0])
+    c.m = ms
+    E = np.asarray(c.energy(), dtype=float)
+    Ea, E = E[0], E[1:].reshape(len(phis), n_theta)
+    j = np.clip(np.argmax(E, axis=1), 1, n_theta - 2)
+    r = np.arange(len(phis))
+    y0, y1, y2 = E[r, j - 1], E[r, j], E[r, j + 1]
+    den = y0 - 2 * y1 + y2
+    shift = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
+    th_star = th[j] + np.clip(shift, -1, 1) * (th[1] - th[0])
+    c2 = clone_simulation(sim, len(phis))
+    c2.m = states(th_star, phis)
+    Emax = np.maximum(E.max(axis=1), np.asarray(c2.energy(), dtype=float))
+    best = int(np.argmin(Emax))
+    return {"barrier_J": float(Emax[best] - Ea), "phi": float(phis[best]),
+            "m": states(np.linspace(0, math.pi, 16), np.full(16, phis[best])),
+            "profile_J": (E[best] - Ea).tolist()}

@@ -449,11 +449,28 @@ def stage_delta(spec, T, backend, images, tol, max_iter, progress, path=None, sa
                title=f"minimum-energy path at {T:g} K ({T - 273.15:.0f} °C)")
         p.save_saddle(os.path.join(save_dir, "saddle.vti"))
     coh = _coherent(spec, T, backend)
+    coherent_J = coh["E_hard_inplane_J"] if _easy(spec)[0] == 1 else min(coh["E_hard_inplane_J"], coh["E_hard_z_J"])
+    # the attempt frequency from the landscape (Langer's harmonic rate for the LLG), next to the fixed τ0
+    f0, f0_note = None, None
+    try:
+        f0 = p.attempt_frequency(None, T)
+        f0_note = p.rate["message"]
+    except (RuntimeError, ValueError) as exc:
+        f0_note = str(exc)
+    sc = p.saddle_check or {}
+    flags = []
+    if p.barrier > coherent_J * (1 + 1e-3):
+        flags.append(f"barrier {p.barrier:.4g} J above K_eff V = {coherent_J:.4g} J (uniform states): not a lowest path")
+    if sc and not sc.get("passed"):
+        flags.append("saddle check failed: " + sc.get("message", ""))
     return {"T_K": T, "barrier_J": p.barrier, "delta": p.delta(T), "barrier_back_J": p.barrier_back,
             "converged": p.converged, "status": p.status, "barrier_spread_J": _finite(p.barrier_spread),
+            "barrier_uncertainty_J": _finite(getattr(p, "barrier_uncertainty_J", float("nan"))),
+            "candidates": p.candidates, "start": p.start, "coherent_bound_J": p.coherent_bound_J,
+            "saddle_check_passed": sc.get("passed"), "saddle_check": sc.get("message"),
+            "f0_Hz": f0, "f0_note": f0_note, "flags": flags,
             "iterations": p.iterations, "cell_m": spec["cell"]["cell"], "wall_s": p.wall_s, "saddle_index": p.saddle_index,
-            "energies_J": p.energies.tolist(), "s_rad": p.s.tolist(), "coherent_J": coh["E_hard_inplane_J"]
-            if _easy(spec)[0] == 1 else min(coh["E_hard_inplane_J"], coh["E_hard_z_J"]), "warnings": notes}, p
+            "energies_J": p.energies.tolist(), "s_rad": p.s.tolist(), "coherent_J": coherent_J, "warnings": notes}, p
 
 
 def _growth_rates(spec, drives, T, backend, duration, samples=120):
@@ -740,6 +757,10 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
         rt = d["retention"]
         verdict = ret.retention_verdict(deltas[rt["T_hot"]]["delta"], T=rt["T_hot"], years=rt["years"],
                                         n_bits=rt["n_bits"], fail_budget=rt["fail_budget"], tau0=rt["tau0"])
+        f0_hot = deltas[rt["T_hot"]].get("f0_Hz")
+        verdict_f0 = ret.retention_verdict(deltas[rt["T_hot"]]["delta"], T=rt["T_hot"], years=rt["years"],
+                                           n_bits=rt["n_bits"], fail_budget=rt["fail_budget"],
+                                           tau0=1.0 / f0_hot) if f0_hot else None
         delta_op = deltas[T_op]["delta"]
         # ------------------------------------------------ critical current
         coh = _coherent(d, T_op, backend)
@@ -776,9 +797,14 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
                        "coherent_J": [deltas[T]["coherent_J"] for T in Ts],
                        "status": [deltas[T]["status"] for T in Ts],
                        "barrier_spread_J": [deltas[T]["barrier_spread_J"] for T in Ts],
+                       "barrier_uncertainty_J": [deltas[T].get("barrier_uncertainty_J") for T in Ts],
+                       "f0_Hz": [deltas[T].get("f0_Hz") for T in Ts],
+                       "saddle_check_passed": [deltas[T].get("saddle_check_passed") for T in Ts],
+                       "flags": [deltas[T].get("flags", []) for T in Ts],
                        "delta_required_at_T_hot": verdict.delta_required, "T_hot_K": rt["T_hot"]},
         "energy_path": {"T_K": T_op, "s_rad": deltas[T_op]["s_rad"], "energies_J": deltas[T_op]["energies_J"]},
         "retention": verdict.to_dict(),
+        "retention_computed_f0": verdict_f0.to_dict() if verdict_f0 else None,
         "critical": crit, "figure_of_merit_per_uA": fom, "delta_at_T_op": delta_op,
         "switching": switching, "wer": wer, "read": read,
         "wall_s_this_run": time.perf_counter() - t0,
@@ -905,19 +931,32 @@ def _write_markdown(out, f, d, pngs, spec):
          f"{_fmt(rv['delta_required'])} required for {_fmt(rv['years'])} years of {rv['n_bits']} bits with a failure "
          f"budget of {_fmt(rv['fail_budget'])} (τ0 = {_fmt(rv['tau0'])} s; P_fail = {_fmt(rv['failure_probability'], digits=3)}).",
          ]
+    rf = f.get("retention_computed_f0")
+    if rf:
+        L.append(f"- **Retention, attempt frequency from the landscape**: {'PASS' if rf['passes'] else 'FAIL'} — "
+                 f"f0 = {_fmt(1.0 / rf['tau0'], 'Hz', 3)} (Langer's harmonic rate for the LLG at {_fmt(rf['T'], digits=5)} K; "
+                 f"τ0 = {_fmt(rf['tau0'])} s): Δ required {_fmt(rf['delta_required'])}, P_fail = "
+                 f"{_fmt(rf['failure_probability'], digits=3)}.")
+    for T, fl in zip(f["delta_vs_T"]["T_K"], f["delta_vs_T"].get("flags", [])):
+        for x in fl:
+            L.append(f"- **WARNING** Δ({_fmt(T, digits=5)} K): {x}")
     if rd:
         L.append(f"- **Read disturb**: {'PASS' if rd['passes'] else 'FAIL'} — {_fmt(rd['n_reads'])} reads of "
                  f"{_fmt(rd['t_read_s'] * 1e9)} ns at {_fmt(rd['V_read_V'])} V flip a bit with P = "
                  f"{_fmt(rd['P_disturb_n_reads'], digits=3)} (budget {_fmt(rd['budget'])}); largest read bias within "
                  f"the budget {_fmt(rd['V_read_max_V'], 'V')}.")
     L += ["", "## Thermal stability", "", f"![Δ(T)]({pngs['delta']})", "",
-          "| T (K) | T (°C) | E_b (J) | Δ | ± (spread) | K_eff V / k_B T (coherent, zero field) | string |",
-          "| --- | --- | --- | --- | --- | --- | --- |"]
+          "| T (K) | T (°C) | E_b (J) | Δ | ± (uncertainty) | K_eff V / k_B T (coherent, zero field) | string | saddle check | f0 (Hz) |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     dv = f["delta_vs_T"]
-    for T, D, Eb, Ec, st, sp in zip(dv["T_K"], dv["delta"], dv["barrier_J"], dv["coherent_J"], dv["status"],
-                                    dv["barrier_spread_J"]):
-        spd = "—" if sp is None or not math.isfinite(sp) else _fmt(sp / (kB * T) / 2, digits=2)
-        L.append(f"| {_fmt(T, digits=5)} | {_fmt(T - 273.15, digits=3)} | {_fmt(Eb)} | {_fmt(D)} | {spd} | {_fmt(Ec / (kB * T))} | {st} |")
+    nT = len(dv["T_K"])
+    for T, D, Eb, Ec, st, sp, un, ok, f0 in zip(dv["T_K"], dv["delta"], dv["barrier_J"], dv["coherent_J"], dv["status"],
+                                                dv["barrier_spread_J"], dv.get("barrier_uncertainty_J", [None] * nT),
+                                                dv.get("saddle_check_passed", [None] * nT), dv.get("f0_Hz", [None] * nT)):
+        u = un if un is not None else (sp / 2 if sp is not None and math.isfinite(sp) else None)
+        spd = "—" if u is None else _fmt(u / (kB * T), digits=2)
+        chk = "—" if ok is None else ("passed" if ok else "**FAILED**")
+        L.append(f"| {_fmt(T, digits=5)} | {_fmt(T - 273.15, digits=3)} | {_fmt(Eb)} | {_fmt(D)} | {spd} | {_fmt(Ec / (kB * T))} | {st} | {chk} | {_fmt(f0, digits=3) if f0 else '—'} |")
     L += ["", f"Barrier: string method with a climbing image (`micromag.energy_barrier`) on {_fmt(d['barrier'].get('cell', c['cell']) * 1e9)} nm "
           f"cells, material at each T by `Material.at(T)`; 'settled': the barrier stopped changing (± half its "
           "last variation) while the saddle torque stayed above tol_torque (the grid's pinning ripple). "
