@@ -84,7 +84,7 @@ import numpy as np
 
 from .constants import kB
 from .progress import Progress
-from .validation import check_int, check_positive
+from .validation import check_int, check_positive, check_vector3
 
 __all__ = ["energy_barrier", "EnergyPath", "clone_simulation", "coherent_barrier", "wall_barrier",
            "crossover_diameter"]
@@ -551,6 +551,18 @@ def _stiffness(string, m, metric, iters=12, eps=1e-4):
     return max(1.2 * float(lam.max()), 1e-3)
 
 
+def _check_images_fit(sim, images, starts=8):
+    """Refuse, before any array is built, a path whose images (one batch member each, for every starting
+    string relaxed together) cannot fit in memory."""
+    from .memory import NotEnoughMemory, check_simulation
+
+    try:
+        check_simulation(sim.grid, images * starts, 7, "demag" in sim.terms, sim.backend, sim.dtype)
+    except NotEnoughMemory as exc:
+        raise ValueError(f"images = {images:,}: the {starts} starting strings of {images:,} images each do not "
+                         f"fit ({exc}); use fewer images (16-32 resolve a barrier)") from None
+
+
 def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000, climbing=True,
                    relax_ends=True, path=None, via=None, noise=0.02, seed=0, step=None, max_angle=0.05,
                    tol_energy=None,
@@ -646,6 +658,9 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         raise ValueError(f"tol_energy must be a number > 0 J (or None), got {tol_energy!r}")
     if not (math.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a number >= 0 rad, got {noise!r}")
+    if via is not None:
+        via = tuple(check_vector3("via", via, unit_vector=True))
+    _check_images_fit(sim, images)
     t_wall = time.perf_counter()
     _check_resolution(sim)
     ends = clone_simulation(sim, 2)

@@ -126,3 +126,35 @@ def test_batch_of_a_billion_members_is_refused_before_building():
     with pytest.raises(ValueError, match="members"):
         mm.Batch(lambda B: _sim(batch=B), 10**9)
     assert time.perf_counter() - t0 < 5
+
+
+def test_energy_barrier_checks_via_and_images_before_work():
+    import time
+
+    import micromag as mm
+
+    sim = _sim()
+    with pytest.raises(ValueError, match="via"):
+        mm.energy_barrier(sim, (1, 0, 0), (-1, 0, 0), images=4, via=(float("nan"), 0, 0), max_iter=5)
+    with pytest.raises(ValueError, match="via"):
+        mm.energy_barrier(sim, (1, 0, 0), (-1, 0, 0), images=4, via=(0, 0, 0), max_iter=5)
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="images"):
+        mm.energy_barrier(sim, (1, 0, 0), (-1, 0, 0), images=10**9)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_hostile_benchmark_issue22_cases_all_named(tmp_path):
+    """The issue-22 examples in benchmarks/hostile_inputs.py ([22]): every one refused with a named error or
+    finished correctly; none silent, none endless (10 s each)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(__import__("os").environ, PYTHONPATH=str(root), MICROMAG_CACHE=str(tmp_path))
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "hostile_inputs.py"), "--only", "[22]"],
+                       capture_output=True, text=True, timeout=600, cwd=root, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    last = r.stdout.strip().splitlines()[-1]
+    assert "unnamed errors 0, hangs 0, silent 0" in last, r.stdout[-3000:]
