@@ -63,8 +63,10 @@ def spin_diffusion_factor(thickness, lambda_sf):
 def shunt_fraction(hm_resistivity, hm_thickness, fm_resistivity, fm_thickness):
     """Fraction of the sheet current that stays in the HM where a metallic FM of resistivity ρ_F (Ω·m) and
     thickness t_F (m) lies on it (parallel conductances, same E): g_HM / (g_HM + g_F), g = t/ρ."""
-    g_hm = check_number("hm_thickness", hm_thickness, lo=0.0, unit="m", lo_open=True) / check_number("hm_resistivity", hm_resistivity, lo=0.0, unit="Ω·m", lo_open=True)
-    g_f = check_number("fm_thickness", fm_thickness, lo=0.0, unit="m", lo_open=True) / check_number("fm_resistivity", fm_resistivity, lo=0.0, unit="Ω·m", lo_open=True)
+    g_hm = (check_number("hm_thickness", hm_thickness, lo=0.0, lo_open=True, unit="m")
+            / check_number("hm_resistivity", hm_resistivity, lo=0.0, lo_open=True, unit="Ω·m"))
+    g_f = (check_number("fm_thickness", fm_thickness, lo=0.0, lo_open=True, unit="m")
+           / check_number("fm_resistivity", fm_resistivity, lo=0.0, lo_open=True, unit="Ω·m"))
     return g_hm / (g_hm + g_f)
 
 
