@@ -999,6 +999,7 @@ class Simulation:
         guard.check_field(B_max=field["B_max"])  # 1e5 T is nearly always a unit mistake: say so before the slow run
         prog = Progress("run", longest, enabled=progress)
         forced0 = getattr(st, "nforced", 0)
+        steps0 = st.nsteps
         for mark, is_tab, is_snap in marks:
             target = np.minimum(t0 + mark, t_end)
             target_dev = xp.asarray(target)
@@ -1023,7 +1024,7 @@ class Simulation:
                     tmin = float(self._t.min())
                     rate = st.nsteps / max(prog.elapsed(), 1e-9)
                     prog.update(tmin - float(t0.min()), f"t = {tmin:.4g} s  dt = {float(xp.nanmin(st.dt)):.3g} s  "
-                                f"steps {st.nsteps} ({rate:.0f}/s)")
+                                f"steps {st.nsteps - steps0} of >= {field['steps']:.3g} estimated ({rate:.0f}/s)")
             frozen = guard.check(state=guard.keep)  # every table/check time sees the whole state
             if frozen is not None:
                 t_end = np.where(frozen, self.host(self._t), t_end)
