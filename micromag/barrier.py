@@ -842,14 +842,8 @@ def _refined_simulation(sim):
     from .grid import Grid
     from .simulation import Simulation
 
-    extra = [n for n, t in sim.terms.items() if n not in _BUILTIN and n != "thermal"
-             and not getattr(t, "is_torque", False) and getattr(t, "stores_energy", True)]
     B = sim.B_ext
     Bv = None if B is None or callable(B) else np.asarray(B, dtype=float)
-    if extra or callable(B) or (Bv is not None and Bv.size != 3):
-        raise ValueError(f"refine=True halves the cells of a landscape of built-in terms and a uniform B_ext; "
-                         f"this one has {extra or 'a spatial or time-dependent B_ext'}: refine it by hand (a finer "
-                         "Simulation and energy_barrier on it)")
     g = sim.grid
     f = [2 if n > 1 else 1 for n in g.n]
     fine = Grid(n=tuple(n * k for n, k in zip(g.n, f)), cell=tuple(c / k for c, k in zip(g.cell, f)))
@@ -863,6 +857,14 @@ def _refined_simulation(sim):
     materials = {r: mat for r, mat in enumerate(system.materials) if mat is not None}
     out = Simulation(fine, material=system.default_material, geometry=up(system.fill), regions=up(system.region),
                      materials=materials, batch=1, backend=sim.backend, demag="demag" in sim.terms, dtype=sim.dtype)
+    # the finer Simulation builds the terms its materials call for; any other energy term was added to sim
+    # and cannot be carried over
+    extra = [n for n, t in sim.terms.items() if n not in out.terms and n != "thermal"
+             and not getattr(t, "is_torque", False) and getattr(t, "stores_energy", True)]
+    if extra or callable(B) or (Bv is not None and Bv.size != 3):
+        raise ValueError(f"refine=True halves the cells of a landscape of built-in terms and a uniform B_ext; "
+                         f"this one has {extra or 'a spatial or time-dependent B_ext'}: refine it by hand (a finer "
+                         "Simulation and energy_barrier on it)")
     if B is not None:
         out.B_ext = tuple(Bv.reshape(-1))
     return out, up
