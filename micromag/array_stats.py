@@ -253,9 +253,13 @@ def array_failure_probability(p_bit, n_bits, word_bits=None, ecc_bits=0):
     if word_bits is None:
         if ecc_bits:
             raise ValueError("ecc_bits needs word_bits (the bits of one ECC word)")
-        return float(-np.expm1(n * np.log1p(-min(float(p_bit), 1.0 - 1e-300))))
-    pw = word_failure_probability(p_bit, word_bits, ecc_bits)
-    return float(-np.expm1(math.ceil(n / int(word_bits)) * np.log1p(-min(pw, 1.0 - 1e-300))))
+        return _any_of(float(p_bit), n)
+    return _any_of(word_failure_probability(p_bit, word_bits, ecc_bits), math.ceil(n / int(word_bits)))
+
+
+def _any_of(p, n):
+    """1 − (1 − p)^n without cancellation (1 for p >= 1)."""
+    return 1.0 if p >= 1.0 else float(-np.expm1(n * np.log1p(-p)))
 
 
 def _int(name, v, lo):
