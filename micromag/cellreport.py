@@ -18,7 +18,15 @@ junction; drive; read bias) it computes, on the cell's own micromagnetic model:
    (thermal batches of ``wer_members`` members per drive, run by :mod:`micromag.sweep`);
 6. the read disturb at the read bias (thermally activated model, Δ(I) = Δ (1 − I/Ic0)²) and the largest
    read current within the disturb budget;
-7. the TMR read margin (R_P, R_AP, the read currents of both states and their difference).
+7. the TMR read margin (R_P, R_AP, the read currents of both states and their difference);
+8. retention and read disturb at every temperature of Δ(T), the read bias's VCMA lowering K during the read
+   (:mod:`micromag.corners`); with ``[array]`` the spread of Δ over the array and the array-level failure
+   probabilities, optionally with ECC (:mod:`micromag.array_stats`);
+9. the write-error tail (STT): the Butler/Sun WER(I) form fitted to the WER counts and extrapolated to
+   1e-6 … 1e-9 with likelihood-ratio intervals; Ic(τ) over ``pulse_widths`` in the precessional
+   (fitted switching times) and thermally activated regimes (:mod:`micromag.write_errors`);
+10. the material set (each value and its source, :mod:`micromag.provenance`) and a table of the method,
+   members and uncertainty behind every number (:mod:`micromag.signoff` writes these sections).
 
 It writes ``DIR/report.md`` with PNG plots, ``DIR/figures.json`` (the data of every figure),
 ``DIR/saddle.vti`` (the saddle at the operating temperature, for ParaView). Every finished piece of work is
@@ -52,7 +60,15 @@ The spec (every key is checked; an unknown or missing key is an error that names
     temperature = 300.0           # K, the operating temperature of the write and read figures
     wer_members = 64              # thermal members per drive
     dt = 1e-13                    # s, the stochastic Heun step
+    pulse_widths = [0.5e-9, ..., 100e-9]   # s, the pulse widths of Ic(τ)
 
+    [measured]                    # the film's measured temperature dependence (replaces Tc, nK, nA):
+    T = [223.15, 300.0, 433.15]   # K, strictly increasing, covering every temperature of the report
+    Ms = [...]                    # A/m;  K_eff = [...] (J/m³, the film's) or Ku1 = [...];  A = [...] (J/m,
+    source = "..."                # optional: else A ∝ Ms^nA); see micromag.temperature
+    [array]                       # sigma_diameter (m), sigma_K (relative, of Ku1), or diameters = [...] /
+                                  # K_scales = [...]; method "scaled" | "coherent"; word_bits, ecc_bits (ECC);
+                                  # samples, seed. Perpendicular discs only.
     [read]                        # V_read (V), t_read (s), n_reads, budget (read-disturb budget)
     [retention]                   # temperatures (K), T_hot (K), years, n_bits, fail_budget, tau0 (s)
     [barrier]                     # images, tol_torque (T), max_iter, cell (m: the barrier's own grid,
