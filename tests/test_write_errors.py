@@ -104,7 +104,8 @@ def test_precessional_fit_on_synthetic_data():
         we.fit_precessional([0.5, 0.6, 0.7], [1e-9, np.nan, np.nan], th0)
 
 
-def test_precessional_fit_on_a_simulated_macrospin(tmp_path):
+@pytest.mark.parametrize("backend", ["cpu", "emulate"])
+def test_precessional_fit_on_a_simulated_macrospin(tmp_path, backend):
     """A one-cell CoFeB/MgO disc (3 nm, a macrospin with demag; TMR = 0 so that the current is V/R_P all the
     way) written by STT at T = 0 from the rms thermal angle: the exact macrospin switching time fitted to the
     simulated times of the report's switching stage gives back the critical bias V_c0 = Ic0 R_P of the
@@ -116,7 +117,7 @@ def test_precessional_fit_on_a_simulated_macrospin(tmp_path):
 
     s = cr.load_cell_spec(_spec(tmp_path, TINY.replace("diameter = 12e-9", "diameter = 3e-9")
                                 .replace("thickness = 1.3e-9", "thickness = 1.0e-9").replace("TMR = 1.5", "TMR = 0.0"))).data
-    coh = cr._coherent(s, 300.0, "cpu")
+    coh = cr._coherent(s, 300.0, backend)
     mat = cr.load_cell_spec(_spec(tmp_path, TINY.replace("thickness = 1.3e-9", "thickness = 1.0e-9"), "m.toml")).material(300.0)
     K_eff = coh["E_hard_inplane_J"] / coh["volume_m3"]
     Ic_ms = ret.stt_critical_current(K_eff, coh["volume_m3"], mat.alpha, P=0.6, state="P")
@@ -127,7 +128,7 @@ def test_precessional_fit_on_a_simulated_macrospin(tmp_path):
     s["write"]["pulse"] = 1.3 * tau_D * float(we.switch_time_factor(1.3, 1 / math.sqrt(40.0)))
     s["write"]["settle"] = 0.0
     s["write"]["rise"] = 2e-12
-    sw = cr.stage_switching(s, 300.0, 40.0, "cpu", False)
+    sw = cr.stage_switching(s, 300.0, 40.0, backend, False)
     f = we.fit_precessional(sw["drives"], [np.nan if v is None else v for v in sw["t_switch_s"]],
                             math.radians(sw["tilt0_deg"]), t_offset=s["write"]["rise"] / 2)
     assert f["points"] == 4
