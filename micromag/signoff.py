@@ -224,7 +224,7 @@ def md_used(f, d):
          f"| read disturb | thermally activated, Δ(I) = Δ_V (1 − I/Ic0)², VCMA dK | one Δ per temperature | model; none statistical |"]
     if co.get("spread"):
         L.append(f"| array | closed-form cells over the spread, {co['array_method']} | {co['quadrature_nodes']} quadrature "
-                 f"nodes (histogram {co['samples']} samples) | quadrature error < 1e-6 relative; the spread is an input |")
+                 f"nodes (histogram {co['samples']} samples) | quadrature converged to < 1e-12 relative under node doubling; the spread itself is an input |")
     return L
 
 
