@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import array_stats as ast
 from . import retention as ret
 
@@ -91,8 +93,6 @@ def _array_row(c, read, retention, spread, disc, ecc, i_nom, exponent, dK, t_ret
 
     def delta_read_fn(d, s):
         # the read current ∝ area and Ic0 ∝ K_eff V: I/Ic0 scales as 1/K_eff of the cell during the read
-        import numpy as np
-
         Kr = np.asarray(cell.K_eff(d, s, dK))
         i = np.where(Kr > 0, i_nom * K_read_nom / np.where(Kr > 0, Kr, 1.0), np.inf)
         return np.where(i < 1, cell.delta(d, s, dK) * np.clip(1 - i, 0, None) ** exponent, 0.0)
@@ -102,7 +102,10 @@ def _array_row(c, read, retention, spread, disc, ecc, i_nom, exponent, dK, t_ret
     p_ret = ast.bit_failure_probability(delta_fn, spread, d0, t_ret, tau0)
     p_read = ast.bit_failure_probability(delta_read_fn, spread, d0, read["n_reads"] * read["t_read_s"], tau0)
     q = ast.delta_quantiles(delta_fn, spread, d0, (1e-6, 1e-3, 0.5))
-    out = {"array_method": disc["method"], "array_delta_scale": scale, "array_delta_q1e-6": q[0],
+    ds, ss = spread.sample(d0)
+    counts, edges = np.histogram(delta_fn(ds, ss), bins=40)
+    out = {"array_delta_histogram": {"counts": counts.tolist(), "edges": edges.tolist(), "cells": int(ds.size)},
+           "array_method": disc["method"], "array_delta_scale": scale, "array_delta_q1e-6": q[0],
            "array_delta_q1e-3": q[1], "array_delta_median": q[2], "array_p_bit_retention": p_ret,
            "array_P_retention_fail": ast.array_failure_probability(p_ret, n, wb, eb),
            "array_p_bit_read": p_read, "array_P_read_fail": ast.array_failure_probability(p_read, n, wb, eb)}

@@ -145,6 +145,8 @@ def md_corners(f, d):
               f"Δ of each cell: closed-form perpendicular disc (`micromag.array_stats.CoherentDisc`, cylinder demagnetizing "
               f"factors), method '{co['array_method']}'"
               + (" (× Δ_MEP/Δ_coherent of the nominal cell, assumed the same over the spread)" if co['array_method'] == "scaled" else "")
+              + f"; the histogram of Δ of {co['samples']} sampled cells at each temperature is in `figures.json` "
+              "(corners → rows → array_delta_histogram)"
               + f"; probabilities integrated over the spread on {co['quadrature_nodes']} quadrature nodes (±10 σ), "
               "array = 1 − (1 − p̄)^N" + (f", ECC: word fails beyond {co['ecc']['ecc_bits']} of {co['ecc']['word_bits']} bits" if co["ecc"] else "") + ".", "",
               "| T (°C) | Δ median | Δ at 1e-3 | Δ at 1e-6 | p̄ retention (bit) | P retention (array) | p̄ read (bit) | P read (array) |",
