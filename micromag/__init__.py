@@ -10,6 +10,7 @@ _configure_threads()
 from .constants import mu0  # noqa: F401
 from .grid import Grid  # noqa: F401
 from .materials import Material, Permalloy, CoFeB, CoFeB_perpendicular, Cobalt, Iron, YIG  # noqa: F401
+from .temperature import MeasuredTemperatureDependence  # noqa: F401
 from .system import System  # noqa: F401
 
 __version__ = "0.1.0"

@@ -18,7 +18,15 @@ junction; drive; read bias) it computes, on the cell's own micromagnetic model:
    (thermal batches of ``wer_members`` members per drive, run by :mod:`micromag.sweep`);
 6. the read disturb at the read bias (thermally activated model, Δ(I) = Δ (1 − I/Ic0)²) and the largest
    read current within the disturb budget;
-7. the TMR read margin (R_P, R_AP, the read currents of both states and their difference).
+7. the TMR read margin (R_P, R_AP, the read currents of both states and their difference);
+8. retention and read disturb at every temperature of Δ(T), the read bias's VCMA lowering K during the read
+   (:mod:`micromag.corners`); with ``[array]`` the spread of Δ over the array and the array-level failure
+   probabilities, optionally with ECC (:mod:`micromag.array_stats`);
+9. the write-error tail (STT): the Butler/Sun WER(I) form fitted to the WER counts and extrapolated to
+   1e-6 … 1e-9 with likelihood-ratio intervals; Ic(τ) over ``pulse_widths`` in the precessional
+   (fitted switching times) and thermally activated regimes (:mod:`micromag.write_errors`);
+10. the material set (each value and its source, :mod:`micromag.provenance`) and a table of the method,
+   members and uncertainty behind every number (:mod:`micromag.signoff` writes these sections).
 
 It writes ``DIR/report.md`` with PNG plots, ``DIR/figures.json`` (the data of every figure),
 ``DIR/saddle.vti`` (the saddle at the operating temperature, for ParaView). Every finished piece of work is
@@ -53,7 +61,15 @@ The spec (every key is checked; an unknown or missing key is an error that names
     temperature = 300.0           # K, the operating temperature of the write and read figures
     wer_members = 64              # thermal members per drive
     dt = 1e-13                    # s, the stochastic Heun step
+    pulse_widths = [0.5e-9, ..., 100e-9]   # s, the pulse widths of Ic(τ)
 
+    [measured]                    # the film's measured temperature dependence (replaces Tc, nK, nA):
+    T = [223.15, 300.0, 433.15]   # K, strictly increasing, covering every temperature of the report
+    Ms = [...]                    # A/m;  K_eff = [...] (J/m³, the film's) or Ku1 = [...];  A = [...] (J/m,
+    source = "..."                # optional: else A ∝ Ms^nA); see micromag.temperature
+    [array]                       # sigma_diameter (m), sigma_K (relative, of Ku1), or diameters = [...] /
+                                  # K_scales = [...]; method "scaled" | "coherent"; word_bits, ecc_bits (ECC);
+                                  # samples, seed. Perpendicular discs only.
     [read]                        # V_read (V), t_read (s), n_reads, budget (read-disturb budget)
     [retention]                   # temperatures (K), T_hot (K), years, n_bits, fail_budget, tau0 (s)
     [barrier]                     # images, tol_torque (T), max_iter, cell (m: the barrier's own grid,
@@ -74,6 +90,7 @@ import warnings
 
 import numpy as np
 
+from . import signoff
 from .constants import kB
 from .sweep import ResultsLog, SpecError, toml_key_lines, SpecLocation, workers_arg
 from .validation import check_int, check_number
@@ -87,11 +104,14 @@ KEYS = {
     "mtj": {"RA_P", "TMR", "t_ox", "eps_r", "V_half", "P", "Lambda"},
     "sot": {"heavy_metal", "hm_thickness", "B_x", "xi_FL"},
     "vcma": {"xi", "B_x"},
-    "write": {"drive", "pulse", "rise", "settle", "delay", "temperature", "wer_members", "dt"},
+    "write": {"drive", "pulse", "rise", "settle", "delay", "temperature", "wer_members", "dt", "pulse_widths"},
     "read": {"V_read", "t_read", "n_reads", "budget"},
     "retention": {"temperatures", "T_hot", "years", "n_bits", "fail_budget", "tau0"},
     "barrier": {"images", "tol_torque", "max_iter", "cell"},
     "quick": {"cell", "drive", "wer_members", "temperatures", "images", "pulse", "settle", "delay"},
+    "measured": {"T", "Ms", "Ku1", "K_eff", "A", "source"},
+    "array": {"sigma_diameter", "sigma_K", "diameters", "K_scales", "samples", "seed", "method", "word_bits",
+              "ecc_bits"},
 }
 REQUIRED = {"cell": ("write", "thickness", "cell"), "write": ("drive", "pulse"), "read": ("V_read", "t_read")}
 DEFAULTS = {
@@ -101,7 +121,7 @@ DEFAULTS = {
     "sot": {"heavy_metal": "BetaW", "hm_thickness": 5e-9, "B_x": 0.0, "xi_FL": 0.0},
     "vcma": {"xi": 1e-13, "B_x": 0.1},
     "write": {"rise": 50e-12, "settle": 2e-9, "delay": 0.5e-9, "temperature": 300.0, "wer_members": 64,
-              "dt": 1e-13},
+              "dt": 1e-13, "pulse_widths": [0.5e-9, 1e-9, 2e-9, 5e-9, 10e-9, 20e-9, 50e-9, 100e-9]},
     "read": {"n_reads": 1e15, "budget": 1e-9},
     "retention": {"temperatures": [233.15, 273.15, 300.0, 358.15, 398.15, 423.15], "T_hot": 423.15,
                   "years": 10.0, "n_bits": 1048576, "fail_budget": 1e-6, "tau0": 1e-9},
@@ -125,6 +145,11 @@ _KIND = {
     ("sot", "xi_FL"): "num", ("vcma", "xi"): "num", ("vcma", "B_x"): "num", ("quick", "cell"): "pos",
     ("quick", "drive"): "list", ("quick", "wer_members"): "int", ("quick", "temperatures"): "listpos",
     ("quick", "images"): "int3", ("quick", "pulse"): "pos", ("quick", "settle"): "nonneg", ("quick", "delay"): "nonneg",
+    ("write", "pulse_widths"): "listpos", ("measured", "T"): "list", ("measured", "Ms"): "list",
+    ("measured", "Ku1"): "list", ("measured", "K_eff"): "list", ("measured", "A"): "list", ("measured", "source"): "str",
+    ("array", "sigma_diameter"): "num", ("array", "sigma_K"): "num", ("array", "diameters"): "list",
+    ("array", "K_scales"): "list", ("array", "samples"): "int", ("array", "seed"): "int0", ("array", "method"): "str",
+    ("array", "word_bits"): "int", ("array", "ecc_bits"): "int0",
 }
 
 
@@ -144,10 +169,14 @@ def _check_value(where, table, key, v):
     try:  # the package's number rules (micromag.validation), the error located in the file
         if kind in _RANGES:
             return check_number(key, v, **_RANGES[kind])
-        if kind in ("int", "int3"):
-            return check_int(key, v, lo=3 if kind == "int3" else 1)
+        if kind in ("int", "int3", "int0"):
+            return check_int(key, v, lo={"int3": 3, "int0": 0}.get(kind, 1))
     except ValueError as exc:
         raise where.error(table, key, str(exc)) from None
+    if kind == "str":
+        if not isinstance(v, str):
+            raise bad("must be a string")
+        return v
     if kind in ("list", "listpos"):
         if not isinstance(v, list) or not v or not all(isnum(x) for x in v):
             raise bad("must be a non-empty list of numbers")
@@ -226,6 +255,7 @@ class CellSpec:
         data["quick"] = {}
         self.where = where
         self.data = data
+        self._check_measured_and_array(where, data)
         # the material and the device are built once here, so that a bad value fails before any work
         try:
             self.material()
@@ -234,11 +264,53 @@ class CellSpec:
             raise SpecError(f"{path}: the cell cannot be built: {exc}") from None
         if data["retention"]["T_hot"] not in data["retention"]["temperatures"]:
             data["retention"]["temperatures"] = sorted(data["retention"]["temperatures"] + [data["retention"]["T_hot"]])
-        Tc = self.material().Tc
+        Tc = None if data["material"].get("measured") else self.material().Tc  # a table has its own range
         for T in data["retention"]["temperatures"] + [data["write"]["temperature"]]:
             if Tc is not None and T >= Tc:
                 raise where.error("retention", "temperatures", f"temperature {T:g} K is at or above the Curie "
                                   f"temperature Tc = {Tc:g} K of the free layer (allowed: (0, Tc))")
+
+    def _check_measured_and_array(self, where, data):
+        """The [measured] table (monotonic in T, covering every temperature of the report) and the [array]
+        spread (sigma >= 0, ECC smaller than the word), checked before any work."""
+        from .array_stats import ArraySpread
+        from .temperature import MeasuredTemperatureDependence
+
+        meas = data.pop("measured")
+        if meas:
+            if "T" not in meas or "Ms" not in meas:
+                raise where.error("measured", None, "[measured] needs T (K) and Ms (A/m), and one of Ku1 or K_eff (J/m³)")
+            try:
+                tab = MeasuredTemperatureDependence(**meas)
+            except ValueError as exc:
+                key = next((k for k in ("T", "Ms", "Ku1", "K_eff", "A") if str(exc).startswith(k)), "T")
+                raise where.error("measured", key, f"[measured] {exc}") from None
+            temps = sorted(set(data["retention"]["temperatures"]) | {data["retention"]["T_hot"],
+                                                                      data["write"]["temperature"]})
+            try:
+                tab.check_covers(temps, "operating temperatures ([retention] temperatures, T_hot, [write] temperature)")
+            except ValueError as exc:
+                raise where.error("measured", "T", f"[measured] {exc}") from None
+            data["material"]["measured"] = meas
+        arr = data["array"]
+        if arr:
+            method = arr.get("method", "scaled")
+            if method not in ("scaled", "coherent"):
+                raise where.error("array", "method", f"method must be 'scaled' or 'coherent', got {method!r}")
+            if "diameter" not in data["cell"] or data["cell"].get("easy_axis", "z") != "z":
+                raise where.error("array", None, "[array] statistics need a perpendicular disc ([cell] diameter; the "
+                                  "closed-form cell is a cylinder)")
+            try:
+                ArraySpread(**{k: v for k, v in arr.items() if k not in ("method", "word_bits", "ecc_bits")})
+            except ValueError as exc:
+                key = next((k for k in ("sigma_diameter", "sigma_K", "diameters", "K_scales", "samples")
+                            if k in str(exc)), None)
+                raise where.error("array", key, f"[array] {exc}") from None
+            if "ecc_bits" in arr and "word_bits" not in arr:
+                raise where.error("array", "ecc_bits", "ecc_bits needs word_bits (the bits of one ECC word)")
+            if arr.get("ecc_bits", 0) >= arr.get("word_bits", math.inf):
+                raise where.error("array", "ecc_bits", f"ecc_bits = {arr['ecc_bits']} must be smaller than word_bits = "
+                                  f"{arr['word_bits']} (allowed: 0 <= ecc_bits < word_bits)")
 
     def material(self, T=None):
         return _material(self.data["material"], self.data["cell"]["thickness"], T)
@@ -280,16 +352,34 @@ def load_cell_spec(path, quick=False):
 
 
 # ---------------------------------------------------------------------------------------------- the cell
+def _material_set(spec):
+    """Every value of the free layer's material with its source (:func:`micromag.provenance.material_sources`)."""
+    from .provenance import material_sources
+
+    m = spec.data["material"]
+    overrides = {k: spec.where("material", k) for k in m if k not in ("preset", "measured")}
+    return material_sources(m["preset"], spec.material(), overrides)
+
+
 def _material(m, thickness, T=None):
     from . import materials
 
+    from .temperature import MeasuredTemperatureDependence
+
     m = dict(m)
     preset = m.pop("preset")
+    meas = m.pop("measured", None)
     if preset == "CoFeB_perpendicular":
         mat = materials.CoFeB_perpendicular(thickness=thickness, Ki=m.pop("Ki", 1.3e-3))
     else:
         mat = getattr(materials, preset)()
     mat = mat.with_(**m) if m else mat
+    if meas:  # the measured film: its values at T_ref are the table's (the table must cover T_ref)
+        tab = MeasuredTemperatureDependence(**meas)
+        T_ref = tab.check_T(mat.T_ref, "the material's T_ref")
+        A = tab.A_at(T_ref)
+        mat = mat.with_(measured=tab, Ms=tab.Ms_at(T_ref), Ku1=tab.Ku1_at(T_ref), **({} if A is None else {"A": A}))
+        return mat if T is None else mat.at(T)
     return mat if T is None or mat.Tc is None else mat.at(T)
 
 
@@ -685,9 +775,16 @@ def stage_wer(spec, T, out, backend, workers, progress):
     return {"T_K": w["temperature"], "switch": how, "table": table}
 
 
-def stage_read(spec, delta_op, Ic0, area, T):
-    """Read disturb (thermally activated model) and the TMR read margin at the read bias."""
+def stage_read(spec, delta_op, Ic0, area, T, K_eff=None):
+    """Read disturb (thermally activated model) and the TMR read margin at the read bias. With ``K_eff``
+    (J/m³, the coherent anisotropy at T) the VCMA of the read bias lowers the barrier and Ic0 during the read
+    (:func:`micromag.corners.vcma_read_lowering`; perpendicular cells)."""
     from . import retention as ret
+
+    dK = _read_dK(spec)
+    if K_eff is not None and K_eff > 0:
+        delta_op = max(delta_op * (K_eff - dK) / K_eff, 0.0)
+        Ic0 = Ic0 * max(K_eff - dK, 0.0) / K_eff
 
     r, mt = spec["read"], spec["mtj"]
     V = abs(r["V_read"])
@@ -699,6 +796,13 @@ def stage_read(spec, delta_op, Ic0, area, T):
     # a read at +V drives electrons into the free layer: its STT favours P and pushes on the AP state;
     # ε(AP)/ε(P) = Λ² for Slonczewski's angular form, so Ic0(AP) = Ic0(P) / Λ²
     Ic0_AP = abs(Ic0) / mt["Lambda"] ** 2
+    if Ic0_AP == 0:  # the read bias cancels the anisotropy
+        return {"T_K": T, "V_read_V": V, "t_read_s": r["t_read"], "TMR_at_V_read": tmr, "R_P_ohm": R_P,
+                "R_AP_ohm": R_AP, "I_read_P_A": I_P, "I_read_AP_A": I_AP, "delta_I_A": I_P - I_AP,
+                "read_margin": (I_P - I_AP) / I_P, "Ic0_disturbed_state_A": 0.0, "I_over_Ic0": math.inf,
+                "delta_at_T": 0.0, "P_disturb_one_read": 1.0, "n_reads": r["n_reads"], "P_disturb_n_reads": 1.0,
+                "budget": r["budget"], "passes": False, "I_read_max_A": 0.0, "V_read_max_V": 0.0, "dK_read_J_per_m3": dK,
+                "model": "the VCMA of the read bias cancels K_eff: the read writes"}
     worst_I = I_AP
     P1 = ret.read_disturb_probability(delta_op, worst_I, Ic0_AP, r["t_read"], tau0=spec["retention"]["tau0"])
     Pn = ret.read_disturb_probability(delta_op, worst_I, Ic0_AP, r["t_read"], tau0=spec["retention"]["tau0"],
@@ -710,7 +814,19 @@ def stage_read(spec, delta_op, Ic0, area, T):
             "Ic0_disturbed_state_A": Ic0_AP, "I_over_Ic0": worst_I / Ic0_AP, "delta_at_T": delta_op,
             "P_disturb_one_read": P1, "n_reads": r["n_reads"], "P_disturb_n_reads": Pn, "budget": r["budget"],
             "passes": bool(Pn <= r["budget"]), "I_read_max_A": Imax,
-            "V_read_max_V": Imax * R_AP, "model": "Δ(I) = Δ (1 − I/Ic0)², τ = τ0 e^Δ(I); the AP state under +V_read"}
+            "V_read_max_V": Imax * R_AP, "dK_read_J_per_m3": dK if K_eff else 0.0,
+            "model": "Δ(I) = Δ_V (1 − I/Ic0)², τ = τ0 e^Δ(I); the AP state under +V_read"
+            + (f"; Δ_V, Ic0 lowered by the read bias's VCMA dK = {dK:.3g} J/m³" if K_eff and dK else "")}
+
+
+def _read_dK(spec):
+    """The VCMA lowering of K during a read (J/m³): |ξ V_read|/(t_ox t_F) for a perpendicular cell, 0 for an
+    in-plane one (VCMA acts on the out-of-plane hard axis, not on the in-plane barrier)."""
+    from .corners import vcma_read_lowering
+
+    if _easy(spec)[0] == 1:
+        return 0.0
+    return vcma_read_lowering(spec["vcma"]["xi"], spec["read"]["V_read"], spec["mtj"]["t_ox"], spec["cell"]["thickness"])
 
 
 # ---------------------------------------------------------------------------------------------- the report
@@ -788,7 +904,10 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
             rec = stages.put("wer", {"T": T_op}, stage_wer(d, T_op, out, backend, workers, progress))
         wer = rec
         # ------------------------------------------------ read
-        read = stage_read(d, delta_op, Ic0, coh["area_m2"], T_op) if Ic0 else None
+        read = stage_read(d, delta_op, Ic0, coh["area_m2"], T_op, K_eff=crit["K_eff_J_per_m3"]) if Ic0 else None
+        # ------------------------------------------------ every temperature, the array, the write tails
+        corners = signoff.corners(spec, deltas, coh, crit, read)
+        tails = signoff.write_tails(d, spec.material(d["write"]["temperature"]).alpha, wer, switching, crit, delta_op)
     finally:
         stages.close()
     figures = {
@@ -806,7 +925,8 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
         "retention": verdict.to_dict(),
         "retention_computed_f0": verdict_f0.to_dict() if verdict_f0 else None,
         "critical": crit, "figure_of_merit_per_uA": fom, "delta_at_T_op": delta_op,
-        "switching": switching, "wer": wer, "read": read,
+        "switching": switching, "wer": wer, "read": read, "corners": corners, "write_tails": tails,
+        "material_set": _material_set(spec),
         "wall_s_this_run": time.perf_counter() - t0,
     }
     pngs = _plots(out, figures, d)
@@ -945,6 +1065,8 @@ def _write_markdown(out, f, d, pngs, spec):
                  f"{_fmt(rd['t_read_s'] * 1e9)} ns at {_fmt(rd['V_read_V'])} V flip a bit with P = "
                  f"{_fmt(rd['P_disturb_n_reads'], digits=3)} (budget {_fmt(rd['budget'])}); largest read bias within "
                  f"the budget {_fmt(rd['V_read_max_V'], 'V')}.")
+    L += signoff.md_verdict(f, d)
+    L += signoff.md_material(f)
     L += ["", "## Thermal stability", "", f"![Δ(T)]({pngs['delta']})", "",
           "| T (K) | T (°C) | E_b (J) | Δ | ± (uncertainty) | K_eff V / k_B T (coherent, zero field) | string | saddle check | f0 (Hz) |",
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -1009,6 +1131,7 @@ def _write_markdown(out, f, d, pngs, spec):
               f"- disturb ({rd['model']}): I/Ic0 = {_fmt(rd['I_over_Ic0'], digits=3)}, Δ = {_fmt(rd['delta_at_T'])}; "
               f"one read P = {_fmt(rd['P_disturb_one_read'], digits=3)}, {_fmt(rd['n_reads'])} reads P = "
               f"{_fmt(rd['P_disturb_n_reads'], digits=3)}"]
+    L += signoff.md_corners(f, d) + signoff.md_tails(f) + signoff.md_used(f, d)
     L += ["", "---", f"micromag cell report; this run {f['wall_s_this_run']:.1f} s."]
     atomic_write(os.path.join(out, "report.md"), ["\n".join(L).encode() + b"\n"])
 

@@ -29,6 +29,9 @@ class Material:
     nK           Callen–Callen exponent of Ku1: Ku1 ∝ (Ms(T)/Ms)^nK (> 0; 3 for single-ion uniaxial
                  anisotropy, l(l+1)/2 with l = 2; interfacial CoFeB/MgO is measured nearer 2)
     nA           exponent of the exchange stiffness: A ∝ (Ms(T)/Ms)^nA (> 0; 2 in mean field)
+    measured     a :class:`micromag.temperature.MeasuredTemperatureDependence` (tables of Ms(T), Ku1(T) or
+                 K_eff(T), optionally A(T), from a measurement of the film) or None; when given, ``at`` takes
+                 Ms, Ku1 (and A) from the table instead of the power laws, and refuses T outside its range
     """
 
     Ms: float  # required; declared (unit, range) by the LLG. The other declared parameters are added below.
@@ -37,6 +40,7 @@ class Material:
     Ms_exponent: float = 1.5
     nK: float = 3.0
     nA: float = 2.0
+    measured: object = None
     name: str = field(default="", compare=False)
 
     def __post_init__(self):
@@ -57,6 +61,9 @@ class Material:
         s("Ms_exponent", _finite("Ms_exponent", self.Ms_exponent, lo=0.0, lo_open=True))
         s("nK", _finite("nK", self.nK, lo=0.0, lo_open=True))
         s("nA", _finite("nA", self.nA, lo=0.0, lo_open=True))
+        if self.measured is not None and not all(hasattr(self.measured, k) for k in ("Ms_at", "Ku1_at", "check_T")):
+            raise ValueError(f"measured must be a MeasuredTemperatureDependence (micromag.temperature), got "
+                             f"{type(self.measured).__name__}")
 
     @property
     def anis_c3(self):
@@ -74,12 +81,17 @@ class Material:
         return math.sqrt(2 * self.A / (mu0 * self.Ms**2)) if self.Ms > 0 else math.inf
 
     def Ms_ratio(self, T):
-        """Ms(T)/Ms(T_ref) = (1 − (T/Tc)^p) / (1 − (T_ref/Tc)^p), p = ``Ms_exponent`` (dimensionless)."""
+        """Ms(T)/Ms(T_ref): (1 − (T/Tc)^p) / (1 − (T_ref/Tc)^p), p = ``Ms_exponent`` (dimensionless), or with a
+        ``measured`` table Ms_table(T)/Ms."""
+        if self.measured is not None:
+            return self.measured.Ms_at(T) / self.Ms
         T = self._check_T(T)
         p = self.Ms_exponent
         return (1.0 - (T / self.Tc) ** p) / (1.0 - (self.T_ref / self.Tc) ** p)
 
     def _check_T(self, T):
+        if self.measured is not None:
+            return self.measured.check_T(T)
         if self.Tc is None:
             raise ValueError(f"material {self.name or 'Material'} has no Curie temperature: give Tc= (K) to use "
                              "the temperature model (Material.at)")
@@ -93,9 +105,10 @@ class Material:
         return T
 
     def at(self, T) -> "Material":
-        """The material at temperature T (K, 0 <= T < Tc): a copy whose values hold at T (its T_ref = T).
+        """The material at temperature T (K): a copy whose values hold at T (its T_ref = T).
 
-        With m(T) = Ms(T)/Ms(T_ref) = (1 − (T/Tc)^p) / (1 − (T_ref/Tc)^p) (Bloch-type law, p = Ms_exponent):
+        Power-law model (0 <= T < Tc), with m(T) = Ms(T)/Ms(T_ref) = (1 − (T/Tc)^p) / (1 − (T_ref/Tc)^p)
+        (Bloch-type law, p = Ms_exponent):
 
             Ms(T)  = Ms · m
             Ku1(T) = Ku1 · m^nK                 (Callen & Callen, J. Phys. Chem. Solids 27, 1271 (1966))
@@ -103,16 +116,27 @@ class Material:
             Ku2(T) = Ku2 · m^10, Kc1(T) = Kc1 · m^10, Kc2(T) = Kc2 · m^21   (Callen–Callen l(l+1)/2 for l = 4,
                                                  4 and 6; no parameter)
 
-        α, γ, D_ind and the axes are kept (no model is applied to them). Raises ValueError for T < 0,
-        T >= Tc, or a material without Tc.
+        Measured (``measured`` set; T in the table's range): Ms(T), Ku1(T) (or K_eff(T) + μ0 Ms(T)²/2) and
+        A(T) are the table's, interpolated (:class:`micromag.temperature.MeasuredTemperatureDependence`);
+        without an A column A = A · m^nA, and Ku2, Kc1, Kc2 follow m^10, m^10, m^21 as above, with
+        m = Ms_table(T)/Ms.
+
+        α, γ, D_ind and the axes are kept (no model is applied to them). Raises ValueError for T outside the
+        allowed range (the table's, or [0, Tc)), or a material with neither Tc nor a table.
         """
+        T = self._check_T(T)
         m = self.Ms_ratio(T)
+        if self.measured is not None:
+            A_T = self.measured.A_at(T)
+            return replace(self, Ms=self.measured.Ms_at(T), Ku1=self.measured.Ku1_at(T), Ku2=self.Ku2 * m ** 10,
+                           A=self.A * m ** self.nA if A_T is None else A_T, Kc1=self.Kc1 * m ** 10,
+                           Kc2=self.Kc2 * m ** 21, T_ref=float(T))
         return replace(self, Ms=self.Ms * m, Ku1=self.Ku1 * m ** self.nK, Ku2=self.Ku2 * m ** 10,
                        A=self.A * m ** self.nA, Kc1=self.Kc1 * m ** 10, Kc2=self.Kc2 * m ** 21, T_ref=float(T))
 
     @classmethod
     def parameter_names(cls):
-        return [f.name for f in fields(cls) if f.name != "name"]
+        return [f.name for f in fields(cls) if f.name not in ("name", "measured")]
 
 
 # ---------------------------------------------------------------------------------------------

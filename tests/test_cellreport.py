@@ -67,12 +67,47 @@ def _spec(tmp_path, text=TINY, name="cell.toml"):
     (("images = 7", "images = 2"), r"images must be an integer >= 3"),
     (("temperatures = [233.15, 300.0]", "temperatures = [233.15, 800.0]"), r"Curie temperature"),
     (("drive = [0.4, 1.0]", "drive = []"), r"drive must be a non-empty list"),
+    # a measured table not monotonic in T, or not covering the operating range; a bad array spread or ECC
+    (("[barrier]", "[measured]\nT = [200.0, 350.0, 300.0, 450.0]\nMs = [1.3e6, 1.2e6, 1.25e6, 1.1e6]\n"
+      "K_eff = [3e5, 2.5e5, 2.7e5, 2e5]\n\n[barrier]"), r"line 32: \[measured\] T must be strictly increasing"),
+    (("[barrier]", "[measured]\nT = [250.0, 300.0, 450.0]\nMs = [1.3e6, 1.25e6, 1.1e6]\nK_eff = [3e5, 2.7e5, 2e5]\n\n"
+      "[barrier]"), r"line 32: \[measured\] the temperature table covers \[250, 450\] K but the operating "
+                    r"temperatures .* include 233.15 K"),
+    (("[barrier]", "[array]\nsigma_diameter = -1e-9\n\n[barrier]"),
+     r"line 32: \[array\] sigma_diameter = -1e-09 is outside the allowed range \[0, inf\) m"),
+    (("[barrier]", "[array]\nsigma_K = 0.01\nword_bits = 8\necc_bits = 8\n\n[barrier]"),
+     r"line 34: ecc_bits = 8 must be smaller than word_bits = 8"),
 ])
 def test_bad_spec_names_key_and_line(tmp_path, edit, match):
     old, new = edit
     assert old in TINY
     with pytest.raises(SpecError, match=match):
         cr.load_cell_spec(_spec(tmp_path, TINY.replace(old, new, 1)))
+
+
+def test_array_needs_a_disc(tmp_path):
+    text = TINY.replace("diameter = 12e-9", "size = [14e-9, 10e-9]").replace("[barrier]", "[array]\nsigma_K = 0.01\n\n[barrier]")
+    with pytest.raises(SpecError, match=r"\[array\] statistics need a perpendicular disc"):
+        cr.load_cell_spec(_spec(tmp_path, text))
+
+
+def test_measured_table_in_the_spec(tmp_path):
+    """A [measured] table replaces the power laws: the material at each temperature is the table's (K_eff
+    plus the film's μ0Ms²/2), its values at T_ref are the table's, and the report names its source."""
+    from micromag.constants import mu0
+
+    T = [200.0, 260.0, 300.0, 360.0, 430.0]
+    Ms = [1.33e6, 1.29e6, 1.257e6, 1.20e6, 1.12e6]
+    K_eff = [3.4e5, 3.0e5, 2.7e5, 2.25e5, 1.7e5]
+    text = TINY.replace("[barrier]", f"[measured]\nT = {T}\nMs = {Ms}\nK_eff = {K_eff}\nsource = \"wafer W7\"\n\n[barrier]")
+    spec = cr.load_cell_spec(_spec(tmp_path, text))
+    assert spec.material().Ms == 1.257e6 and spec.material().T_ref == 300.0
+    for t, m, k in zip(T, Ms, K_eff):
+        mat = spec.material(t)
+        assert mat.Ms == pytest.approx(m, rel=1e-12) and mat.Ku1 == pytest.approx(k + 0.5 * mu0 * m * m, rel=1e-12)
+    rows = {r["name"]: r for r in cr._material_set(spec)}
+    assert "wafer W7" in rows["Ms"]["source"] and "wafer W7" in rows["Ku1"]["source"]
+    assert "Ikeda" in rows["alpha"]["source"]  # α stays the preset's, cited
 
 
 def test_missing_table_and_toml_errors(tmp_path):
@@ -124,8 +159,11 @@ def test_stages_on_both_backends(tmp_path, backend):
     assert np.all(np.diff(crit["growth_rates_per_s"]) > 0)
 
 
+ARRAY = "[array]\nsigma_diameter = 0.5e-9\nsigma_K = 0.01\nword_bits = 72\necc_bits = 1\n\n[barrier]"
+
+
 def test_whole_report_and_resume(tmp_path, monkeypatch):
-    spec = _spec(tmp_path)
+    spec = _spec(tmp_path, TINY.replace("[barrier]", ARRAY))
     out = tmp_path / "out"
     # an interruption after the barriers, the critical current and the switching stage (as a kill would
     # leave it: their lines are in stages/results.jsonl, nothing else)
@@ -162,6 +200,23 @@ def test_whole_report_and_resume(tmp_path, monkeypatch):
     assert data["figure_of_merit_per_uA"] == pytest.approx(data["delta_at_T_op"] / (data["critical"]["Ic0_A"] * 1e6))
     text = (out / "report.md").read_text()
     assert "Retention" in text and "Write-error rate" in text and "![WER](wer.png)" in text
+    for section in ("## Material set", "## Retention and read disturb at every temperature", "### Array statistics",
+                    "## Write-error tails and pulse width", "## What this report used"):
+        assert section in text, section
+    # every temperature: the hot corner's verdict is the retention stage's, the operating point's read disturb
+    # is the read stage's (both with the read bias's VCMA, dK = ξ V/(t_ox t_F) = 1e-13 × 0.1 / (1e-9 × 1.3e-9))
+    co = data["corners"]
+    assert [r["T_K"] for r in co["rows"]] == dv["T_K"]
+    assert co["dK_read_J_per_m3"] == pytest.approx(1e-13 * 0.1 / (1e-9 * 1.3e-9))
+    assert co["rows"][-1]["retention_passes"] == data["retention"]["passes"]
+    assert co["rows"][1]["P_disturb_n_reads"] == pytest.approx(rd["P_disturb_n_reads"])
+    assert co["rows"][1]["delta_during_read"] == pytest.approx(rd["delta_at_T"])
+    for r in co["rows"]:
+        assert 0 <= r["array_P_retention_fail"] <= 1 and r["array_delta_q1e-6"] < r["array_delta_median"]
+    tails = data["write_tails"]
+    assert [t["WER"] for t in tails["wer_fit"]["targets"]] == [1e-6, 1e-9]
+    assert len(tails["thermal"]["Ic_A"]) == 7  # the default pulse widths >= τ0 = 1 ns
+    assert {r["name"] for r in data["material_set"]} >= {"Ms", "A", "alpha", "Ku1", "Tc"}
     # another spec into the same folder is refused, naming the folder
     other = _spec(tmp_path, TINY.replace("diameter = 12e-9", "diameter = 14e-9"), "other.toml")
     with pytest.raises(ValueError, match="another cell spec"):

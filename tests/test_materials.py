@@ -94,7 +94,7 @@ def test_material_fields_are_the_declarations():
             assert getattr(mm.Material(Ms=1.0), p.name) == want
         assert p.name in mm.Material.__doc__
     extra = set(fields) - {p.name for p, _ in declared_material_parameters()}
-    assert extra == {"Tc", "T_ref", "Ms_exponent", "nK", "nA", "name"}
+    assert extra == {"Tc", "T_ref", "Ms_exponent", "nK", "nA", "measured", "name"}  # temperature model, name
     with pytest.raises(TypeError):  # only Ms is positional: a second number has no silent meaning
         mm.Material(8e5, 1.3e-11)
     # frozen, comparable, hashable, picklable, replaceable like a dataclass
