@@ -490,7 +490,7 @@ class SnapshotSeries:
         write_vti(path, grid, cell_data, origin=origin, time=t, compress=self.compress, dtype=self.dtype,
                   hidden=hidden, active_scalars=active_scalars)
         self._next += 1
-        self.entries.append((float(t), fname))
+        self.entries.append((clean_time(t), fname))  # as the collection stores it (and a resume reads it)
         write_pvd(self.pvd_path, self.entries)
         return path
 
@@ -613,7 +613,7 @@ def write_snapshots(series, sim, fields=DEFAULT_FIELDS, extra=()):
     """Write one frame of ``sim``'s current state into every series (from :func:`open_series`) whose
     member has advanced past its last frame (a stopped member, or a continued series, gets no repeat)."""
     tv = np.atleast_1d(np.asarray(sim.t, dtype=float))
-    todo = [s for s in series if tv[s.member or 0] > s.last_t]
+    todo = [s for s in series if clean_time(tv[s.member or 0]) > s.last_t]  # the collection holds clean times
     if not todo:
         return []
     members = [s.member or 0 for s in todo]
