@@ -104,18 +104,10 @@ def read_table(path):
     """
     import numpy as np
 
-    from .io.errors import FileFormatError
+    from .io.errors import FileFormatError, read_bytes
 
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise FileFormatError(path, "no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(path, "is a folder, not a table") from None
-    except OSError as exc:
-        raise FileFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
+    raw = read_bytes(path, "a table")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -19,6 +19,20 @@ class FileFormatError(ValueError):
         super().__init__(f"{self.path}: {problem}")
 
 
+def read_bytes(path, what, error=FileFormatError):
+    """The content of ``path``; a missing, unreadable file or a folder raises ``error`` (a
+    :class:`FileFormatError`) naming it and saying it should be ``what``."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise error(path, "no such file") from None
+    except IsADirectoryError:
+        raise error(path, f"is a folder, not {what}") from None
+    except OSError as exc:
+        raise error(path, f"cannot be read: {exc.strerror or exc}") from None
+
+
 def names_the_file(what):
     """Decorator for a reader ``f(path, ...)``: any failure that is not already a :class:`FileFormatError`
     (a parser's ParseError, zlib.error, a reshape of a short data block, a missing XML attribute) becomes one

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field as dc_field
 
 import numpy as np
 
-from .errors import FileFormatError
+from .errors import FileFormatError, read_bytes
 
 __all__ = ["OvfError", "OvfField", "read_ovf", "write_ovf", "load_ovf"]
 
@@ -398,15 +398,7 @@ def read_ovf(path):
     an irregular mesh, a wrong binary check value, truncated or surplus data, and NaN or infinite values.
     """
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise OvfError(path, "no such file") from None
-    except IsADirectoryError:
-        raise OvfError(path, "is a folder, not an OVF file") from None
-    except OSError as e:
-        raise OvfError(path, f"cannot be read: {e.strerror or e}") from None
+    raw = read_bytes(path, "an OVF file", error=OvfError)
     if not raw:
         raise OvfError(path, "the file is empty")
 
