@@ -50,7 +50,7 @@ sys.path.insert(0, str(HERE.parent))
 import numpy as np  # noqa: E402
 
 import micromag as mm  # noqa: E402
-from micromag.integrators import Stepper, normalize  # noqa: E402
+from micromag.engine.integrators import Stepper, normalize  # noqa: E402
 
 GAMMA_SP = 2.211e5 / mm.mu0  # the µMAG γ0 over μ0, rad/(s·T)
 REF = dict(integrator="rk45", tol=1e-10, dt_max=1e-12)
@@ -67,7 +67,7 @@ def _sp4(integrator, tol, **kw):
 
 
 def _sp5(integrator, tol, **kw):
-    from micromag.terms.zhangli import ZhangLiSTT
+    from micromag.engine.terms.zhangli import ZhangLiSTT
 
     g = mm.Grid(n=(40, 40, 1), cell=(2.5e-9, 2.5e-9, 10e-9))
     mat = mm.Material(Ms=8.0e5, A=1.3e-11, alpha=0.1, gamma=GAMMA_SP)
@@ -78,7 +78,7 @@ def _sp5(integrator, tol, **kw):
 
 
 def _mram(integrator, tol, **kw):
-    from micromag.terms.stt import SlonczewskiSTT
+    from micromag.engine.terms.stt import SlonczewskiSTT
 
     g = mm.Grid(n=(16, 16, 1), cell=(2.5e-9, 2.5e-9, 1.5e-9))
     mat = mm.Material(Ms=1.1e6, A=2e-11, alpha=0.01, Ku1=1e6, anis_u=(0, 0, 1))

@@ -4,7 +4,7 @@
 
 Each member is a 256 × 256 × 2 nm Permalloy film (64 × 64 × 1 cells of 4 nm, demag and exchange on,
 α = 0.02) starting at m = (1, 0.1, 0.05), with its own applied field (members differ: fields spread over
-0–50 mT in several directions), integrated by ``mm.batch.Batch`` with RK45 (per-member adaptive steps) for
+0–50 mT in several directions), integrated by ``mm.Batch`` with RK45 (per-member adaptive steps) for
 the simulated time that the first member needs for ``--steps`` steps. Reported per batch size B:
 
 - ``build s``: building the batch Simulation (demag kernel, buffers) and applying the member settings;
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import micromag as mm  # noqa: E402
-from micromag.batch import Batch  # noqa: E402
+from micromag.engine.batch import Batch  # noqa: E402
 
 GRID = mm.Grid(n=(64, 64, 1), cell=(4e-9, 4e-9, 2e-9))
 

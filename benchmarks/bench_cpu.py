@@ -11,7 +11,7 @@
 (b) Whole problems as a user runs them, each in a fresh Python process timed from outside (interpreter
     start, import, Newell tensor from its cache, set-up, relax, run, the table written): wall seconds and
     the CPU seconds the process used (all threads). Through the native API (``relax``, then
-    ``run(duration, every=..., out=...)``) and, for SP4, through micromag.ubermag (``MinDriver``, then
+    ``run(duration, every=..., out=...)``) and, for SP4, through micromag.apps.ubermag (``MinDriver``, then
     ``TimeDriver(t, n)`` with a table row and an OVF file per stage, as Ubermag's notebooks drive it); with
     ``OOMMF_TCL`` set, the same problem in OOMMF (``tclsh oommf.tcl boxsi -threads N``: one process to relax,
     one to run, as OOMMF's MIF allows one driver per problem). Each under two conditions: ``idle`` (nothing
@@ -34,8 +34,8 @@
     evaluation of the dynamic run (ours: the run phase / its evaluations; OOMMF: (run process wall − the
     wall of the same process with a 1 fs run) / evaluations) and cell-RHS/s from it.
 (c) Accuracy: <m> at the end and over the run against OOMMF's on the same mesh (max |Δ<m_i>|), and for SP4
-    against the references in micromag/validate/data (OOMMF's trace at 2.5 nm cells: a different mesh, a
-    loose check) and MuMax3's <m>(1 ns) at 128×32 (quoted in micromag/validate/data/SOURCES.md).
+    against the references in micromag/apps/validate/data (OOMMF's trace at 2.5 nm cells: a different mesh, a
+    loose check) and MuMax3's <m>(1 ns) at 128×32 (quoted in micromag/apps/validate/data/SOURCES.md).
 (d) Ratios OOMMF / ours (> 1: we are faster; medians of per-repeat ratios) and the goals: SP4 relax + 1 ns
     ≥ 1.5 (floor 1) with <m>(1 ns) within 1e-4 of OOMMF's; ≥ 1 at 512×512×1 and 128×128×16; the Ubermag
     path's drives (relax + run, in process) within 10 % of the native API's.
@@ -70,14 +70,14 @@ sys.path.insert(0, str(ROOT))  # benchmark this checkout, installed or not
 
 import numpy as np  # noqa: E402
 
-# micromag.constants.mu0 (checked in main()), not imported here: a problem's process times micromag's import
+# micromag.engine.constants.mu0 (checked in main()), not imported here: a problem's process times micromag's import
 MU0 = 4e-7 * 3.141592653589793  # T m/A, 4π·1e-7 (OOMMF takes H in A/m: H = B / MU0)
 GAMMA0 = 2.211e5  # m/(A s), the µMAG value (OOMMF's gamma_G)
 PY = dict(Ms=8.0e5, A=1.3e-11, alpha=0.02)
 FIELD_T = (-24.6e-3, 4.3e-3, 0.0)
 MXHXM = 0.1  # relax criterion |m × H| in A/m: OOMMF's stopping_mxHxm of the issue's measurement
 TORQUE_T = MU0 * MXHXM  # the same for relax(): |m × B| in T (1.26e-7 T)
-MUMAX3_SP4_128x32_FINAL = (-0.98461, 0.12604, 0.04327)  # micromag/validate/data/SOURCES.md
+MUMAX3_SP4_128x32_FINAL = (-0.98461, 0.12604, 0.04327)  # micromag/apps/validate/data/SOURCES.md
 
 PROBLEMS = {
     # name: (n, cell, m0, relax?, duration s, every s, quick duration s)
@@ -107,7 +107,7 @@ def machine_info():
     import micromag as mm
 
     try:
-        from micromag.terms.demag import fft_engine
+        from micromag.engine.terms.demag import fft_engine
     except ImportError:  # a checkout from before the FFTW engine (for before/after figures)
         def fft_engine():
             return "scipy"
@@ -122,7 +122,7 @@ def machine_info():
 
         info["cpus_available"] = threads.available_cpus()
         info["threads"] = threads.describe()
-    except ImportError:  # a checkout from before micromag.threads
+    except ImportError:  # a checkout from before micromag.engine.threads
         info["cpus_available"] = None
     try:
         import pyfftw
@@ -197,7 +197,7 @@ def bench_rhs(n, cell, repeats, min_time):
 def _count_evaluations():
     """Count every B_eff evaluation (RK stages, relax's descent and torque checks, table rows) of every
     Simulation in this process, the native API's and the Ubermag drivers' alike."""
-    from micromag.llg import LLG
+    from micromag.engine.llg import LLG
 
     count = {"n": 0}
     field = LLG.effective_field
@@ -215,7 +215,7 @@ def run_ours(name, quick, workdir):
     relax, then run(duration, every=..., out=...) writing the table; timings, evaluations, <m>(t)."""
     t_start = time.perf_counter()
     import micromag as mm
-    from micromag.table import read_table
+    from micromag.engine.table import read_table
 
     n, cell, m0, relax, dur, every, qdur = PROBLEMS[name]
     dur = qdur if quick else dur
@@ -251,15 +251,15 @@ def run_ours(name, quick, workdir):
 
 
 def run_ubermag(name, quick, workdir):
-    """The same problem through micromag.ubermag, as Ubermag's tutorial notebooks drive it: ``MinDriver``
+    """The same problem through micromag.apps.ubermag, as Ubermag's tutorial notebooks drive it: ``MinDriver``
     (stopping_mxHxm 0.1 A/m) for the relax, then ``TimeDriver`` for the run in stages of ``every`` (a table
     row and an OVF file of M per stage, written by the driver), Ubermag's default evolver (rkf54).
-    ``import_s`` is the import of Ubermag's packages and micromag.ubermag."""
+    ``import_s`` is the import of Ubermag's packages and micromag.apps.ubermag."""
     t_start = time.perf_counter()
     import discretisedfield as df
     import micromagneticmodel as mmm
 
-    import micromag.ubermag as mc
+    import micromag.apps.ubermag as mc
 
     n, cell, m0, relax, dur, every, qdur = PROBLEMS[name]
     dur = qdur if quick else dur
@@ -511,7 +511,7 @@ def trajectory_diff(a, b):
 
 
 def sp4_references(r):
-    from micromag.validate.cases import data_path
+    from micromag.apps.validate.cases import data_path
 
     ref = np.loadtxt(data_path("oommf_field1_2.5nm.txt"))
     out = {}
@@ -526,7 +526,7 @@ def sp4_references(r):
 
 # ---------------------------------------------------------------------------------------------- main
 CONDITIONS = ("idle", "loaded")
-UBERMAG_PROBLEMS = ("sp4",)  # problems also run through micromag.ubermag (the notebooks' path)
+UBERMAG_PROBLEMS = ("sp4",)  # problems also run through micromag.apps.ubermag (the notebooks' path)
 
 
 def spread(values):
@@ -574,9 +574,9 @@ def main(argv=None):
         with open(args.out, "w") as f:
             json.dump(r, f)
         return 0
-    from micromag.constants import mu0
+    from micromag.engine.constants import mu0
 
-    assert abs(mu0 - MU0) <= 1e-12 * mu0, "bench_cpu.MU0 differs from micromag.constants.mu0"
+    assert abs(mu0 - MU0) <= 1e-12 * mu0, "bench_cpu.MU0 differs from micromag.engine.constants.mu0"
     repeats = args.repeats or (1 if args.quick else 3)
     now = datetime.datetime.now(datetime.timezone.utc)
     commit, dirty = git_commit()

@@ -117,7 +117,7 @@ class Ctx:
     def __init__(self, emulate, dtype, quick):
         self.emulate, self.quick = emulate, quick
         self.dtype = np.dtype(dtype)
-        from micromag.backends import cuda as mcuda
+        from micromag.engine.backends import cuda as mcuda
 
         self.mcuda = mcuda
         if emulate:
@@ -234,7 +234,7 @@ def random_state(ctx, batch, shape, seed=1):
 
 
 def make_llg(ctx, system, batch, b_ext=(1e-3, 0.0, 0.0)):
-    from micromag.terms import build_terms
+    from micromag.engine.terms import build_terms
 
     terms = build_terms(system)
     terms["zeeman"].set(b_ext)  # None: no field

@@ -42,7 +42,7 @@ if __name__ == "__main__":
             print(f"{n[0]}x{n[1]}x{n[2]} {integ}: {us:8.1f} us/step ({steps} steps)")
     # the guard's own cost per step, measured directly (independent of the machine's load on the steps)
     try:
-        from micromag.guard import RunGuard
+        from micromag.engine.guard import RunGuard
     except ImportError:  # a checkout before the guards
         raise SystemExit(0)
     import timeit

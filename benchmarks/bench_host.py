@@ -2,8 +2,8 @@
 
     python benchmarks/bench_host.py [--n 256] [--steps 400] [--json PATH]
 
-Runs the GPU backend (``micromag.backends.cuda``: CudaLLG + CudaStepper, float32) on a *recording device*
-(:func:`micromag.backends.device.recording_device`): NumPy arrays, kernels parsed but never run, FFTs not
+Runs the GPU backend (``micromag.engine.backends.cuda``: CudaLLG + CudaStepper, float32) on a *recording device*
+(:func:`micromag.engine.backends.device.recording_device`): NumPy arrays, kernels parsed but never run, FFTs not
 run; every kernel launch and FFT call is counted. The problem is a 256×256×1 Permalloy film (4 nm cells)
 with exchange, demag and an applied field, Dormand–Prince RK45 with FSAL, no end time, batch 1.
 
@@ -40,8 +40,8 @@ GOALS = {"direct_us": 300.0, "graph_us": 20.0, "launches": 40}
 
 def build(n):
     import micromag as mm
-    from micromag.backends.cuda import CudaLLG, recording_device
-    from micromag.terms import build_terms
+    from micromag.engine.backends.cuda import CudaLLG, recording_device
+    from micromag.engine.terms import build_terms
 
     grid = mm.Grid((n, n, 1), (4e-9, 4e-9, 4e-9))
     system = mm.System(grid, material=mm.Permalloy(alpha=0.02))
@@ -53,7 +53,7 @@ def build(n):
 
 
 def measure(llg, dev, graph, steps):
-    from micromag.backends.cuda import CudaStepper
+    from micromag.engine.backends.cuda import CudaStepper
 
     st = CudaStepper(llg, "rk45", tol=1e-5, dt=1e-13, graph=graph)
     m = np.zeros(llg.shape, dtype=np.float32)

@@ -66,7 +66,7 @@ EOF
 
 FAIL=0
 NOGPU=0
-if ! "$PY" -c "import sys; from micromag.backends.cuda import gpu_available as g; sys.exit(0 if g() else 1)" 2>/dev/null; then
+if ! "$PY" -c "import sys; from micromag.engine.backends.cuda import gpu_available as g; sys.exit(0 if g() else 1)" 2>/dev/null; then
     NOGPU=1
     log "== WARNING: no GPU (CuPy not importable or no CUDA device): the GPU tests will be skipped"
 fi

@@ -286,8 +286,8 @@ def build_cases():
         a.run(6e-12, out=d, every=2e-12, snapshot_every=4e-12, progress=False)  # lost to the kill
         b = M.Simulation.load_checkpoint(os.path.join(d, "c.pkl"))
         b.run(8e-12, out=d, every=2e-12, snapshot_every=4e-12, progress=False, append=True)
-        from micromag.io.vtk import read_pvd
-        from micromag.table import read_table
+        from micromag.engine.io.vtk import read_pvd
+        from micromag.engine.table import read_table
 
         t = read_table(os.path.join(d, "table.txt"))[1][:, 0]
         tp = [x for x, _ in read_pvd(os.path.join(d, "m.pvd"))]
@@ -307,7 +307,7 @@ def build_cases():
         return not any(f.endswith(".tmp") or f == "m_000042.vti" for f in os.listdir(d))
     add("resume with a stale .tmp and an unlisted frame", False, "tmp", stale_tmp, check=bool)
     # ---------------------------------------------------------------- sweep specs
-    sweep = __import__("importlib").import_module("micromag.sweep")
+    sweep = __import__("importlib").import_module("micromag.apps.sweep")
 
     def spec(text):
         d = tempfile.mkdtemp()
@@ -315,7 +315,7 @@ def build_cases():
         with open(p, "w") as f:
             f.write(text)
         return sweep.load_spec(p).points()
-    head = '[sweep]\nbuild = "micromag.sweep:demo_cell"\nduration = 1e-12\n'
+    head = '[sweep]\nbuild = "micromag.apps.sweep:demo_cell"\nduration = 1e-12\n'
     add("sweep points = [1, 2]", True, "points", lambda: spec('points = [1, 2]\n' + head))
     add("sweep range step 1e-13", True, "points",
         lambda: spec(head + "[params]\nBz = {start = 0.0, stop = 1.0, step = 1e-13}\n"))
@@ -333,7 +333,7 @@ def build_cases():
 
     # ---------------------------------------------------------------- CLI
     def cli(*args, timeout=60):
-        r = subprocess.run([sys.executable, "-m", "micromag.cli", *args], capture_output=True, text=True,
+        r = subprocess.run([sys.executable, "-m", "micromag.apps.cli", *args], capture_output=True, text=True,
                            timeout=timeout, env=os.environ.copy())
         return r
 
@@ -368,10 +368,10 @@ def build_cases():
         d = tempfile.mkdtemp()
         p = os.path.join(d, "s.toml")
         with open(p, "w") as f:
-            f.write('[sweep]\nbuild = "micromag.sweep:demo_cell"\nduration = 1e-6\nworkers = 2\n'
+            f.write('[sweep]\nbuild = "micromag.apps.sweep:demo_cell"\nduration = 1e-6\nworkers = 2\n'
                     "[params]\nBz = [0.1, 0.2, 0.3]\n")
         env = dict(os.environ, MICROMAG_BACKEND="cpu")
-        proc = subprocess.Popen([sys.executable, "-m", "micromag.cli", "sweep", p, "--out", os.path.join(d, "o")],
+        proc = subprocess.Popen([sys.executable, "-m", "micromag.apps.cli", "sweep", p, "--out", os.path.join(d, "o")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         kids, t0 = [], time.time()
         while time.time() - t0 < 60 and len(kids) < 3:
@@ -448,7 +448,7 @@ def build_issue22_cases(M, head, spec, cli):
     add("[22] relax() with Ms = 1e30", True, "tol_torque", relax_ms)
 
     def ovf_huge_step():
-        from micromag.io.ovf import read_ovf, write_ovf
+        from micromag.engine.io.ovf import read_ovf, write_ovf
 
         d = tempfile.mkdtemp()
         p = os.path.join(d, "m.ovf")

@@ -12,7 +12,7 @@ import os
 import shutil
 
 import micromag as mm
-import micromag.plot
+import micromag.apps.plot
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--quick", action="store_true", help="coarser cells and a shorter pulse (CI smoke test)")

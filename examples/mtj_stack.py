@@ -1,7 +1,7 @@
 """A perpendicular MTJ as a whole stack: hard layer / Ru / reference layer (a SAF) / MgO / free layer.
 
 Builds the stack in one simulation (micromag.Stack), then reports what the rest of the stack does to the
-free layer (micromag.stack_report): the offset field (with the SAF, and with the reference layer alone), the
+free layer (micromag.apps.stack_report): the offset field (with the SAF, and with the reference layer alone), the
 thermal stability of the P and AP states, the STT critical currents both ways, the SAF's spin-flop field, and
 relaxes the whole stack (every layer dynamic) from its as-built state.
 
@@ -15,7 +15,7 @@ import numpy as np
 
 import micromag as mm
 from micromag import stack_report as sr
-from micromag.stack import Stack, StackLayer as L, layer_average
+from micromag.apps.stack import Stack, StackLayer as L, layer_average
 
 
 def build(diameter, cell, with_hard=True):

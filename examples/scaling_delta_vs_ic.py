@@ -8,7 +8,7 @@ Ki = 1.3 mJ/m² → Ku = 1.3e6 J/m³, μ0Ms = 1.58 T, A = 1.5e-11 J/m, α = 0.02
 * the coherent-rotation barrier K_eff V of the same disc (energy of the uniform in-plane state minus the
   uniform perpendicular one: K_eff includes the disc's own demagnetizing factors);
 * the STT critical current Ic0 from the zero-temperature linear stability of the parallel state (growth
-  rate of a small tilt against the bias, its zero; :func:`micromag.cellreport.stage_critical`) beside the
+  rate of a small tilt against the bias, its zero; :func:`micromag.apps.cellreport.stage_critical`) beside the
   macrospin formula 2eα K_eff V/(ħ P/2) (P = 0.6), and the efficiency Δ/Ic0.
 
 Below the crossover the disc reverses coherently (E_b = K_eff V ∝ d²), above it through a domain wall swept
@@ -35,8 +35,8 @@ import numpy as np
 
 import micromag as mm
 from micromag import cellreport as cr
-from micromag.barrier import crossover_diameter
-from micromag.constants import kB
+from micromag.apps.barrier import crossover_diameter
+from micromag.engine.constants import kB
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--quick", action="store_true")

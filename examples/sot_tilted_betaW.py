@@ -29,7 +29,7 @@ import numpy as np
 
 import micromag as mm
 from micromag import devices, plot
-from micromag.readout import SwitchDetector
+from micromag.apps.readout import SwitchDetector
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--quick", action="store_true", help="coarser cells and a shorter run (smoke test)")

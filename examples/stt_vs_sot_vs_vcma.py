@@ -39,9 +39,9 @@ import numpy as np
 
 import micromag as mm
 from micromag import devices
-from micromag.drives import Drive
-from micromag.readout import SwitchDetector
-from micromag.table import read_table
+from micromag.engine.drives import Drive
+from micromag.apps.readout import SwitchDetector
+from micromag.engine.table import read_table
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--quick", action="store_true")

@@ -220,7 +220,7 @@ def main(argv=None):
     if args.backend != "auto":
         os.environ["MICROMAG_BACKEND"] = args.backend  # read by backend='auto' in this process and the workers
     import micromag as mm
-    from micromag.backends import select_backend
+    from micromag.engine.backends import select_backend
 
     backend = select_backend("auto")
     workers = args.workers or (1 if backend == "gpu" else len(os.sched_getaffinity(0)))

@@ -100,7 +100,7 @@ def _write_stl(path, p, t):
     import meshio
 
     sys.path.insert(0, os.path.dirname(HERE))
-    from micromag.mesh import boundary_surface
+    from micromag.engine.mesh import boundary_surface
 
     sp, st = boundary_surface(p, t)
     meshio.write(path, meshio.Mesh(sp, [("triangle", st)]), file_format="stl", binary=False)

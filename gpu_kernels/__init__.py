@@ -2,11 +2,11 @@
 
 The files here are the kernels' single source of truth: the CuPy backend compiles them with NVRTC, the CI
 compiles them with NVRTC without a GPU (``tests/test_kernels_nvrtc.py``) and runs them on the CPU through
-the host emulation (``micromag.emulation``, ``tests/test_kernels_emulation.py``). See README.md.
+the host emulation (``micromag.engine.emulation``, ``tests/test_kernels_emulation.py``). See README.md.
 
 Nothing about a physical term is written here: :func:`layout` derives the kernel's tables (material
 columns, drive and constant columns, pattern pointer slots, option switches, the X-macro lists of field and
-torque terms) from the terms' own declarations (``micromag.terms.base.Param``), and :func:`assemble`
+torque terms) from the terms' own declarations (``micromag.engine.terms.base.Param``), and :func:`assemble`
 prepends them as ``#define`` lines and inlines the term files. Adding a term never touches this file.
 """
 from __future__ import annotations
@@ -143,7 +143,7 @@ def layout(term_classes_and_options, material_params):
 
     ``term_classes_and_options``: [(term class or instance, options)] in evaluation order, where options are
     the names from the term's ``options`` switched on (define ``MM_<TERM>_<OPTION>``).
-    ``material_params``: the ordered material :class:`~micromag.terms.base.Param` declarations of every
+    ``material_params``: the ordered material :class:`~micromag.engine.terms.base.Param` declarations of every
     registered term and the LLG (the table has the same columns whatever is active)."""
     params, col = {}, 0
     for p in material_params:

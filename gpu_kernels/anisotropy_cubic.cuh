@@ -1,4 +1,4 @@
-// anisotropy_cubic.cuh -- cubic anisotropy (twin of CubicAnisotropy in micromag/terms/anisotropy.py).
+// anisotropy_cubic.cuh -- cubic anisotropy (twin of CubicAnisotropy in micromag/engine/terms/anisotropy.py).
 //
 // With a_i = m.c_i, c3 = c1 x c2:
 //   B = -(2/Ms) sum_i a_i [Kc1 (a_j^2 + a_k^2) + Kc2 a_j^2 a_k^2] c_i               (T)

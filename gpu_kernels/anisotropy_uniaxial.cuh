@@ -1,4 +1,4 @@
-// anisotropy_uniaxial.cuh -- uniaxial anisotropy (twin of UniaxialAnisotropy in micromag/terms/anisotropy.py).
+// anisotropy_uniaxial.cuh -- uniaxial anisotropy (twin of UniaxialAnisotropy in micromag/engine/terms/anisotropy.py).
 //
 //   B = (2 Ku1 / Ms) (m.u) u + (4 Ku2 / Ms) (m.u)^3 u      (T)
 //   e = -(Ku1 (m.u)^2 + Ku2 (m.u)^4)                         (J/m^3, before the fill weight)

@@ -1,6 +1,6 @@
 // common.cuh -- shared definitions of the micromag CUDA kernels.
 //
-// Compiled by NVRTC (through cupy.RawModule at run time) and by g++ with micromag/emulation/cuda_emu.h.
+// Compiled by NVRTC (through cupy.RawModule at run time) and by g++ with micromag/engine/emulation/cuda_emu.h.
 // Sources are assembled by gpu_kernels.assemble(): local #include "..." lines are inlined once, and the
 // defines (MM_DOUBLE, and the layout generated from the terms' declarations: MM_HAS_*, MM_P_*, MM_D_*,
 // MM_S_*, MM_PTR_*, the term lists MM_FIELD_TERMS(X), ...) are prepended as text, so
@@ -81,8 +81,8 @@ __device__ __forceinline__ GridInfo make_grid(int nx, int ny, int nz, real dx, r
 // The six face neighbours of a cell, in the order -x, +x, -y, +y, -z, +z.
 // r[n] is the neighbour's region, or -1 when it is outside the grid or not magnetic (region map -1);
 // m[n] is its magnetization (zero when r[n] < 0). Along a periodic axis (define MM_PERIODIC_X/Y/Z, from
-// micromag.terms.stencil.periodic_defines) the index wraps: the cell past the last is the first, so every
-// neighbour term couples across the periodic edge (twin of micromag/terms/stencil.py). A periodic axis of
+// micromag.engine.terms.stencil.periodic_defines) the index wraps: the cell past the last is the first, so every
+// neighbour term couples across the periodic edge (twin of micromag/engine/terms/stencil.py). A periodic axis of
 // one cell has the cell itself as both neighbours.
 struct Neighbours {
     vec3 m[6];

@@ -1,5 +1,5 @@
 // demag.cuh -- the demagnetizing field, read from the FFT convolution's output (twin of
-// micromag/terms/demag.py; the convolution itself: demag_multiply.cu and CudaLLG's FFT pipeline).
+// micromag/engine/terms/demag.py; the convolution itself: demag_multiply.cu and CudaLLG's FFT pipeline).
 //
 // The backend writes B_demag into the buffer MM_PTR_DEMAG_FIELD in the padded row layout of its FFTs,
 // (nz, sy, nb*3, px) reals: element (k, j, b*3 + comp, i), with px = MM_S_DEMAG_PX and sy = MM_S_DEMAG_SY

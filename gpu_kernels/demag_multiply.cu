@@ -1,5 +1,5 @@
-// demag_multiply.cu -- the demag convolution's own kernels (twin of micromag/terms/demag.py; the FFTs are
-// cuFFT plans driven by micromag/backends/cuda.py, see README.md "The demag convolution").
+// demag_multiply.cu -- the demag convolution's own kernels (twin of micromag/engine/terms/demag.py; the FFTs are
+// cuFFT plans driven by micromag/engine/backends/cuda.py, see README.md "The demag convolution").
 //
 // Layouts, with BC = nb*3: source rows src (nz, sy, BC, px) real, x >= nx zero padding (never written),
 // sy = ny for a film (nz = 1) and the padded y length otherwise (rows y >= ny zero, never written);

@@ -1,5 +1,5 @@
 // dmi.cuh -- Dzyaloshinskii-Moriya interaction of every crystal class from DMI vectors, with the
-// free-edge boundary condition (twin of micromag/terms/dmi.py).
+// free-edge boundary condition (twin of micromag/engine/terms/dmi.py).
 //
 // DMI vectors of region r along axis a (J/m^2):
 //   W_a = D_ind (n_ind x e_a) - D_bulk e_a + D_d2d s_a e_a      (n_ind: MM_S_DMI_N_IND, s: MM_S_DMI_S_D2D)

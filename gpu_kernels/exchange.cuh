@@ -1,4 +1,4 @@
-// exchange.cuh -- Heisenberg exchange, 6-neighbour Laplacian (twin of micromag/terms/exchange.py).
+// exchange.cuh -- Heisenberg exchange, 6-neighbour Laplacian (twin of micromag/engine/terms/exchange.py).
 // Inputs: A (J/m, MM_P_A) and Ms (A/m, MM_P_MS) of the cell's and its neighbours' regions (x.nbr),
 // 1/d^2 (1/m^2, x.g.idx2 ...).
 //

@@ -1,4 +1,4 @@
-// interlayer.cuh -- interlayer (RKKY) exchange across a spacer (twin of micromag/terms/interlayer.py).
+// interlayer.cuh -- interlayer (RKKY) exchange across a spacer (twin of micromag/engine/terms/interlayer.py).
 //
 //   E/area = -J1 m1.m2 - J2 (m1.m2)^2                      (J/m^2)
 //   B1 = (J1 + 2 J2 m1.m2) / (Ms1 dz) m2                   (T)

@@ -1,4 +1,4 @@
-// llg_rhs.cu -- the fused right-hand side of the LLG equation (twin of micromag/llg.py) and the fused
+// llg_rhs.cu -- the fused right-hand side of the LLG equation (twin of micromag/engine/llg.py) and the fused
 // observables (energies per term, <m>, torque) reduced per member.
 //
 // The active terms are not named here: gpu_kernels.layout() generates, from the terms' declarations,

@@ -1,4 +1,4 @@
-// oersted.cuh -- Oersted field of the write line (twin of OerstedField in micromag/terms/oersted.py).
+// oersted.cuh -- Oersted field of the write line (twin of OerstedField in micromag/engine/terms/oersted.py).
 //
 //   B = J B_unit(r)       (T)
 //

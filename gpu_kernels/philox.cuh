@@ -3,8 +3,8 @@
 //
 // No state: the four 32-bit words of a draw are a pure function of a 128-bit counter and a 64-bit key, so
 // every (seed, member, step, cell) gets its own independent numbers on any thread, in any order, on the GPU,
-// in the host emulation and in NumPy (micromag/philox.py) alike. Checked against the Random123 known-answer
-// vectors and against micromag.philox (tests).
+// in the host emulation and in NumPy (micromag/engine/philox.py) alike. Checked against the Random123 known-answer
+// vectors and against micromag.engine.philox (tests).
 #pragma once
 
 struct philox_u4 {
@@ -47,7 +47,7 @@ __device__ __forceinline__ double philox_uniform_d(unsigned int a, unsigned int 
 // Three standard normals for (cell, member identity, step) under key (seed), from two Philox calls:
 // counter = (cell, member, step low word, 2 * step high word + call), key = the seed's two words.
 // Double: 53-bit uniforms from word pairs (x, y), (z, w) of each call; float: the same uniforms truncated
-// to 24 bits (words x and z), so float32 and float64 runs draw the same normals to ~1e-7 (micromag.philox).
+// to 24 bits (words x and z), so float32 and float64 runs draw the same normals to ~1e-7 (micromag.engine.philox).
 __device__ __forceinline__ vec3 philox_normal3(unsigned long long cell, unsigned int member, unsigned long long step,
                                                unsigned long long seed) {
     philox_u4 ctr;

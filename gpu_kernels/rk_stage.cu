@@ -1,5 +1,5 @@
 // rk_stage.cu -- one Runge-Kutta step as few launches as possible, with one time step per batch member
-// (twin of micromag/integrators.py: Stepper.step, the same tableaux, controller and renormalization).
+// (twin of micromag/engine/integrators.py: Stepper.step, the same tableaux, controller and renormalization).
 //
 // A step of an s-stage tableau (stage i evaluates k_i = f(Y_i, t + c_i dt), Y_0 = m,
 // Y_i = m + dt sum_{j<i} a_ij k_j) is:

@@ -1,4 +1,4 @@
-// sot.cuh -- spin-orbit torque (twin of SpinOrbitTorque in micromag/terms/sot.py).
+// sot.cuh -- spin-orbit torque (twin of SpinOrbitTorque in micromag/engine/terms/sot.py).
 //
 //   T = J [ s - (m.s) m - xi_FL m x s ]        (Gilbert form, 1/s)
 //

@@ -1,4 +1,4 @@
-// stt.cuh -- Slonczewski spin-transfer torque (twin of SlonczewskiSTT in micromag/terms/stt.py).
+// stt.cuh -- Slonczewski spin-transfer torque (twin of SlonczewskiSTT in micromag/engine/terms/stt.py).
 //
 //   pre = c J,  c = gamma hbar w / (e Ms t_F) per cell (MM_PTR_STT_C, zero outside the magnet)
 //   eps = eps_num / (eps_a + eps_b (m.p)),  eps_num = P Lambda^2, eps_a = Lambda^2 + 1, eps_b = Lambda^2 - 1

@@ -1,4 +1,4 @@
-// thermal.cuh -- Brown's thermal field (twin of ThermalField in micromag/terms/thermal.py).
+// thermal.cuh -- Brown's thermal field (twin of ThermalField in micromag/engine/terms/thermal.py).
 //
 //   B_th = coef sqrt(T / dt) eta     (T),  coef = sqrt(2 alpha kB / (gamma Ms V)) per cell
 //

@@ -1,5 +1,5 @@
 // thermal_noise.cu -- the white noise of stochastic terms (the thermal field), once per step (twin of
-// ThermalField.begin_step in micromag/terms/thermal.py, which draws the same numbers with micromag.philox).
+// ThermalField.begin_step in micromag/engine/terms/thermal.py, which draws the same numbers with micromag.engine.philox).
 //
 // thermal_noise: for a member with dt = step_dt(...) > 0:
 //   field[b, :, c] = amp[c] sqrt(var[b] / dt) eta,   var[b] = drv[b * nd + col] (the temperature, K),

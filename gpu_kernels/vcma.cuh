@@ -1,4 +1,4 @@
-// vcma.cuh -- voltage-controlled magnetic anisotropy (twin of VCMA in micromag/terms/vcma.py).
+// vcma.cuh -- voltage-controlled magnetic anisotropy (twin of VCMA in micromag/engine/terms/vcma.py).
 //
 //   B = (2 dK / Ms) (m.u) u        (T)
 //   e = -dK (m.u)^2                (J/m^3, before the fill weight)

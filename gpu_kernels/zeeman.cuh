@@ -1,4 +1,4 @@
-// zeeman.cuh -- applied field (twin of micromag/terms/zeeman.py).
+// zeeman.cuh -- applied field (twin of micromag/engine/terms/zeeman.py).
 //
 //   B = B_ext[b]  (T) in magnetic cells: one vector per batch member (drive columns MM_D_ZEEMAN_B_EXT..+2,
 //   evaluated on the host from B_ext(t) when it depends on time)

@@ -1,4 +1,4 @@
-// zhangli.cuh -- Zhang-Li spin-transfer torque (twin of ZhangLiSTT.add_torque in micromag/terms/zhangli.py).
+// zhangli.cuh -- Zhang-Li spin-transfer torque (twin of ZhangLiSTT.add_torque in micromag/engine/terms/zhangli.py).
 //
 //   D = k (J . grad) m,   k = muB P / (e Ms (1 + xi^2)) per cell (MM_PTR_ZHANGLI_K, zero outside the magnet)
 //   T = D - (m.D) m - xi m x D                                     (Gilbert form, 1/s)

@@ -28,9 +28,9 @@ cuda.get_current_stream = lambda: _Stream()
 fake.cuda = cuda
 sys.modules["cupy"] = fake
 
-import micromag.backends as mb  # noqa: E402
-import micromag.backends.cuda as mc  # noqa: E402
-import micromag.backends.device as md  # noqa: E402
+import micromag.engine.backends as mb  # noqa: E402
+import micromag.engine.backends.cuda as mc  # noqa: E402
+import micromag.engine.backends.device as md  # noqa: E402
 
 
 def _emu(block=256):

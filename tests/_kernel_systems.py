@@ -2,7 +2,7 @@
 import numpy as np
 
 import micromag as mm
-from micromag.system import System
+from micromag.engine.system import System
 
 
 def random_axis(rng):
@@ -56,12 +56,12 @@ def mram_terms(system, names, batch=2):
     """MRAM device terms on ``system`` with per-member drives (batch 2), by variant name: sot, sot_pattern
     (a spatial current_field), oersted, stt, stt_spatial_p, stt_callable_p, zhangli (drives per member and a
     function of t), zhangli_spatial ((3, nz, ny, nx) current), zhangli_batch ((B, 3, nz, ny, nx)), vcma."""
-    from micromag.heavy_metal import HeavyMetal, WriteLine
-    from micromag.terms.oersted import OerstedField
-    from micromag.terms.sot import SpinOrbitTorque
-    from micromag.terms.stt import SlonczewskiSTT
-    from micromag.terms.vcma import VCMA
-    from micromag.terms.zhangli import ZhangLiSTT
+    from micromag.engine.heavy_metal import HeavyMetal, WriteLine
+    from micromag.engine.terms.oersted import OerstedField
+    from micromag.engine.terms.sot import SpinOrbitTorque
+    from micromag.engine.terms.stt import SlonczewskiSTT
+    from micromag.engine.terms.vcma import VCMA
+    from micromag.engine.terms.zhangli import ZhangLiSTT
 
     g = system.grid
     rng = np.random.default_rng(42)

@@ -15,7 +15,7 @@
    level and inside functions alike: a deferred import hides a cycle from the interpreter's start-up but
    still couples the two modules both ways, which is what the rule is against. Lazy imports by a computed
    name (``importlib.import_module``) count where the name is a constant string; the term registry's lazy
-   imports (``micromag.terms.REGISTRY``) count as imports of ``micromag.terms``.
+   imports (``micromag.engine.terms.REGISTRY``) count as imports of ``micromag.engine.terms``.
 
 The hook that counted the private reads before this test (shared/hooks/before-stop) excused any name
 stored anywhere in the module (``sim._t = t`` excused ``sim._t``) and did not look at imports; this test is
@@ -281,12 +281,12 @@ def test_checker_flags_private_reads_writes_and_imports():
         "        return other._x + type(self)._cache.get(1, 0) + other.__class__.__name__.__len__()\n"
     ), "micromag.ub._model": "", "micromag.ub.drivers": "from ._model import Model\n"})
     assert clean == [], clean
-    inside, _ = _check({"micromag._jit": "", "micromag.llg": "from . import _jit\nimport micromag._jit\n",
+    inside, _ = _check({"micromag.engine._jit": "", "micromag.engine.llg": "from . import _jit\nimport micromag.engine._jit\n",
                         "micromag.ub._model": "", "micromag.ub": "from . import _model\n",
-                        "micromag.terms.demag": "from .. import _jit\nfrom .._jit import kernels\n"},
+                        "micromag.engine.terms.demag": "from .. import _jit\nfrom .._jit import kernels\n"},
                        packages=("micromag.ub",))
     assert inside == [], inside
-    outside, _ = _check({"micromag.ub._model": "", "micromag.cli": (
+    outside, _ = _check({"micromag.ub._model": "", "micromag.apps.cli": (
         "from .ub._model import Model\nfrom .ub import _model\nimport micromag.ub._model\n")})
     assert len(outside) == 3, outside
     stdlib, _ = _check({"micromag.a": (

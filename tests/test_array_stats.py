@@ -1,4 +1,4 @@
-"""Array statistics (micromag.array_stats): the demagnetizing factors of the disc, the spread of Δ, and the
+"""Array statistics (micromag.apps.array_stats): the demagnetizing factors of the disc, the spread of Δ, and the
 array failure probabilities against a direct Monte Carlo of arrays of bits (an independent code path:
 sampled cells, exponential flip times, any-bit / more-than-t-bits-per-word counting)."""
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from micromag import array_stats as ast
-from micromag.retention import binomial_interval
+from micromag.apps.retention import binomial_interval
 
 
 def test_cylinder_demag_factors_against_published_values():

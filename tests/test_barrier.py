@@ -1,4 +1,4 @@
-"""Minimum-energy paths (micromag.barrier) against closed forms.
+"""Minimum-energy paths (micromag.apps.barrier) against closed forms.
 
 Coherent rotation: a uniaxial single-domain element in a field along the easy axis has the Stoner–Wohlfarth
 barrier E_b = K V (1 − h)², h = B/B_K, B_K = 2K/Ms. A domain wall: a long stripe reverses by sweeping one
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.barrier import (EnergyPath, clone_simulation, coherent_barrier, crossover_diameter, energy_barrier,
+from micromag.apps.barrier import (EnergyPath, clone_simulation, coherent_barrier, crossover_diameter, energy_barrier,
                               wall_barrier)
-from micromag.constants import kB
+from micromag.engine.constants import kB
 
 BACKENDS = ["cpu", "emulate"]
 Ms, K, A = 1e6, 5e5, 1e-11  # B_K = 2K/Ms = 1 T; wall parameter √(A/K) = 4.47 nm
@@ -160,7 +160,7 @@ def test_clone_keeps_the_landscape_and_drops_torques():
 
 
 def test_outputs(tmp_path):
-    from micromag.io.vtk import read_pvd, read_vti
+    from micromag.engine.io.vtk import read_pvd, read_vti
 
     p = energy_barrier(_element("cpu", 0.2), (0, 0, 1), (0, 0, -1), images=7, progress=False)
     assert isinstance(p, EnergyPath) and "barrier" in repr(p)

@@ -4,9 +4,9 @@ References
 - Brown, Phys. Rev. 130, 1677 (1963); IEEE Trans. Magn. 15, 1196 (1979): the high-barrier escape rate of a
   uniaxial macrospin with a field along the axis (h = B/B_K), f0 = α γ/(1 + α²) B_K (1 − h²)(1 − h) √(Δ₀/π),
   Δ₀ = K V / k_B T (Coffey & Kalmykov, J. Appl. Phys. 112, 121301 (2012) review it).
-- Langer, Ann. Phys. 54, 258 (1969): the harmonic rate that micromag.transition_rate evaluates for any
+- Langer, Ann. Phys. 54, 258 (1969): the harmonic rate that micromag.apps.transition_rate evaluates for any
   element; for the macrospin it must reduce to Brown's formula exactly (the ring of saddles is a zero mode).
-- The mean first-passage time of Brown's Fokker–Planck equation (micromag.retention.escape_time, a quadrature
+- The mean first-passage time of Brown's Fokker–Planck equation (micromag.apps.retention.escape_time, a quadrature
   nobody else here wrote against this module) and a thermal stochastic-LLG batch are the independent checks
   of the rate itself.
 """
@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.barrier import clone_simulation, energy_barrier
-from micromag.constants import gamma_mumax, kB
-from micromag.hessian import TangentHessian
-from micromag.retention import escape_time
-from micromag.transition_rate import attempt_frequency, check_stationary
+from micromag.apps.barrier import clone_simulation, energy_barrier
+from micromag.engine.constants import gamma_mumax, kB
+from micromag.engine.hessian import TangentHessian
+from micromag.apps.retention import escape_time
+from micromag.apps.transition_rate import attempt_frequency, check_stationary
 
 BACKENDS = ["cpu", "emulate"]
 
@@ -253,7 +253,7 @@ def test_refine_reports_the_discretization_error():
     """refine=True: the barrier with 2·images − 1 images and on cells of half the size. For the wall in a stripe
     the cell error is second order, −(dx/δ)²/24 of 4√(AK) w t: halving 2 nm cells divides it by ~4 (as in
     test_barrier.test_wall_barrier_error_is_second_order_in_the_cell), and the Richardson value lies closer."""
-    from micromag.barrier import wall_barrier
+    from micromag.apps.barrier import wall_barrier
 
     g = mm.Grid(n=(32, 1, 1), cell=(2e-9, 2e-9, 1e-9))
     sim = mm.Simulation(g, material=mm.Material(Ms=1e6, A=1e-11, Ku1=5e5, anis_u=(0, 0, 1)), demag=False,

@@ -1,10 +1,10 @@
-"""mm.batch.Batch: a batch equals its members run one by one (bit for bit on the CPU), per-member steps,
+"""mm.Batch: a batch equals its members run one by one (bit for bit on the CPU), per-member steps,
 early stops, chunks, compaction and bad input."""
 import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.batch import Batch, Threshold
+from micromag.engine.batch import Batch, Threshold
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 

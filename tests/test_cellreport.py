@@ -1,4 +1,4 @@
-"""The cell sign-off report (micromag.cellreport, ``micromag cell``): the spec reader's errors, a whole
+"""The cell sign-off report (micromag.apps.cellreport, ``micromag cell``): the spec reader's errors, a whole
 report of a small cell, its resumption after an interruption, and its physical stages on both backends."""
 import json
 import math
@@ -9,7 +9,7 @@ import pytest
 
 from micromag import cellreport as cr
 from micromag import retention as ret
-from micromag.sweep import SpecError
+from micromag.apps.sweep import SpecError
 
 TINY = """\
 [cell]
@@ -94,7 +94,7 @@ def test_array_needs_a_disc(tmp_path):
 def test_measured_table_in_the_spec(tmp_path):
     """A [measured] table replaces the power laws: the material at each temperature is the table's (K_eff
     plus the film's μ0Ms²/2), its values at T_ref are the table's, and the report names its source."""
-    from micromag.constants import mu0
+    from micromag.engine.constants import mu0
 
     T = [200.0, 260.0, 300.0, 360.0, 430.0]
     Ms = [1.33e6, 1.29e6, 1.257e6, 1.20e6, 1.12e6]
@@ -134,7 +134,7 @@ def test_example_cells_are_valid():
 
 
 def test_cli_reports_a_bad_spec(tmp_path, capsys):
-    from micromag.cli import main
+    from micromag.apps.cli import main
 
     assert main(["cell", str(_spec(tmp_path, TINY.replace("cell = 3e-9", "cell = 3e-9\nfoo = 1"))), "--quick"]) == 2
     assert "line 7: unknown key 'foo'" in capsys.readouterr().err
@@ -233,7 +233,7 @@ def _cli(args, cwd, timeout=1500):
     import sys
 
     env = dict(os.environ, PYTHONPATH=ROOT, MPLBACKEND="Agg")
-    return subprocess.Popen([sys.executable, "-m", "micromag.cli", "cell", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "micromag.apps.cli", "cell", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.heavy_metal import (BetaW, HeavyMetal, Pt, Ta, WriteLine, shunt_fraction,
+from micromag.engine.heavy_metal import (BetaW, HeavyMetal, Pt, Ta, WriteLine, shunt_fraction,
                                   spin_diffusion_factor)
-from micromag.terms.sot import SpinOrbitTorque
+from micromag.engine.terms.sot import SpinOrbitTorque
 
 D = 2e-9
 HM = HeavyMetal(theta_sh=-0.3, resistivity=2.6e-6, thickness=4e-9, name="test")

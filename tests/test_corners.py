@@ -1,4 +1,4 @@
-"""Retention and read disturb at every temperature (micromag.corners): the VCMA of the read bias lowers Δ and
+"""Retention and read disturb at every temperature (micromag.apps.corners): the VCMA of the read bias lowers Δ and
 Ic0 during the read, by hand from the formulas of the module docstring."""
 import math
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.constants import mu0
-from micromag.integrators import Stepper, get_tableau, growth_factor, stability_limit
-from micromag.terms import demag as demag_mod
-from micromag.terms.demag import Demag, fft_engine
+from micromag.engine.constants import mu0
+from micromag.engine.integrators import Stepper, get_tableau, growth_factor, stability_limit
+from micromag.engine.terms import demag as demag_mod
+from micromag.engine.terms.demag import Demag, fft_engine
 
 GAMMA0 = 2.211e5
 GAMMA = GAMMA0 / mu0
@@ -310,7 +310,7 @@ def test_compiled_kernels_follow_the_numpy_reference(monkeypatch):
 @needs_numba
 def test_compiled_error_norm_keeps_nan(monkeypatch):
     """A NaN anywhere in a stage makes the error estimate NaN (the stepper's guard contract)."""
-    from micromag._jit import kernels
+    from micromag.engine._jit import kernels
 
     K = np.zeros((3, 2, 3 * 5000))
     K[1, 1, 3 * 5000 - 7] = np.nan

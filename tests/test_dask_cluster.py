@@ -16,7 +16,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-sw = importlib.import_module("micromag.sweep")
+sw = importlib.import_module("micromag.apps.sweep")
 from micromag import cluster  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "sweep"
@@ -125,7 +125,7 @@ def stable(rows):
 
 
 def sweep_cli(*args):
-    return subprocess.Popen([sys.executable, "-m", "micromag.sweep", *map(str, args), "--no-plot"], env=ENV,
+    return subprocess.Popen([sys.executable, "-m", "micromag.apps.sweep", *map(str, args), "--no-plot"], env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

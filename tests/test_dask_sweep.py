@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-sw = importlib.import_module("micromag.sweep")  # the module (mm.sweep may be the function)
+sw = importlib.import_module("micromag.apps.sweep")  # the module (mm.sweep may be the function)
 
 DATA = Path(__file__).parent / "data" / "sweep"
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def test_dask_sweep_with_a_killed_worker(tmp_path):
         pids = client.run(os.getpid)
         assert len(pids) == 2
         env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        proc = subprocess.Popen([sys.executable, "-m", "micromag.sweep", str(spec_path), "--out", str(out),
+        proc = subprocess.Popen([sys.executable, "-m", "micromag.apps.sweep", str(spec_path), "--out", str(out),
                                  "--scheduler", cluster.scheduler_address, "--no-plot"],
                                 env=env, stderr=subprocess.PIPE, text=True)
         res = out / "results.jsonl"

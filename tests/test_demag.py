@@ -1,4 +1,4 @@
-"""Demag tensor (micromag.newell) and demag term (micromag.terms.demag) against references.
+"""Demag tensor (micromag.engine.newell) and demag term (micromag.engine.terms.demag) against references.
 
 Tolerances and what limits them:
 - Self terms are printed in the reference with 12 decimals: compared to 1e-11 absolute (we differ by 4e-13).
@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from micromag import Grid, Material, System
-from micromag.constants import mu0
-from micromag.newell import (
+from micromag.engine.constants import mu0
+from micromag.engine.newell import (
     COMPONENTS,
     PARITY,
     _crossover,
@@ -30,10 +30,10 @@ from micromag.newell import (
     newell_pair,
     newell_tensor,
 )
-from micromag.terms.demag import Demag
-from micromag.validate.cases import data_path
+from micromag.engine.terms.demag import Demag
+from micromag.apps.validate.cases import data_path
 
-# the package's verbatim copy of the reference file (source and SHA-256 in micromag/validate/data/SOURCES.md)
+# the package's verbatim copy of the reference file (source and SHA-256 in micromag/apps/validate/data/SOURCES.md)
 REF_FILE = Path(data_path("demag_factors.txt"))
 MS = 8.0e5
 
@@ -377,7 +377,7 @@ def test_cache_roundtrip_and_corruption(tmp_path, monkeypatch):
 def test_spectra_cache(tmp_path):
     """The kernel spectra are cached beside the tensor: a second set-up reads them (the same numbers), and a
     spectra file that is corrupt, for another padding or for another tensor file is not trusted."""
-    from micromag.terms import demag as demag_mod
+    from micromag.engine.terms import demag as demag_mod
 
     g = Grid((6, 5, 3), (2e-9, 2.5e-9, 3e-9))
     s = System(g, Material(Ms=MS))

@@ -1,4 +1,4 @@
-"""The design search (micromag/design.py): its demag factor against published values and the solver's own
+"""The design search (micromag/apps/design.py): its demag factor against published values and the solver's own
 Newell demag, the optimum it finds against the closed form of its macrospin model (written out here
 independently), the Pareto front, resumption, the cell specs it writes, and the errors of a bad range."""
 import json
@@ -23,8 +23,8 @@ def test_cylinder_demag_factor():
     for tau in (0.01, 0.005):  # the thin-disc asymptote N_z = 1 − (2τ/π)(ln(4/τ) − 1/2) + O(τ²), τ = t/D
         assert ds.cylinder_Nz(100e-9, tau * 100e-9) == pytest.approx(1 - 2 * tau / math.pi * (math.log(4 / tau) - 0.5),
                                                                   abs=5 * tau**2)
-    from micromag.stack import Stack, StackLayer
-    from micromag.stack_report import free_layer_macrospin
+    from micromag.apps.stack import Stack, StackLayer
+    from micromag.apps.stack_report import free_layer_macrospin
 
     Ms = 1e6
     st = Stack([StackLayer("F", 1e-9, "free", mm.Material(Ms=Ms, A=1e-11))], diameter=20e-9, cell=0.5e-9, dz=0.25e-9)
@@ -153,7 +153,7 @@ def test_bad_design_ranges_are_refused_before_any_work(tmp_path):
 
 
 def test_cli(tmp_path, capsys):
-    from micromag.cli import main
+    from micromag.apps.cli import main
 
     p = tmp_path / "design.toml"
     p.write_text('[design]\nroutes = ["stt"]\ndiameter = {lo = 40e-9, hi = 70e-9, n = 4}\nthickness = 1.3e-9\n'

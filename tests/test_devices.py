@@ -10,7 +10,7 @@ import pytest
 
 import micromag as mm
 from micromag import devices as dv
-from micromag.table import read_table
+from micromag.engine.table import read_table
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 

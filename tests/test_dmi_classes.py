@@ -1,4 +1,4 @@
-"""DMI of every crystal class (micromag.terms.dmi.DMI): the energy density of each class against its
+"""DMI of every crystal class (micromag.engine.terms.dmi.DMI): the energy density of each class against its
 continuum formula written out here, the boundary conditions of the interfacial (Dind) and bulk (Dbulk)
 classes against MuMax3's ghost-cell kernels (mumax3 cuda/dmi.cu and cuda/dmibulk.cu, restated below), the
 combined boundary condition, the bulk helix period 4πA/D, and the CUDA twin (emulate backend)."""
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.backends.cuda import CudaLLG, emulated_device
-from micromag.system import System
-from micromag.terms.dmi import DMI, crystal_class
-from micromag.terms.exchange import Exchange
+from micromag.engine.backends.cuda import CudaLLG, emulated_device
+from micromag.engine.system import System
+from micromag.engine.terms.dmi import DMI, crystal_class
+from micromag.engine.terms.exchange import Exchange
 
 MS, A = 8e5, 1.3e-11
 BACKENDS = ["cpu", "emulate"]

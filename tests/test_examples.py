@@ -21,7 +21,7 @@ def test_sp4_example_small(tmp_path):
     out = run_example("sp4.py", tmp_path, "--cells", "40", "10", "--out", "sp4")
     assert "relaxed s-state" in out
     assert (tmp_path / "sp4" / "table.txt").stat().st_size > 1000
-    from micromag.io.vtk import read_pvd
+    from micromag.engine.io.vtk import read_pvd
 
     frames = read_pvd(tmp_path / "sp4" / "m.pvd")  # a snapshot every 20 ps of the 1 ns run
     assert [t for t, _ in frames] == [float(f"{k * 20e-12:.12g}") for k in range(51)]  # clean times
@@ -37,7 +37,7 @@ def test_meshed_example_writes_series_and_pngs(tmp_path):
 
 @pytest.mark.parametrize("cmd", [["info"], ["convert", "missing.ovf", "x.npy"], ["plot", "missing.txt"]])
 def test_cli_exit_codes(tmp_path, cmd):
-    r = subprocess.run([sys.executable, "-m", "micromag.cli", *cmd], cwd=tmp_path, capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "micromag.apps.cli", *cmd], cwd=tmp_path, capture_output=True, text=True,
                        env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
     if cmd == ["info"]:
         assert r.returncode == 0 and "micromag" in r.stdout
@@ -56,11 +56,11 @@ def test_cli_convert_round_trip(tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT)
     for src, dst in (("a.ovf", "b.vti"), ("b.vti", "c.npy"), ("c.npy", "d.ovf")):
         extra = ["--cell", "2e-9", "2e-9", "1e-9"] if src.endswith(".npy") else []
-        r = subprocess.run([sys.executable, "-m", "micromag.cli", "convert", src, dst, *extra, "--ovf-format", "binary8"],
+        r = subprocess.run([sys.executable, "-m", "micromag.apps.cli", "convert", src, dst, *extra, "--ovf-format", "binary8"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
     back = mm.read_ovf(tmp_path / "d.ovf").array
     np.testing.assert_allclose(back, m, rtol=1e-6)  # the .vti frame is float32 by default
-    r = subprocess.run([sys.executable, "-m", "micromag.cli", "convert", "a.ovf", "d.ovf"], cwd=tmp_path, env=env,
+    r = subprocess.run([sys.executable, "-m", "micromag.apps.cli", "convert", "a.ovf", "d.ovf"], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "exists" in r.stderr

@@ -1,4 +1,4 @@
-"""Tests of micromag.geometry: primitives, CSG, transforms and sub-cell fill fractions."""
+"""Tests of micromag.engine.geometry: primitives, CSG, transforms and sub-cell fill fractions."""
 import math
 import time
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from micromag import geometry as geo
-from micromag.geometry import (Box, Cylinder, Ellipse, Ellipsoid, Empty, HalfSpace, Layer, Polygon, Universe,
+from micromag.engine.geometry import (Box, Cylinder, Ellipse, Ellipsoid, Empty, HalfSpace, Layer, Polygon, Universe,
                                difference, intersection, rotation_matrix, union)
-from micromag.grid import Grid
+from micromag.engine.grid import Grid
 
 nm = 1e-9
 

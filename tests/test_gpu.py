@@ -9,9 +9,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _kernel_systems import random_m, random_system  # noqa: E402
 
-from micromag.backends.cuda import CudaLLG, CudaStepper, cupy_device, gpu_available  # noqa: E402
-from micromag.integrators import Stepper  # noqa: E402
-from micromag.llg import LLG  # noqa: E402
+from micromag.engine.backends.cuda import CudaLLG, CudaStepper, cupy_device, gpu_available  # noqa: E402
+from micromag.engine.integrators import Stepper  # noqa: E402
+from micromag.engine.llg import LLG  # noqa: E402
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not gpu_available(), reason="needs CuPy and an NVIDIA GPU")]
 
@@ -29,7 +29,7 @@ def _terms(system, names, demag=False):
 
     terms = {n: make_term(n, system) for n in names}
     if demag:
-        from micromag.terms.demag import Demag
+        from micromag.engine.terms.demag import Demag
 
         terms = {"demag": Demag(system, cache_dir=False), **terms}
     return terms
@@ -122,7 +122,7 @@ def test_graph_step_equals_eager(dev, n, dtype):
     t_end = cp.asarray([2e-13, 1e-12, 6e-13])
     out = {}
     for graph in (False, True):
-        from micromag.terms.zeeman import Zeeman
+        from micromag.engine.terms.zeeman import Zeeman
 
         terms = _terms(system, ["exchange", "anisotropy_uniaxial"], demag=True)
         terms["zeeman"] = Zeeman(system, B_ext=bext)
@@ -147,7 +147,7 @@ def test_graph_step_equals_eager(dev, n, dtype):
 def test_demag_padding_aware_gpu_vs_cpu_pbc_batch3(dev):
     import cupy as cp
 
-    from micromag.terms.demag import Demag
+    from micromag.engine.terms.demag import Demag
 
     for n, pbc in [((16, 12, 1), (0, 0, 0)), ((8, 6, 4), (1, 0, 0)), ((9, 1, 3), (0, 0, 0))]:
         system = random_system(n=n, seed=26, pbc=pbc)
@@ -216,7 +216,7 @@ def test_mram_thermal_graph_step_equals_eager(dev, dtype):
     import cupy as cp
 
     from _kernel_systems import mram_terms
-    from micromag.terms.thermal import ThermalField
+    from micromag.engine.terms.thermal import ThermalField
 
     system = random_system(n=(16, 12, 1), seed=29)
     m0 = random_m(system, batch=2, seed=3)
@@ -286,7 +286,7 @@ def test_simulation_gpu_thermal_langevin_average():
     import math
 
     import micromag as mm
-    from micromag.constants import kB
+    from micromag.engine.constants import kB
 
     sim = mm.Simulation(mm.Grid(n=(1, 1, 1), cell=(2e-9, 2e-9, 2e-9)), material=mm.Material(Ms=8e5, alpha=0.5),
                         demag=False, batch=256, dt=2e-13, backend="gpu", dtype=np.float64)

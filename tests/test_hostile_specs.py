@@ -5,9 +5,9 @@ import importlib
 
 import pytest
 
-sw = importlib.import_module("micromag.sweep")  # the module (mm.sweep is the function)
+sw = importlib.import_module("micromag.apps.sweep")  # the module (mm.sweep is the function)
 
-BUILD = "micromag.sweep:demo_cell"
+BUILD = "micromag.apps.sweep:demo_cell"
 
 
 def _spec(tmp_path, body):
@@ -42,7 +42,7 @@ def test_zip_with_points_is_refused(tmp_path):
 
 @pytest.mark.parametrize("bad", ["-1", "0", "1.5", "many"])
 def test_cell_workers_must_be_positive(bad, capsys):
-    from micromag.cli import build_parser
+    from micromag.apps.cli import build_parser
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["cell", "examples/cells/stt_pmtj_40nm.toml", "--workers", bad])

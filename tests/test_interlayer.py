@@ -1,4 +1,4 @@
-"""Interlayer (RKKY) exchange (micromag/terms/interlayer.py and gpu_kernels/interlayer.cuh) and fixed layers
+"""Interlayer (RKKY) exchange (micromag/engine/terms/interlayer.py and gpu_kernels/interlayer.cuh) and fixed layers
 (Material.frozen), on both backends, against closed forms of two coupled macrospins.
 
 Sign convention: E/area = −J1 m1·m2 − J2 (m1·m2)², as OOMMF's Oxs_TwoSurfaceExchange (σ, σ2) and Ubermag's
@@ -22,7 +22,7 @@ import pytest
 
 import gpu_kernels as gk
 import micromag as mm
-from micromag.terms.interlayer import InterlayerExchange
+from micromag.engine.terms.interlayer import InterlayerExchange
 
 MS, DZ, DX = 1.0e6, 1.0e-9, 5.0e-9
 BACKENDS = ["cpu", "emulate"]
@@ -187,7 +187,7 @@ def test_bad_couplings_are_refused_before_any_work():
 
 
 def test_the_kernel_layout_comes_from_the_declaration():
-    from micromag.terms import material_parameters, term_class
+    from micromag.engine.terms import material_parameters, term_class
 
     cls = term_class("interlayer")
     lay = gk.layout([(cls, ())], material_parameters())
@@ -198,12 +198,12 @@ def test_the_kernel_layout_comes_from_the_declaration():
 
 def test_the_kernels_compile_with_nvrtc():
     try:
-        from micromag.backends.nvrtc_check import RUNTIME_OPTIONS, compile_with_log, load_nvrtc
+        from micromag.engine.backends.nvrtc_check import RUNTIME_OPTIONS, compile_with_log, load_nvrtc
 
         load_nvrtc()
     except ImportError as exc:
         pytest.skip(f"NVRTC not available: {exc}")
-    from micromag.terms import material_parameters, term_class
+    from micromag.engine.terms import material_parameters, term_class
 
     lay = gk.layout([(term_class("exchange"), ()), (term_class("interlayer"), ())], material_parameters())
     for f in ("llg_rhs.cu", "rk_stage.cu"):

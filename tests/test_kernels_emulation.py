@@ -1,7 +1,7 @@
-"""The CUDA kernels run on the CPU through the host emulation (g++ + micromag/emulation/cuda_emu.h) and
+"""The CUDA kernels run on the CPU through the host emulation (g++ + micromag/engine/emulation/cuda_emu.h) and
 must agree with the NumPy backend: to ~1e-12 in double, ~1e-5 (relative to the field scale) in float.
 
-The whole CuPy backend (micromag.backends.cuda) runs here on the emulated device: same kernel text, NumPy
+The whole CuPy backend (micromag.engine.backends.cuda) runs here on the emulated device: same kernel text, NumPy
 arrays and numpy.fft instead of CuPy and cuFFT."""
 import shutil
 import sys
@@ -14,14 +14,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _kernel_systems import random_m, random_system  # noqa: E402
 
 import gpu_kernels as gk  # noqa: E402
-from micromag.backends.cuda import CudaLLG, CudaStepper, emulated_device, pack_materials, region_map  # noqa: E402
-from micromag.emulation import EmuModule, parse_kernels  # noqa: E402
-from micromag.integrators import Stepper  # noqa: E402
-from micromag.llg import LLG  # noqa: E402
-from micromag.terms.anisotropy import CubicAnisotropy, UniaxialAnisotropy  # noqa: E402
-from micromag.terms.dmi import InterfacialDMI  # noqa: E402
-from micromag.terms.exchange import Exchange  # noqa: E402
-from micromag.terms.zeeman import Zeeman  # noqa: E402
+from micromag.engine.backends.cuda import CudaLLG, CudaStepper, emulated_device, pack_materials, region_map  # noqa: E402
+from micromag.engine.emulation import EmuModule, parse_kernels  # noqa: E402
+from micromag.engine.integrators import Stepper  # noqa: E402
+from micromag.engine.llg import LLG  # noqa: E402
+from micromag.engine.terms.anisotropy import CubicAnisotropy, UniaxialAnisotropy  # noqa: E402
+from micromag.engine.terms.dmi import InterfacialDMI  # noqa: E402
+from micromag.engine.terms.exchange import Exchange  # noqa: E402
+from micromag.engine.terms.zeeman import Zeeman  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None, reason="needs g++")
 
@@ -134,7 +134,7 @@ def test_spatial_zeeman():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("grid", ["3d", "2d"])
 def test_demag_and_full_rhs_with_demag(grid, dtype):
-    from micromag.terms.demag import Demag
+    from micromag.engine.terms.demag import Demag
 
     system = random_system(**GRIDS[grid], seed=9)
     m = random_m(system, batch=2, seed=4)
@@ -169,7 +169,7 @@ DEMAG_CASES = {
 def test_padding_aware_demag_matches_cpu(case, dtype):
     """The padding-aware demag (strided batched 1D transforms, transposed FFT layout, field read by the RHS
     kernel straight out of the padded rows) against the CPU Demag, batch of 3."""
-    from micromag.terms.demag import Demag
+    from micromag.engine.terms.demag import Demag
 
     system = random_system(**DEMAG_CASES[case], cell=(2e-9, 3e-9, 2.5e-9), seed=17)
     m = random_m(system, batch=3, seed=8)
@@ -239,7 +239,7 @@ def test_stepper_float32_close_to_numpy():
 def test_layout_comes_from_the_declarations():
     """The material table has one column per declared material parameter (three for an axis) and the
     assembled kernel source defines exactly those columns; regions map to -1 outside the magnet."""
-    from micromag.terms import material_parameters
+    from micromag.engine.terms import material_parameters
 
     system = random_system()
     region = region_map(system)
@@ -314,7 +314,7 @@ def _run_to(st, m, t, t_end, max_steps=400):
 
 def test_finished_member_is_bit_identical():
     """A member at its end time keeps m and t bit for bit while the others go on stepping."""
-    from micromag.terms.demag import Demag
+    from micromag.engine.terms.demag import Demag
 
     system = random_system(n=(5, 4, 2), seed=31)
     bext = np.array([[0.0, 0.0, 0.5], [0.2, -0.1, 0.0], [0.0, 0.3, 0.1]])
@@ -341,7 +341,7 @@ def test_finished_member_is_bit_identical():
 def test_batch_equals_members_one_by_one(tableau):
     """Members with different fields, initial states and end times: the batch (one FFT over all B*3
     components, per-member step sizes, finished members masked) equals each member run alone."""
-    from micromag.terms.demag import Demag
+    from micromag.engine.terms.demag import Demag
 
     system = random_system(n=(6, 5, 1), seed=32)
     demag = Demag(system, cache_dir=False)
@@ -364,7 +364,7 @@ def test_graph_replay_in_emulation():
     """A step captured as a "graph" (the launch sequence recorded once and replayed) equals the eager step
     bit for bit: the step holds nothing but launches. "auto" stays eager in emulation."""
     system = random_system(n=(5, 4, 1), seed=33)
-    from micromag.terms.demag import Demag
+    from micromag.engine.terms.demag import Demag
 
     demag = Demag(system, cache_dir=False)
     res = []
@@ -388,8 +388,8 @@ def test_graph_replay_in_emulation():
 def test_members_tiled_past_the_grid_limit(monkeypatch):
     """Batches larger than gridDim.y allows are tiled: every kernel loops over members. With the limit
     set to 2, a batch of 5 must step exactly like the untiled run."""
-    import micromag.backends.device as dv
-    from micromag.terms.demag import Demag
+    import micromag.engine.backends.device as dv
+    from micromag.engine.terms.demag import Demag
 
     system = random_system(n=(5, 4, 2), seed=34)
     demag = Demag(system, cache_dir=False)

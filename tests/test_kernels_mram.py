@@ -1,7 +1,7 @@
 """CUDA twins of the MRAM device terms (SOT, Oersted, Slonczewski STT, Zhang-Li, VCMA, thermal) run through
-the host emulation against the NumPy terms: the fused llg_rhs kernel with each term vs micromag.llg.LLG
+the host emulation against the NumPy terms: the fused llg_rhs kernel with each term vs micromag.engine.llg.LLG
 (double: 1e-12, float: 1e-5 relative), the Philox thermal noise (known answers, the same numbers as
-micromag.philox, statistics), the fixed-step CudaStepper, and Simulation(backend="emulate") against
+micromag.engine.philox, statistics), the fixed-step CudaStepper, and Simulation(backend="emulate") against
 backend="cpu"."""
 import math
 import shutil
@@ -16,11 +16,11 @@ from _kernel_systems import mram_terms, random_m, random_system  # noqa: E402
 
 import gpu_kernels as gk  # noqa: E402
 import micromag as mm  # noqa: E402
-from micromag.backends.cuda import CudaLLG, CudaStepper, emulated_device  # noqa: E402
-from micromag.drives import Pulse  # noqa: E402
-from micromag.emulation import EmuModule  # noqa: E402
-from micromag.integrators import Stepper  # noqa: E402
-from micromag.llg import LLG  # noqa: E402
+from micromag.engine.backends.cuda import CudaLLG, CudaStepper, emulated_device  # noqa: E402
+from micromag.engine.drives import Pulse  # noqa: E402
+from micromag.engine.emulation import EmuModule  # noqa: E402
+from micromag.engine.integrators import Stepper  # noqa: E402
+from micromag.engine.llg import LLG  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None, reason="needs g++")
 
@@ -68,7 +68,7 @@ def test_term_rhs_matches_numpy(variant, grid, dtype):
     if not getattr(term, "is_torque", False):  # field terms: the field itself too
         assert rel_err(llg.effective_field(np.ascontiguousarray(m, dtype=dtype), T_EVAL), term.field(m, T_EVAL)) \
             < TOL[dtype]
-    else:  # the Gilbert torque alone, converted as micromag.llg does, is exactly the kernel's dm/dt
+    else:  # the Gilbert torque alone, converted as micromag.engine.llg does, is exactly the kernel's dm/dt
         T = term.torque(m, T_EVAL)
         alpha = system.param("alpha")[None, None]
         conv = (T + alpha * np.cross(m, T, axis=1)) / (1 + alpha**2) * system.magnetic
@@ -79,8 +79,8 @@ def test_term_rhs_matches_numpy(variant, grid, dtype):
 @pytest.mark.parametrize("precession", [True, False])
 def test_all_terms_with_local_terms_and_demag(dtype, precession):
     """Every MRAM term together with exchange, anisotropies, DMI, Zeeman and demag in one fused kernel;
-    without precession (relax) the torques are off, as in micromag.llg."""
-    from micromag.terms.demag import Demag
+    without precession (relax) the torques are off, as in micromag.engine.llg."""
+    from micromag.engine.terms.demag import Demag
     from test_kernels_emulation import ALL_LOCAL, make_term
 
     system = random_system(n=(6, 5, 2), seed=8)
@@ -135,7 +135,7 @@ def test_stt_current_from_junction_resistance():
         def current_density(self, m, t):
             return 1e11 * (1.5 + m[:, 2].mean(axis=(1, 2, 3)))
 
-    from micromag.terms.stt import SlonczewskiSTT
+    from micromag.engine.terms.stt import SlonczewskiSTT
 
     term = SlonczewskiSTT(system, J=Junction(), p=(0, 0, 1), Lambda=2.0)
     out, ref, llg, _ = rhs_pair(system, {"stt": term}, m, T_EVAL, np.float64)
@@ -193,9 +193,9 @@ def test_philox_known_answers():
 
 
 def test_philox_numpy_and_kernel_draw_the_same_normals():
-    """One noise source for both backends: the kernel's normals (noise_normals) equal micromag.philox's,
+    """One noise source for both backends: the kernel's normals (noise_normals) equal micromag.engine.philox's,
     to round-off in double and to float32 precision in single (same uniforms, truncated to 24 bits)."""
-    from micromag.philox import normals3
+    from micromag.engine.philox import normals3
 
     ncell = 300
     counters = np.array([0, 7, 2**33 + 5], dtype=np.int64)
@@ -214,9 +214,9 @@ def test_philox_numpy_and_kernel_draw_the_same_normals():
 
 
 def test_philox_normals_statistics():
-    """The normals of micromag.philox over cells x components x steps x members: mean 0, variance 1, no
+    """The normals of micromag.engine.philox over cells x components x steps x members: mean 0, variance 1, no
     correlation between steps, members or components, Gaussian tails."""
-    from micromag.philox import normals3
+    from micromag.engine.philox import normals3
 
     s = np.stack([normals3(4000, np.arange(3), np.full(3, k), np.full(3, 9)) for k in range(20)])
     n = s.size
@@ -277,9 +277,9 @@ def _mram_sim(backend, batch=2, dtype=None):
     grid = mm.Grid(n=(8, 6, 1), cell=(3e-9, 3e-9, 1.2e-9))
     mat = mm.Material(Ms=9e5, A=1.2e-11, alpha=0.05, Ku1=6e5, anis_u=(0, 0, 1))
     sim = mm.Simulation(grid, material=mat, demag=False, batch=batch, backend=backend, tol=1e-6, dtype=dtype)
-    from micromag.terms.sot import SpinOrbitTorque
-    from micromag.terms.stt import SlonczewskiSTT
-    from micromag.terms.vcma import VCMA
+    from micromag.engine.terms.sot import SpinOrbitTorque
+    from micromag.engine.terms.stt import SlonczewskiSTT
+    from micromag.engine.terms.vcma import VCMA
 
     sim.add(SpinOrbitTorque(sim.system, J=Pulse([8e10, -5e10], width=50e-12, rise=10e-12), theta_sh=0.3,
                             xi_FL=0.2))
@@ -304,7 +304,7 @@ def test_simulation_emulate_matches_cpu_sot_stt_vcma():
 
 def test_simulation_emulate_refuses_second_term_of_a_kind():
     sim = _mram_sim("emulate", batch=2)
-    from micromag.terms.vcma import VCMA
+    from micromag.engine.terms.vcma import VCMA
 
     with pytest.raises(NotImplementedError, match="one term per name"):
         sim.add(VCMA(sim.system, V=0.1, xi=5e-14, t_ox=1e-9))
@@ -314,7 +314,7 @@ def test_simulation_emulate_refuses_second_term_of_a_kind():
 def test_simulation_emulate_thermal_langevin_average():
     """Macrospins (batch 32) in B = 2 T at 300 K on the emulated GPU backend (stochastic Heun CudaStepper,
     Philox noise): <m_z> = L(x) = coth x - 1/x, x = Ms V B/(kB T) = 3.09 (loose statistical tolerance)."""
-    from micromag.constants import kB
+    from micromag.engine.constants import kB
 
     grid = mm.Grid(n=(1, 1, 1), cell=(2e-9, 2e-9, 2e-9))
     sim = mm.Simulation(grid, material=mm.Material(Ms=8e5, alpha=0.5), demag=False, batch=32, dt=4e-13,

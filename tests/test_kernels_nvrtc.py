@@ -9,13 +9,13 @@ import pytest
 import gpu_kernels as gk
 
 try:
-    from micromag.backends.nvrtc_check import CHECK_ARCHS, RUNTIME_OPTIONS, NvrtcError, compile_with_log, load_nvrtc
+    from micromag.engine.backends.nvrtc_check import CHECK_ARCHS, RUNTIME_OPTIONS, NvrtcError, compile_with_log, load_nvrtc
 
     load_nvrtc()
 except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"cuda.bindings / NVRTC not available: {exc}", allow_module_level=True)
 
-from micromag.terms import material_parameters, term_class  # noqa: E402
+from micromag.engine.terms import material_parameters, term_class  # noqa: E402
 
 BASE_TERMS = ["demag", "exchange", "anisotropy_uniaxial", "anisotropy_cubic", "dmi", "zeeman"]
 MRAM_TERMS = ["oersted", "vcma", "thermal", "sot", "stt", "zhangli"]
@@ -27,7 +27,7 @@ DTYPES = ["float32", "float64"]
 def _defines(dtype, names, options=None, extra=()):
     """Defines and includes of the layout of ``names`` (in registry order), with term options
     {name: (option, ...)} and global switches ``extra`` -- exactly how CudaLLG builds them."""
-    from micromag.terms import order_of
+    from micromag.engine.terms import order_of
 
     options = options or {}
     names = sorted(names, key=order_of)
@@ -106,7 +106,7 @@ def test_every_shipped_kernel_source_is_checked():
 def test_every_term_kernel_file_is_a_registered_term():
     """Each term's .cuh belongs to a registered term (no orphan kernels), and each registered term's kernel
     exists (the contract: a term is its .py, its .cuh and one registry line)."""
-    from micromag.terms import registered
+    from micromag.engine.terms import registered
 
     kernels = {c.kernel for c in registered()}
     assert all(gk.source_path(k).is_file() for k in kernels)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.integrators import Stepper
-from micromag.constants import mu0
+from micromag.engine.integrators import Stepper
+from micromag.engine.constants import mu0
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 

@@ -61,17 +61,17 @@ def _generated_block(text, tag):
 
 
 def test_readme_tables_are_the_registry():
-    """The READMEs' parameter and term tables are what the declarations generate (``python -m micromag.terms``
+    """The READMEs' parameter and term tables are what the declarations generate (``python -m micromag.engine.terms``
     rewrites them when a term changes)."""
     from pathlib import Path
 
-    from micromag.materials import parameter_table
-    from micromag.terms import REGISTRY, registered, term_table
+    from micromag.engine.materials import parameter_table
+    from micromag.engine.terms import REGISTRY, registered, term_table
 
     assert [c.name for c in registered()] == list(REGISTRY), "a plug-in term is still registered"
     root = Path(__file__).resolve().parents[1]
     readme = (root / "README.md").read_text(encoding="utf-8")
-    hint = "out of date: regenerate with `python -m micromag.terms`"
+    hint = "out of date: regenerate with `python -m micromag.engine.terms`"
     assert _generated_block(readme, "material-parameters") == parameter_table(), f"README.md {hint}"
     assert _generated_block(readme, "terms") == term_table(), f"README.md {hint}"
     kernels = (root / "gpu_kernels" / "README.md").read_text(encoding="utf-8")
@@ -83,7 +83,7 @@ def test_material_fields_are_the_declarations():
     model and name; the generated docstring lists each with its unit and the term that reads it."""
     import dataclasses
 
-    from micromag.terms import declared_material_parameters
+    from micromag.engine.terms import declared_material_parameters
 
     fields = {f.name: f for f in dataclasses.fields(mm.Material)}
     for p, owner in declared_material_parameters():

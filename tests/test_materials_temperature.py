@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.barrier import energy_barrier
-from micromag.constants import kB
+from micromag.apps.barrier import energy_barrier
+from micromag.engine.constants import kB
 
 
 def test_bloch_law_and_reference_temperature():

@@ -1,4 +1,4 @@
-"""Tests of micromag.mesh: meshed free layers read with meshio and voxelized onto the grid."""
+"""Tests of micromag.engine.mesh: meshed free layers read with meshio and voxelized onto the grid."""
 import math
 import os
 import sys
@@ -9,9 +9,9 @@ import pytest
 
 meshio = pytest.importorskip("meshio")
 
-from micromag.geometry import Box, Ellipse, Shape, _Affine, rotation_matrix  # noqa: E402
-from micromag.grid import Grid  # noqa: E402
-from micromag.mesh import MeshError, MeshShape, boundary_surface, from_mesh, regions_from_mesh  # noqa: E402
+from micromag.engine.geometry import Box, Ellipse, Shape, _Affine, rotation_matrix  # noqa: E402
+from micromag.engine.grid import Grid  # noqa: E402
+from micromag.engine.mesh import MeshError, MeshShape, boundary_surface, from_mesh, regions_from_mesh  # noqa: E402
 
 nm = 1e-9
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.io import ovf
-from micromag.io.ovf import OvfError, load_ovf, read_ovf, write_ovf
+from micromag.engine.io import ovf
+from micromag.engine.io.ovf import OvfError, load_ovf, read_ovf, write_ovf
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "ovf")
 

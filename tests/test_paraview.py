@@ -9,7 +9,7 @@ import pytest
 
 import micromag as mm
 from micromag import paraview
-from micromag.io.vtk import SnapshotSeries
+from micromag.engine.io.vtk import SnapshotSeries
 
 PVPYTHON = paraview.find_pvpython()
 needs_pv = pytest.mark.skipif(PVPYTHON is None, reason="ParaView's pvpython is not installed (apt-get install "
@@ -104,7 +104,7 @@ def test_view_script_renders_frames(tmp_path):
 
 
 def test_view_without_pvpython_says_how_to_get_it(tmp_path, monkeypatch, capsys):
-    from micromag.cli import main
+    from micromag.apps.cli import main
 
     _series(tmp_path / "run", times=(0.0,))
     monkeypatch.setenv("MICROMAG_PVPYTHON", str(tmp_path / "no-such-pvpython"))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.batch import Batch
-from micromag.terms.anisotropy import UniaxialAnisotropy
+from micromag.engine.batch import Batch
+from micromag.engine.terms.anisotropy import UniaxialAnisotropy
 
 ATOL = 1e-10  # cpu vs emulate in float64: same formulas, different summation order only
 
@@ -49,8 +49,8 @@ def test_callable_spatial_field_on_both_backends():
 def test_uniform_field_per_member_any_memory_order():
     """A (B, 3) field given as a broadcast (Fortran-ordered after astype) or transposed view reaches every
     member correctly (CudaLLG packs every input C-contiguous)."""
-    from micromag.backends.cuda import CudaLLG, emulated_device
-    from micromag.terms.zeeman import Zeeman
+    from micromag.engine.backends.cuda import CudaLLG, emulated_device
+    from micromag.engine.terms.zeeman import Zeeman
 
     grid = mm.Grid(n=(4, 3, 1), cell=(2e-9, 2e-9, 2e-9))
     system = mm.System(grid, material=mm.Material(Ms=8e5))
@@ -156,8 +156,8 @@ def test_one_name_per_term(backend):
 
 
 def test_every_registered_term_declares_its_contract():
-    from micromag.terms import material_parameters, registered
-    from micromag.terms.base import KINDS
+    from micromag.engine.terms import material_parameters, registered
+    from micromag.engine.terms.base import KINDS
 
     names = [c.name for c in registered()]
     assert len(names) == len(set(names))
@@ -292,7 +292,7 @@ def test_a_blown_up_step_is_an_error_not_a_hang(backend):
     """Ku1 = 1e300 J/m³ overflows the first step: both steppers reject the non-finite step down to dt_min,
     mark the member as diverged (NaN dt), and run() raises naming the cause, with the last good (finite)
     state kept."""
-    from micromag.guard import SimulationDiverged
+    from micromag.engine.guard import SimulationDiverged
 
     sim = small(backend, demag=False, Ku1=1e300)
     m0 = sim.m

@@ -13,12 +13,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _kernel_systems import random_material  # noqa: E402
 
 import micromag as mm  # noqa: E402
-from micromag.backends.cuda import CudaLLG, emulated_device  # noqa: E402
-from micromag.constants import e as E_CHARGE, muB  # noqa: E402
-from micromag.system import System  # noqa: E402
-from micromag.terms.dmi import DMI  # noqa: E402
-from micromag.terms.exchange import Exchange  # noqa: E402
-from micromag.terms.zhangli import ZhangLiSTT  # noqa: E402
+from micromag.engine.backends.cuda import CudaLLG, emulated_device  # noqa: E402
+from micromag.engine.constants import e as E_CHARGE, muB  # noqa: E402
+from micromag.engine.system import System  # noqa: E402
+from micromag.engine.terms.dmi import DMI  # noqa: E402
+from micromag.engine.terms.exchange import Exchange  # noqa: E402
+from micromag.engine.terms.zhangli import ZhangLiSTT  # noqa: E402
 
 BACKENDS = ["cpu", "emulate"]
 MS, A, D = 8e5, 1.3e-11, 2.5e-3
@@ -179,7 +179,7 @@ def test_kernels_match_numpy_with_periodic_axes(case, dtype):
     got = llg.effective_field(np.ascontiguousarray(m, dtype=dtype))
     assert np.max(np.abs(got - ref)) < tol * np.max(np.abs(ref))
     # dm/dt with the torque: the NumPy LLG of the same terms
-    from micromag.llg import LLG
+    from micromag.engine.llg import LLG
 
     ref_llg = LLG(system, list(terms.values()), 2)
     want = ref_llg(m, np.zeros(2), np.zeros_like(m))

@@ -9,8 +9,8 @@ import micromag as mm
 pytest.importorskip("matplotlib")
 import matplotlib.image as mpimg  # noqa: E402
 
-import micromag.plot as mplot  # noqa: E402
-from micromag.io.vtk import open_series, write_snapshots  # noqa: E402
+import micromag.apps.plot as mplot  # noqa: E402
+from micromag.engine.io.vtk import open_series, write_snapshots  # noqa: E402
 
 GRID = mm.Grid(n=(32, 16, 1), cell=(4e-9, 4e-9, 3e-9))
 RED, YGREEN, WHITE, BLACK = (1, 0, 0), (0.5, 1, 0), (1, 1, 1), (0, 0, 0)
@@ -105,7 +105,7 @@ def test_table_plot(tmp_path):
 
 
 def test_snapshot_of_ovf_file(tmp_path):
-    ovf = pytest.importorskip("micromag.io.ovf")
+    ovf = pytest.importorskip("micromag.engine.io.ovf")
     sim = quadrant_sim()
     path = tmp_path / "m.ovf"
     ovf.write_ovf(path, sim.m[0], grid=GRID)

@@ -1,11 +1,11 @@
-"""micromag.progress: a redrawn bar on a terminal, periodic lines elsewhere, the same interface for both."""
+"""micromag.engine.progress: a redrawn bar on a terminal, periodic lines elsewhere, the same interface for both."""
 import io
 
 import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.progress import Progress
+from micromag.engine.progress import Progress
 
 
 class _Tty(io.StringIO):
@@ -137,7 +137,7 @@ def test_notebook_keeps_the_final_state_in_the_saved_output(monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     import IPython.display
 
-    import micromag.progress as pg
+    import micromag.engine.progress as pg
 
     fake = _FakeNotebook()
     monkeypatch.setattr(IPython.display, "display", fake.display)
@@ -170,7 +170,7 @@ def test_notebook_call_without_updates_shows_the_end(monkeypatch):
     pytest.importorskip("IPython")
     import IPython.display
 
-    import micromag.progress as pg
+    import micromag.engine.progress as pg
 
     fake = _FakeNotebook()
     monkeypatch.setattr(IPython.display, "display", fake.display)

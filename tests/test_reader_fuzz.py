@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.io.ovf import read_ovf, write_ovf
-from micromag.io.vtk import read_pvd, read_vti, write_pvd, write_vti
-from micromag.table import read_table
+from micromag.engine.io.ovf import read_ovf, write_ovf
+from micromag.engine.io.vtk import read_pvd, read_vti, write_pvd, write_vti
+from micromag.engine.table import read_table
 
 HOSTILE = [b"nan", b"inf", b"-inf", b"1e300", b"-1", b"0", b"1e-300", b"", b"abc", b"99999999999999999999", b"-0"]
 
@@ -153,13 +153,13 @@ def read_checkpoint_checked(p):
 
 
 def read_cell_spec_checked(p):
-    from micromag.cellreport import load_cell_spec
+    from micromag.apps.cellreport import load_cell_spec
 
     load_cell_spec(p, quick=True)
 
 
 def read_mesh_checked(p):
-    from micromag.mesh import read_mesh
+    from micromag.engine.mesh import read_mesh
 
     read_mesh(p)
 
@@ -242,7 +242,7 @@ def test_ovf_with_absurd_cell_size_is_refused(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- the CLI
 def test_cli_names_a_corrupt_file_without_traceback(tmp_path, capsys):
-    from micromag.cli import main
+    from micromag.apps.cli import main
 
     bad = tmp_path / "broken.vti"
     bad.write_bytes(b"<?xml version='1.0'?><VTKFile type='ImageData'><ImageData WholeExtent='0 2")
@@ -254,7 +254,7 @@ def test_cli_names_a_corrupt_file_without_traceback(tmp_path, capsys):
 
 
 def test_cli_plot_of_an_all_nan_table_fails(tmp_path, capsys):
-    from micromag.cli import main
+    from micromag.apps.cli import main
 
     p = tmp_path / "table.txt"
     p.write_text("# t (s)\tmx ()\tmy ()\tmz ()\n0\tnan\tnan\tnan\n1e-12\tnan\tnan\tnan\n")
@@ -264,7 +264,7 @@ def test_cli_plot_of_an_all_nan_table_fails(tmp_path, capsys):
 
 
 def test_cli_run_keeps_the_script_traceback(tmp_path, capsys):
-    from micromag.cli import main
+    from micromag.apps.cli import main
 
     script = tmp_path / "user.py"
     script.write_text("def inner():\n    raise ValueError('my own bug')\n\ninner()\n")

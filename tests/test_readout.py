@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.readout import MTJ, SwitchDetector, run_monitored
+from micromag.apps.readout import MTJ, SwitchDetector, run_monitored
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from micromag.validate.cases import data_path
+from micromag.apps.validate.cases import data_path
 
 SOURCES = Path(data_path("SOURCES.md")).read_text()
 RECORDED = dict((name, digest) for digest, name in re.findall(r"^([0-9a-f]{64})\s+(\S+)$", SOURCES, re.M))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.relax import relax
+from micromag.engine.relax import relax
 
 BACKENDS = ["cpu", "emulate"]
 

@@ -24,12 +24,12 @@ import pytest
 
 import micromag as mm
 from micromag import guard
-from micromag.cost import TooLong
-from micromag.guard import SimulationDiverged
-from micromag.integrators import Stepper, growth_factor, stability_limit, stability_polynomial
-from micromag.table import read_table
+from micromag.engine.cost import TooLong
+from micromag.engine.guard import SimulationDiverged
+from micromag.engine.integrators import Stepper, growth_factor, stability_limit, stability_polynomial
+from micromag.engine.table import read_table
 
-sweep_mod = importlib.import_module("micromag.sweep")
+sweep_mod = importlib.import_module("micromag.apps.sweep")
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 BACKENDS = ["cpu", "emulate"]
@@ -264,7 +264,7 @@ def _rows(path):
 def test_resume_after_a_kill_removes_what_the_killed_run_wrote_after_its_checkpoint(tmp_path):
     """The documented path: load_checkpoint, then run(..., append=True). The killed run had gone on past
     the checkpoint (rows, frames, an unlisted frame, a temporary): all of it is removed first."""
-    from micromag.io.vtk import read_pvd
+    from micromag.engine.io.vtk import read_pvd
 
     def build():
         sim = film()
@@ -321,7 +321,7 @@ def test_kill_at_random_moments_and_resume_gives_the_uninterrupted_result(tmp_pa
         import _resume_worker as rw
     finally:
         sys.path.remove(str(HERE))
-    from micromag.io.vtk import read_pvd
+    from micromag.engine.io.vtk import read_pvd
 
     nchunks = 12
     t0 = time.perf_counter()
@@ -431,10 +431,10 @@ def test_table_schedule_and_sweep_ranges_are_refused_before_building_them(tmp_pa
         memory.check_output(1e15, 12, folder=str(tmp_path))
     spec = tmp_path / "s.toml"
     for rng in ("{start = 0.0, stop = 1.0, step = 1e-13}", "{start = 0.0, stop = 1.0, num = 1000000000000}"):
-        spec.write_text(f'[sweep]\nbuild = "micromag.sweep:demo_cell"\nduration = 1e-12\n[params]\nBz = {rng}\n')
+        spec.write_text(f'[sweep]\nbuild = "micromag.apps.sweep:demo_cell"\nduration = 1e-12\n[params]\nBz = {rng}\n')
         with deadline(5), pytest.raises(sweep_mod.SpecError, match=r"line 5.*GiB.*fewer points"):
             sweep_mod.load_spec(spec)
-    spec.write_text('[sweep]\nbuild = "micromag.sweep:demo_cell"\nduration = 1e-12\n[params]\n'
+    spec.write_text('[sweep]\nbuild = "micromag.apps.sweep:demo_cell"\nduration = 1e-12\n[params]\n'
                     'Bz = {start = 0.0, stop = 1.0, num = 100000}\nBx = {start = 0.0, stop = 1.0, num = 100000}\n')
     with deadline(5), pytest.raises(sweep_mod.SpecError, match="1e\\+10 points"):
         sweep_mod.load_spec(spec)
@@ -467,11 +467,11 @@ def _alive(pid):
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the children")
 def test_killing_the_sweep_leaves_no_worker_behind(tmp_path):
     spec = tmp_path / "slow.toml"
-    spec.write_text('[sweep]\nbuild = "micromag.sweep:demo_cell"\nduration = 1e-6\nworkers = 2\n'
+    spec.write_text('[sweep]\nbuild = "micromag.apps.sweep:demo_cell"\nduration = 1e-6\nworkers = 2\n'
                     '[params]\nBz = [0.1, 0.2, 0.3, 0.4]\n')
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "MICROMAG_BACKEND": "cpu"}
-    p = subprocess.Popen([sys.executable, "-m", "micromag.cli", "sweep", str(spec), "--out", str(tmp_path / "o")],
+    p = subprocess.Popen([sys.executable, "-m", "micromag.apps.cli", "sweep", str(spec), "--out", str(tmp_path / "o")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         kids = []
@@ -580,14 +580,14 @@ def test_errors_name_the_parameter(tmp_path):
     with pytest.raises(ValueError, match="out = .*afile.* is an existing file"):
         sim.run(1e-12, out=tmp_path / "afile", progress=False)
     spec = tmp_path / "p.toml"
-    spec.write_text('points = [1, 2]\n[sweep]\nbuild = "micromag.sweep:demo_cell"\nduration = 1e-12\n')
+    spec.write_text('points = [1, 2]\n[sweep]\nbuild = "micromag.apps.sweep:demo_cell"\nduration = 1e-12\n')
     with pytest.raises(sweep_mod.SpecError, match=r"points\[0\] is 1: every point must be a table"):
         sweep_mod.load_spec(spec)
 
 
 # ============================================================================ 8: temporaries, frames
 def test_stale_temporaries_are_removed_only_when_their_writer_is_gone(tmp_path):
-    from micromag.io.atomic import atomic_write, clean_stale_tmp
+    from micromag.engine.io.atomic import atomic_write, clean_stale_tmp
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()
@@ -600,7 +600,7 @@ def test_stale_temporaries_are_removed_only_when_their_writer_is_gone(tmp_path):
 
 
 def test_resumed_series_deletes_unlisted_frames_past_its_end(tmp_path):
-    from micromag.io.vtk import SnapshotSeries, read_pvd
+    from micromag.engine.io.vtk import SnapshotSeries, read_pvd
 
     g = mm.Grid(n=(2, 2, 1), cell=(1e-9,) * 3)
     s = SnapshotSeries(tmp_path)
@@ -618,7 +618,7 @@ def test_resumed_series_deletes_unlisted_frames_past_its_end(tmp_path):
 # ============================================================================ 9: CLI
 def _cli(*args, timeout=120):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "micromag.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "micromag.apps.cli", *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
 
 
@@ -626,7 +626,7 @@ def test_cli_version_workers_and_report_checked_first(tmp_path):
     r = _cli("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"micromag {mm.__version__}"
     spec = tmp_path / "s.toml"
-    spec.write_text('[sweep]\nbuild = "micromag.sweep:demo_cell"\nduration = 1e-12\n[params]\nBz = [0.1]\n')
+    spec.write_text('[sweep]\nbuild = "micromag.apps.sweep:demo_cell"\nduration = 1e-12\n[params]\nBz = [0.1]\n')
     r = _cli("sweep", str(spec), "--workers", "0")
     assert r.returncode == 2 and "--workers must be an integer >= 1, got '0'" in r.stderr
     (tmp_path / "ro").mkdir()
@@ -678,7 +678,7 @@ else:
     @FUZZ
     @given(src=st.sampled_from(sorted((HERE / "data" / "ovf").glob("*.o*f"))), edits=EDITS)
     def test_fuzz_ovf_reader(tmp_path_factory, src, edits):
-        from micromag.io.ovf import read_ovf
+        from micromag.engine.io.ovf import read_ovf
 
         path = tmp_path_factory.mktemp("ovf") / src.name
         path.write_bytes(_mutate(src.read_bytes(), edits))

@@ -1,4 +1,4 @@
-"""Retention, read disturb and critical-current helpers (micromag.retention).
+"""Retention, read disturb and critical-current helpers (micromag.apps.retention).
 
 The closed forms are checked against their definitions and against each other; the thermally activated
 read-disturb model against (1) the exact solution of Brown's Fokker–Planck equation of an axially symmetric
@@ -13,7 +13,7 @@ import pytest
 
 import micromag as mm
 from micromag import retention as r
-from micromag.constants import e, hbar, kB
+from micromag.engine.constants import e, hbar, kB
 
 YEAR = r.SECONDS_PER_YEAR
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.table import read_table
+from micromag.engine.table import read_table
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 
@@ -158,7 +158,7 @@ def test_table_add_columns(tmp_path):
 
 
 def test_checkpoint_resume_is_bitwise_on_cpu(tmp_path):
-    from micromag.drives import Pulse
+    from micromag.engine.drives import Pulse
 
     def build():
         grid = mm.Grid(n=(16, 8, 1), cell=(4e-9, 4e-9, 3e-9))
@@ -196,7 +196,7 @@ def test_checkpoint_resume_is_bitwise_on_cpu(tmp_path):
 
 
 def test_snapshots_series_and_ovf_round_trip(tmp_path):
-    from micromag.io.vtk import read_pvd, read_vti
+    from micromag.engine.io.vtk import read_pvd, read_vti
 
     sim = small()
     sim.m = (1, 0.5, 0.2)
@@ -243,7 +243,7 @@ def test_minimize_past_the_switching_field_converges_and_unconverged_runs_warn()
 
 
 def test_resumed_run_continues_its_table_and_series(tmp_path):
-    from micromag.io.vtk import read_pvd
+    from micromag.engine.io.vtk import read_pvd
 
     def build():
         sim = small()

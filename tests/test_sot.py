@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.constants import e, hbar, mu0
-from micromag.drives import Pulse
-from micromag.heavy_metal import BetaW, HeavyMetal, Pt, WriteLine
-from micromag.terms.oersted import OerstedField, prism_F
-from micromag.terms.sot import SpinOrbitTorque, damping_like_field
+from micromag.engine.constants import e, hbar, mu0
+from micromag.engine.drives import Pulse
+from micromag.engine.heavy_metal import BetaW, HeavyMetal, Pt, WriteLine
+from micromag.engine.terms.oersted import OerstedField, prism_F
+from micromag.engine.terms.sot import SpinOrbitTorque, damping_like_field
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 

@@ -1,6 +1,6 @@
 """µMAG standard problem 4, field 1, against the OOMMF trace and MuMax3's figures.
 
-The trace is the package's own copy (micromag/validate/data, copied verbatim from the project's shared
+The trace is the package's own copy (micromag/apps/validate/data, copied verbatim from the project's shared
 reference folder with its SHA-256 in SOURCES.md), so a fresh clone passes on any machine.
 
 Tolerances and why:
@@ -18,8 +18,8 @@ Tolerances and why:
 import numpy as np
 
 import micromag as mm
-from micromag.table import read_table
-from micromag.validate.cases import data_path
+from micromag.engine.table import read_table
+from micromag.apps.validate.cases import data_path
 
 REF = data_path("oommf_field1_2.5nm.txt")
 FIELD1 = (-24.6e-3, 4.3e-3, 0.0)

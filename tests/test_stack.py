@@ -1,4 +1,4 @@
-"""Multilayer stacks (micromag/stack.py) and what they do to the free layer (micromag/stack_report.py).
+"""Multilayer stacks (micromag/apps/stack.py) and what they do to the free layer (micromag/apps/stack_report.py).
 
 References:
 - the field on the axis of a uniformly magnetized cylinder (radius R, thickness t, Ms along the axis), from
@@ -8,7 +8,7 @@ References:
 - a Stoner–Wohlfarth macrospin in a field along its easy axis: the loop of a free layer in a uniform offset
   field B_off is shifted to centre −B_off; its barriers are K V (1 ± h)², h = B_off/B_K (Néel–Brown).
 - the spin-flop field of two coupled macrospins (tests/test_interlayer.py derives it; the general form is
-  in micromag.stack_report.saf_spin_flop_field).
+  in micromag.apps.stack_report.saf_spin_flop_field).
 """
 import math
 import shutil
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.stack import Stack, StackLayer as L, layer_average
+from micromag.apps.stack import Stack, StackLayer as L, layer_average
 from micromag import stack_report as sr
 
 BACKENDS = ["cpu", "emulate"]
@@ -201,7 +201,7 @@ t_read = 10e-9
 def test_a_cell_spec_takes_a_uniform_applied_field(tmp_path):
     """[cell] B_ext (T): the cell's simulation carries it (e.g. the offset field of a reference stack)."""
     from micromag import cellreport as cr
-    from micromag.sweep import SpecError
+    from micromag.apps.sweep import SpecError
 
     p = tmp_path / "cell.toml"
     p.write_text(CELL_SPEC)
@@ -263,7 +263,7 @@ def test_stack_cli(tmp_path, capsys):
     """``micromag stack SPEC.toml``: the summary of a pMTJ with a SAF; its numbers are those of the functions."""
     import json
 
-    from micromag.cli import main
+    from micromag.apps.cli import main
 
     p = tmp_path / "stack.toml"
     p.write_text('[stack]\ndiameter = 12e-9\ncell = 2e-9\ndz = 1e-9\n'

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.constants import e, hbar
-from micromag.drives import DC, Pulse
-from micromag.terms.stt import SlonczewskiSTT
+from micromag.engine.constants import e, hbar
+from micromag.engine.drives import DC, Pulse
+from micromag.engine.terms.stt import SlonczewskiSTT
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 
@@ -129,7 +129,7 @@ def test_polarizer_forms_and_field_like_as_field():
 
 
 def test_mtj_bias_drives_stt():
-    from micromag.readout import MTJ
+    from micromag.apps.readout import MTJ
 
     sim = macrospin(-1e5, 0.1)
     mtj = MTJ(sim.system, RA_P=5e-12, TMR=1.0, area=1e-16, V_bias=0.5)

@@ -1,4 +1,4 @@
-"""micromag.sweep: specs, local runs, resume after a kill, tables, bad input."""
+"""micromag.apps.sweep: specs, local runs, resume after a kill, tables, bad input."""
 import importlib
 import json
 import os
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sw = importlib.import_module("micromag.sweep")  # the module (mm.sweep may be the function)
+sw = importlib.import_module("micromag.apps.sweep")  # the module (mm.sweep may be the function)
 
 DATA = Path(__file__).parent / "data" / "sweep"
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +103,7 @@ def _lines(path):
 def test_killed_sweep_resumes_every_point_exactly_once(tmp_path):
     spec_path = write(tmp_path, KILL_SPEC)
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "micromag.sweep", str(spec_path), "--out", str(out), "-q", "--no-plot"]
+    cmd = [sys.executable, "-m", "micromag.apps.sweep", str(spec_path), "--out", str(out), "-q", "--no-plot"]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, stderr=subprocess.PIPE)
     res = out / "results.jsonl"
@@ -164,7 +164,7 @@ def test_bad_spec_names_the_line_before_anything_runs(tmp_path, text, match):
     with pytest.raises(sw.SpecError, match=match):
         sw.load_spec(p)
     # through the command: exit status 2, the message on stderr, no output folder made
-    r = subprocess.run([sys.executable, "-m", "micromag.sweep", str(p), "--out", str(tmp_path / "o")],
+    r = subprocess.run([sys.executable, "-m", "micromag.apps.sweep", str(p), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True, cwd=ROOT) if match.startswith("line 7: unknown") else None
     if r is not None:
         assert r.returncode == 2 and "unknown parameter 'J'" in r.stderr and str(p) in r.stderr

@@ -1,11 +1,11 @@
-"""Material.at(T) from measured tables (micromag.temperature.MeasuredTemperatureDependence): the table it was
+"""Material.at(T) from measured tables (micromag.apps.temperature.MeasuredTemperatureDependence): the table it was
 given, the power-law model where the two should agree, and the errors on bad tables."""
 import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.constants import mu0
-from micromag.temperature import MeasuredTemperatureDependence as Table
+from micromag.engine.constants import mu0
+from micromag.apps.temperature import MeasuredTemperatureDependence as Table
 
 
 def _model():

@@ -1,5 +1,5 @@
 """Adding a term touches only its own files: a new term defined here (its Python class and its CUDA twin,
-written next to it) runs on both backends without any change to micromag/backends or gpu_kernels.
+written next to it) runs on both backends without any change to micromag/engine/backends or gpu_kernels.
 
 Two plug-ins. The first (exchange bias) has only term constants; the second (interface anisotropy, below)
 declares a NEW MATERIAL parameter and goes through everything derived from the registry: ``Material``'s
@@ -23,8 +23,7 @@ import pytest
 
 import gpu_kernels as gk
 import micromag as mm
-from micromag.terms import registered
-from micromag.terms.base import CONSTANT, Param, Term
+from micromag.terms import CONSTANT, Param, Term, registered
 
 KERNEL = r"""// exchange_bias.cuh -- a plug-in term (tests/test_term_contract.py): B = h / Ms p, h = J_eb / t_F
 #pragma once
@@ -107,7 +106,7 @@ def test_the_backend_learns_the_term_from_its_declaration(ExchangeBias):
 
 def test_a_new_term_compiles_with_nvrtc(ExchangeBias):
     try:
-        from micromag.backends.nvrtc_check import RUNTIME_OPTIONS, compile_with_log, load_nvrtc
+        from micromag.engine.backends.nvrtc_check import RUNTIME_OPTIONS, compile_with_log, load_nvrtc
 
         load_nvrtc()
     except ImportError as exc:
@@ -199,11 +198,11 @@ def test_a_new_material_parameter_is_a_material_keyword(InterfaceAnisotropy):
                         materials={1: mm.Material(Ms=MS, Ks=-KS / 2)}, demag=False)
     np.testing.assert_array_equal(sim.system.table("Ks"), [KS, -KS / 2])
     assert "interface_anisotropy" in sim.terms  # built from the materials (its auto)
-    from micromag.guard import parameter_fields
+    from micromag.engine.guard import parameter_fields
 
     scales = parameter_fields(sim)
     assert scales["interface_anisotropy (2|Ks|/(Ms d))"] == pytest.approx(2 * KS / (MS * 1.2e-9))
-    from micromag.materials import parameter_table
+    from micromag.engine.materials import parameter_table
 
     assert "| `Ks` | J/m² | (-inf, inf) | 0 | interface_anisotropy |" in parameter_table()
 
@@ -307,10 +306,10 @@ def test_the_ubermag_layer_runs_with_a_new_material_parameter(InterfaceAnisotrop
     declared default there. It cannot map the plug-in itself: Ubermag's energy terms are a fixed set of
     micromagneticmodel classes (a user has no Ubermag class for a micromag plug-in), and each class carries
     its own conventions (D's sign, K vs K1/K2, crystal classes, couplings between subregions), translated
-    class by class in micromag/ubermag/_model.py."""
+    class by class in micromag/apps/ubermag/_model.py."""
     df = pytest.importorskip("discretisedfield")
     umm = pytest.importorskip("micromagneticmodel")
-    import micromag.ubermag as mc
+    import micromag.apps.ubermag as mc
 
     monkeypatch.chdir(tmp_path)
     K, Ms = 4e5, 8e5

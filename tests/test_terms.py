@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from micromag import Grid, Material, System
-from micromag.terms.anisotropy import CubicAnisotropy, UniaxialAnisotropy
-from micromag.terms.dmi import InterfacialDMI
-from micromag.terms.exchange import Exchange
-from micromag.terms.zeeman import Zeeman
+from micromag.engine.terms.anisotropy import CubicAnisotropy, UniaxialAnisotropy
+from micromag.engine.terms.dmi import InterfacialDMI
+from micromag.engine.terms.exchange import Exchange
+from micromag.engine.terms.zeeman import Zeeman
 
 RNG = np.random.default_rng(12345)
 

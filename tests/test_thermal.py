@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.constants import kB
+from micromag.engine.constants import kB
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 

@@ -1,4 +1,4 @@
-"""The thread policy (micromag.threads): CPUs from affinity and cgroup quota, counts from work size, the user's
+"""The thread policy (micromag.engine.threads): CPUs from affinity and cgroup quota, counts from work size, the user's
 setting winning, BLAS held to one thread while the solver steps, and `micromag info` saying what runs."""
 import os
 import subprocess
@@ -181,7 +181,7 @@ def test_user_thread_setting_wins_inside_a_run(clean_env, tmp_path):
 
 
 def test_numba_threads_follow_the_policy(clean_env, tmp_path):
-    """The compiled kernels run on micromag.threads' count: MICROMAG_THREADS=1 inside a run gives Numba one
+    """The compiled kernels run on micromag.engine.threads' count: MICROMAG_THREADS=1 inside a run gives Numba one
     thread (the grid is large enough that the policy would otherwise take every CPU)."""
     numba = pytest.importorskip("numba")
     clean_env.setenv("MICROMAG_JIT", "1")
@@ -212,13 +212,13 @@ def test_numpy_path_selectable_and_reported(tmp_path):
                           env=dict(env, MICROMAG_JIT="1"), check=True)
     engine = fast.stdout.split()[0]
     assert np.abs(np.load(tmp_path / "fast.npy") - np.load(tmp_path / "ref.npy")).max() < 1e-9
-    info = subprocess.run([sys.executable, "-m", "micromag.cli", "info"], capture_output=True, text=True,
+    info = subprocess.run([sys.executable, "-m", "micromag.apps.cli", "info"], capture_output=True, text=True,
                           env=dict(env, MICROMAG_FFT="scipy", MICROMAG_JIT="0"), check=True).stdout
     assert "fft      scipy (the NumPy/SciPy path, chosen by MICROMAG_FFT=scipy)" in info
     assert "jit      off (MICROMAG_JIT=0" in info
     for pool in threads.POOLS:
         assert f"threads  {pool}" in info
-    info = subprocess.run([sys.executable, "-m", "micromag.cli", "info"], capture_output=True, text=True,
+    info = subprocess.run([sys.executable, "-m", "micromag.apps.cli", "info"], capture_output=True, text=True,
                           env=dict(env, MICROMAG_THREADS="3"), check=True).stdout
     assert f"fft      {engine}" in info and "threads  blas   3 (set by MICROMAG_THREADS)" in info
 
@@ -230,7 +230,7 @@ def test_blocked_demag_does_not_wait_for_a_descheduled_thread(monkeypatch):
     import threading
 
     pytest.importorskip("numba")
-    from micromag.terms import demag as demag_mod
+    from micromag.engine.terms import demag as demag_mod
 
     if demag_mod.fft_engine("auto") != "fftw":
         pytest.skip("pyfftw not installed")

@@ -1,4 +1,4 @@
-"""The pieces of micromag.ubermag checked against closed forms: the extra terms (gradient = field, energy
+"""The pieces of micromag.apps.ubermag checked against closed forms: the extra terms (gradient = field, energy
 formulas), the unit and sign conventions of the translation, Tcl and callable time dependence, and the
 drivers on both backends."""
 import math
@@ -10,9 +10,9 @@ df = pytest.importorskip("discretisedfield")
 mm = pytest.importorskip("micromagneticmodel")
 
 import micromag as mmg  # noqa: E402
-import micromag.ubermag as mc  # noqa: E402
-from micromag.ubermag import _terms  # noqa: E402
-from micromag.ubermag._timefunc import TclProc, prefactor  # noqa: E402
+import micromag.apps.ubermag as mc  # noqa: E402
+from micromag.apps.ubermag import _terms  # noqa: E402
+from micromag.apps.ubermag._timefunc import TclProc, prefactor  # noqa: E402
 
 MU0 = mm.consts.mu0
 BACKENDS = ["cpu", "emulate"]
@@ -87,7 +87,7 @@ def test_face_coupling_exchange_and_dmi_closed_forms():
 def test_face_coupling_dmi_matches_micromag_bulk_dmi():
     """ΔD on every face of a uniform sample is the bulk part of micromag's InterfacialDMI (whose edge
     boundary-condition terms vanish for A → ∞): the fields must agree in the interior cells."""
-    from micromag.terms.dmi import InterfacialDMI
+    from micromag.engine.terms.dmi import InterfacialDMI
 
     grid = mmg.Grid(n=(6, 5, 1), cell=(2e-9, 2e-9, 2e-9))
     s = mmg.System(grid, material=mmg.Material(Ms=8e5, A=1e30, D_ind=2e-3))

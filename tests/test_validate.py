@@ -3,8 +3,8 @@ purpose (a check that cannot fail is a defect). One test per case, so a regressi
 import numpy as np
 import pytest
 
-from micromag.validate import REGISTRY, get_case, main, add_validate_parser
-from micromag.validate.report import format_table, write_report
+from micromag.apps.validate import REGISTRY, get_case, main, add_validate_parser
+from micromag.apps.validate.report import format_table, write_report
 
 NAMES = [c.name for c in REGISTRY]
 
@@ -41,10 +41,10 @@ def test_quick_case_fails_when_physics_is_broken(name):
 
 
 def test_unavailable_term_is_reported_not_passed(monkeypatch):
-    from micromag.validate.registry import Case, Result
+    from micromag.apps.validate.registry import Case, Result
 
     def needs_missing(quick, backend, p):
-        import micromag.terms.does_not_exist  # noqa: F401
+        import micromag.engine.terms.does_not_exist  # noqa: F401
         return Result("x")
 
     res = Case("missing", "d" * 30, "r" * 30, "s" * 30, "q" * 30, "t" * 30, needs_missing, {"A_scale": 2}).run()
@@ -83,8 +83,8 @@ def test_failing_case_gives_nonzero_exit(monkeypatch, capsys):
 # ----------------------------------------------------------------------------------------------- SP2
 def test_sp2_single_cell_gives_the_uniform_limit():
     """One cell is the Stoner–Wohlfarth particle in the prism's demag field: <m>·h = 0 at 0.057065 Ms."""
-    from micromag.validate import cases
-    from micromag.validate.registry import Perturb
+    from micromag.apps.validate import cases
+    from micromag.apps.validate.registry import Perturb
 
     sim, h, Ms = cases._sp2_loop(Perturb(None), 0.5, (1, 1), "cpu", None)
     rem, hc, why = cases._sp2_hc(sim, h, Ms)
@@ -97,9 +97,9 @@ def test_sp2_descent_converges_past_the_branch_end():
     Simulation.minimize diverged here (torque ~40 T after 1e5 iterations). The capped descent must reach the
     reversed state."""
     import math
-    from micromag.constants import mu0
-    from micromag.validate import cases
-    from micromag.validate.registry import Perturb
+    from micromag.engine.constants import mu0
+    from micromag.apps.validate import cases
+    from micromag.apps.validate.registry import Perturb
 
     sim, h, Ms = cases._sp2_loop(Perturb(None), 0.5, (10, 2), "cpu", None)
     sim.B_ext = tuple(mu0 * -0.057 * Ms * h)
@@ -114,7 +114,7 @@ def test_sp2_descent_converges_past_the_branch_end():
 def test_sp2_unconverged_trial_fails_the_case(monkeypatch):
     """An unconverged state's <m>·h is not evidence either way: the search must stop and the case fail."""
     import math
-    from micromag.validate import cases
+    from micromag.apps.validate import cases
 
     monkeypatch.setattr(cases, "_sp2_descend", lambda sim, tol_torque=1e-6, **kw: 40.0)
     res = get_case("sp2").run(quick=True, backend="cpu")

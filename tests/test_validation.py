@@ -1,9 +1,9 @@
-"""micromag.validation: the one set of number checks that function arguments and term declarations share."""
+"""micromag.engine.validation: the one set of number checks that function arguments and term declarations share."""
 import numpy as np
 import pytest
 
-from micromag.terms.base import MATERIAL, Param
-from micromag.validation import (check_int, check_number, check_numbers, check_positive, check_probability,
+from micromag.engine.terms.base import MATERIAL, Param
+from micromag.engine.validation import (check_int, check_number, check_numbers, check_positive, check_probability,
                                  check_unit_rows, check_vector3, range_text)
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.drives import Drive, Pulse
-from micromag.terms.vcma import VCMA
+from micromag.engine.drives import Drive, Pulse
+from micromag.engine.terms.vcma import VCMA
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 

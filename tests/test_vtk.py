@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.io.vtk import (SnapshotSeries, open_series, read_pvd, read_vti, snapshot_fields, write_snapshots,
+from micromag.engine.io.vtk import (SnapshotSeries, open_series, read_pvd, read_vti, snapshot_fields, write_snapshots,
                              write_vti)
 
 vtk = pytest.importorskip("vtk")
@@ -117,7 +117,7 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     path = tmp_path / "a.vti"
     write_vti(path, g, {"s": np.ones(g.shape)})
     before = path.read_bytes()
-    import micromag.io.vtk as mv
+    import micromag.engine.io.vtk as mv
 
     def full_disk(*a, **k):
         raise OSError(28, "No space left on device")
@@ -217,7 +217,7 @@ def test_batch_series_per_member(tmp_path):
 
 def test_vti_block_boundary(tmp_path):
     """An array of exactly one/two zlib blocks (the 'last block is full' header case)."""
-    from micromag.io.vtk import BLOCK_SIZE
+    from micromag.engine.io.vtk import BLOCK_SIZE
 
     for nblocks in (1, 2):
         g = mm.Grid(n=(32, 32, BLOCK_SIZE * nblocks // (8 * 32 * 32)), cell=(1e-9, 1e-9, 1e-9))
@@ -287,10 +287,10 @@ def test_old_files_in_metres_still_read(tmp_path):
     old = (Path(__file__).parent / "data" / "vtk_old_metres.vti")
     d = read_vti(old)
     assert d["spacing"] == (4e-9, 4e-9, 3e-9) and d["units"] == {} and d["hidden"] is None
-    from micromag.cli import main
+    from micromag.apps.cli import main
 
     assert main(["convert", str(old), str(tmp_path / "a.ovf")]) == 0
-    from micromag.io.ovf import read_ovf
+    from micromag.engine.io.ovf import read_ovf
 
     f = read_ovf(tmp_path / "a.ovf")
     assert np.allclose(f.cell, (4e-9, 4e-9, 3e-9))

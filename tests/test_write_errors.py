@@ -1,4 +1,4 @@
-"""Write-error tails and Ic(τ) (micromag.write_errors): fits against synthetic data drawn from the closed
+"""Write-error tails and Ic(τ) (micromag.apps.write_errors): fits against synthetic data drawn from the closed
 forms (known truth), the coverage of the stated 95 % intervals, and one small simulated case (the
 precessional switching times of a one-cell STT macrospin against its critical current 2eαK_eff V/(ħε))."""
 import math
@@ -112,7 +112,7 @@ def test_precessional_fit_on_a_simulated_macrospin(tmp_path, backend):
     macrospin formula 2eαK_eff V/(ħε) (to first order in α: α² = 7e-4) and τ_D = (1 + α²)/(αγB_K)."""
     from micromag import cellreport as cr
     from micromag import retention as ret
-    from micromag.constants import gamma_mumax
+    from micromag.engine.constants import gamma_mumax
     from tests.test_cellreport import TINY, _spec
 
     s = cr.load_cell_spec(_spec(tmp_path, TINY.replace("diameter = 12e-9", "diameter = 3e-9")

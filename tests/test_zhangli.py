@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag.terms.zhangli import ZhangLiSTT
+from micromag.engine.terms.zhangli import ZhangLiSTT
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cp
 def HardAxisZ(system, Kp):
     """A hard axis along z: e = K⊥ mz², B = −(2K⊥/Ms) mz ẑ (a thin-strip shape anisotropy); the plug-in term
     of the validation suite, which has a GPU kernel."""
-    from micromag.validate.hard_axis import HardAxis
+    from micromag.apps.validate.hard_axis import HardAxis
 
     return HardAxis(system, Kp, (0, 0, 1))
 

@@ -1,6 +1,6 @@
 """Regenerate the binary OVF fixtures in this folder (run: python tests/data/ovf/make_fixtures.py).
 
-Written by hand from the OVF format description, independent of micromag.io.ovf, so the tests check our reader
+Written by hand from the OVF format description, independent of micromag.engine.io.ovf, so the tests check our reader
 against files laid out the way other programs write them. The generated files are committed.
 
 * mumax3_m_binary4.ovf — OVF 2.0, Binary 4 (little-endian float32), header exactly in MuMax3's style
