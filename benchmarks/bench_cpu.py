@@ -11,7 +11,7 @@
 (b) Whole problems as a user runs them, each in a fresh Python process timed from outside (interpreter
     start, import, Newell tensor from its cache, set-up, relax, run, the table written): wall seconds and
     the CPU seconds the process used (all threads). Through the native API (``relax``, then
-    ``run(duration, every=..., out=...)``) and, for SP4, through micromag.apps.ubermag (``MinDriver``, then
+    ``run(duration, every=..., out=...)``) and, for SP4, through micromag.ubermag (``MinDriver``, then
     ``TimeDriver(t, n)`` with a table row and an OVF file per stage, as Ubermag's notebooks drive it); with
     ``OOMMF_TCL`` set, the same problem in OOMMF (``tclsh oommf.tcl boxsi -threads N``: one process to relax,
     one to run, as OOMMF's MIF allows one driver per problem). Each under two conditions: ``idle`` (nothing
@@ -251,7 +251,7 @@ def run_ours(name, quick, workdir):
 
 
 def run_ubermag(name, quick, workdir):
-    """The same problem through micromag.apps.ubermag, as Ubermag's tutorial notebooks drive it: ``MinDriver``
+    """The same problem through micromag.ubermag, as Ubermag's tutorial notebooks drive it: ``MinDriver``
     (stopping_mxHxm 0.1 A/m) for the relax, then ``TimeDriver`` for the run in stages of ``every`` (a table
     row and an OVF file of M per stage, written by the driver), Ubermag's default evolver (rkf54).
     ``import_s`` is the import of Ubermag's packages and micromag.apps.ubermag."""
@@ -259,7 +259,7 @@ def run_ubermag(name, quick, workdir):
     import discretisedfield as df
     import micromagneticmodel as mmm
 
-    import micromag.apps.ubermag as mc
+    import micromag.ubermag as mc
 
     n, cell, m0, relax, dur, every, qdur = PROBLEMS[name]
     dur = qdur if quick else dur
@@ -526,7 +526,7 @@ def sp4_references(r):
 
 # ---------------------------------------------------------------------------------------------- main
 CONDITIONS = ("idle", "loaded")
-UBERMAG_PROBLEMS = ("sp4",)  # problems also run through micromag.apps.ubermag (the notebooks' path)
+UBERMAG_PROBLEMS = ("sp4",)  # problems also run through micromag.ubermag (the notebooks' path)
 
 
 def spread(values):

@@ -195,6 +195,32 @@ def test_checkpoint_resume_is_bitwise_on_cpu(tmp_path):
         mm.Simulation.load_checkpoint(tmp_path / "bad.pkl")
 
 
+
+def test_checkpoint_of_the_flat_layout_loads(tmp_path):
+    """A checkpoint written before the package was split into micromag.engine and micromag.apps (its
+    recipe names micromag.simulation, micromag.grid, micromag.terms.demag, ...) still loads and continues."""
+    import pickle
+
+    grid = mm.Grid(n=(8, 4, 1), cell=(4e-9, 4e-9, 3e-9))
+    a = mm.Simulation(grid, material=mm.Permalloy(alpha=0.05))
+    a.m = (1, 0.3, 0.1)
+    a.run(5e-12, progress=False)
+    a.save_checkpoint(tmp_path / "new.pkl")
+    with open(tmp_path / "new.pkl", "rb") as f:
+        state = pickle.load(f)
+    old = pickle.dumps(a, protocol=0)  # protocol 0 names each class as text: "c<module>\n<name>\n"
+    assert b"cmicromag.engine.simulation.core\n" in old
+    old = old.replace(b"cmicromag.engine.simulation.core\n", b"cmicromag.simulation\n")
+    old = old.replace(b"cmicromag.engine.", b"cmicromag.")
+    assert b"micromag.engine" not in old and b"cmicromag.terms.demag\n" in old
+    state["recipe"] = old
+    with open(tmp_path / "old.pkl", "wb") as f:
+        pickle.dump(state, f)
+    b = mm.Simulation.load_checkpoint(tmp_path / "old.pkl")
+    a.run(5e-12, progress=False)
+    b.run(5e-12, progress=False)
+    np.testing.assert_array_equal(b.m, a.m)
+
 def test_snapshots_series_and_ovf_round_trip(tmp_path):
     from micromag.engine.io.vtk import read_pvd, read_vti
 

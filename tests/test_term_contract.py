@@ -309,7 +309,7 @@ def test_the_ubermag_layer_runs_with_a_new_material_parameter(InterfaceAnisotrop
     class by class in micromag/apps/ubermag/_model.py."""
     df = pytest.importorskip("discretisedfield")
     umm = pytest.importorskip("micromagneticmodel")
-    import micromag.apps.ubermag as mc
+    import micromag.ubermag as mc
 
     monkeypatch.chdir(tmp_path)
     K, Ms = 4e5, 8e5

@@ -1,7 +1,7 @@
 """Ubermag's own calculator test suite (micromagnetictests) run against micromag.apps.ubermag.
 
 Every test of ``micromagnetictests.calculatortests`` runs here with the ``calculator`` fixture returning
-``micromag.apps.ubermag``; the few that cannot pass are skipped below, each with its reason (also listed in the
+``micromag.ubermag``; the few that cannot pass are skipped below, each with its reason (also listed in the
 README's Ubermag section). The suite writes its drive folders into the working directory, so each test
 runs in its own temporary folder.
 """
@@ -37,7 +37,7 @@ def _skipped(reason):
 
 @pytest.fixture
 def calculator():
-    import micromag.apps.ubermag as mc
+    import micromag.ubermag as mc
 
     return mc
 
@@ -68,7 +68,7 @@ class TestSlonczewski(_TestSlonczewski):
     test_field_values = _skipped(STT_NO_PRECESSION)
 
 
-@pytest.mark.skip(reason="micromag.apps.ubermag runs drives in the Python process and has no job scheduling "
+@pytest.mark.skip(reason="micromag.ubermag runs drives in the Python process and has no job scheduling "
                   "(schedule() refuses with RuntimeError, which this test would count as a pass)")
 def test_schedule():
     pass  # pragma: no cover

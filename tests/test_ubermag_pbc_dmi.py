@@ -1,4 +1,4 @@
-"""micromag.apps.ubermag with periodic meshes, every DMI crystal class, macrospin cells, honest success flags and
+"""micromag.ubermag with periodic meshes, every DMI crystal class, macrospin cells, honest success flags and
 oommfc's table columns; each against a closed form or Ubermag's own formula."""
 import json
 import math
@@ -11,7 +11,7 @@ import pytest
 df = pytest.importorskip("discretisedfield")
 mm = pytest.importorskip("micromagneticmodel")
 
-import micromag.apps.ubermag as mc  # noqa: E402
+import micromag.ubermag as mc  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_dmi_classes import ubermag_density  # noqa: E402

@@ -1,4 +1,4 @@
-"""The pieces of micromag.apps.ubermag checked against closed forms: the extra terms (gradient = field, energy
+"""The pieces of micromag.ubermag checked against closed forms: the extra terms (gradient = field, energy
 formulas), the unit and sign conventions of the translation, Tcl and callable time dependence, and the
 drivers on both backends."""
 import math
@@ -10,7 +10,7 @@ df = pytest.importorskip("discretisedfield")
 mm = pytest.importorskip("micromagneticmodel")
 
 import micromag as mmg  # noqa: E402
-import micromag.apps.ubermag as mc  # noqa: E402
+import micromag.ubermag as mc  # noqa: E402
 from micromag.apps.ubermag import _terms  # noqa: E402
 from micromag.apps.ubermag._timefunc import TclProc, prefactor  # noqa: E402
 
