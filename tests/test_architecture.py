@@ -378,7 +378,6 @@ LONG_MODULES = {  # path: why it is one concern
     "micromag/apps/barrier.py": "split pending: being edited on another branch (only moved here)",
     "micromag/apps/cellreport.py": "split pending",
     "micromag/apps/devices.py": "split pending",
-    "micromag/apps/sweep.py": "split pending",
     "micromag/apps/ubermag/_model.py": "split pending: being edited on another branch (only moved here)",
     "micromag/apps/validate/cases.py": "split pending",
     "micromag/engine/backends/cuda.py": "split pending",

@@ -185,3 +185,18 @@ def test_add_sweep_parser():
 def test_example_spec_parses():
     spec = sw.load_spec(ROOT / "examples" / "sweep_spec.toml")
     assert len(spec.points()) > 1 and np.all(np.isfinite([spec.duration]))
+
+
+def test_build_named_by_the_flat_layout_still_loads(tmp_path):
+    """A spec written before the package was split into micromag.engine and micromag.apps names its build
+    function ``micromag.sweep:demo_cell`` (or ``micromag.cellreport:wer_build``): it loads from the new place."""
+    assert sw.load_callable("micromag.sweep:demo_cell") is sw.demo_cell
+    assert sw.load_callable("micromag.apps.sweep:demo_cell") is sw.demo_cell
+    from micromag.apps.cellreport import wer_build
+
+    assert sw.load_callable("micromag.cellreport:wer_build") is wer_build
+    with pytest.raises(ModuleNotFoundError):
+        sw.load_callable("micromag.no_such_module:f")
+    p = tmp_path / "old.toml"
+    p.write_text('[sweep]\nbuild = "micromag.sweep:demo_cell"\nduration = 1e-12\n[params]\nBz = [0.1]\n')
+    assert sw.load_spec(p).build == "micromag.sweep:demo_cell"
