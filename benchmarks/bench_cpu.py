@@ -118,7 +118,7 @@ def machine_info():
             "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MICROMAG_THREADS", "MICROMAG_FFT",
                                                            "MICROMAG_JIT", "OPENBLAS_NUM_THREADS")}}
     try:
-        from micromag import threads
+        from micromag.engine import threads
 
         info["cpus_available"] = threads.available_cpus()
         info["threads"] = threads.describe()

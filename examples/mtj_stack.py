@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 
 import micromag as mm
-from micromag import stack_report as sr
+from micromag.apps import stack_report as sr
 from micromag.apps.stack import Stack, StackLayer as L, layer_average
 
 

@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 import micromag as mm
-from micromag import cellreport as cr
+from micromag.apps import cellreport as cr
 from micromag.apps.barrier import crossover_diameter
 from micromag.engine.constants import kB
 
@@ -72,7 +72,7 @@ for d in diameters:
     s = spec(d)
     t0 = time.perf_counter()
     rec, path = cr.stage_delta(s, T, args.backend, 12, 1e-3, 40000, False)
-    coh = cr._coherent(s, T, args.backend)
+    coh = cr.coherent_energies(s, T, args.backend)
     crit = cr.stage_critical(s, T, coh, args.backend, False)
     K_eff = crit["K_eff_J_per_m3"]
     row = {"d_m": float(d), "barrier_J": rec["barrier_J"], "delta": rec["delta"], "coherent_J": coh["E_hard_inplane_J"],

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 import micromag as mm
-from micromag import devices, plot
+from micromag.apps import devices, plot
 from micromag.apps.readout import SwitchDetector
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

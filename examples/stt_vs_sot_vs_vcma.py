@@ -38,7 +38,7 @@ import time
 import numpy as np
 
 import micromag as mm
-from micromag import devices
+from micromag.apps import devices
 from micromag.engine.drives import Drive
 from micromag.apps.readout import SwitchDetector
 from micromag.engine.table import read_table

@@ -109,7 +109,7 @@ def build(J, T=300.0, pulse=1e-9, rise=50e-12, cell=4e-9, dt=1e-13, tilt=45.0, i
     """The tilted cell (turned so that its easy axis is grid x) driven by a pulse of J A/m², at T K, with
     ``batch`` members starting from Boltzmann-distributed directions: the sweep's build function."""
     import micromag as mm
-    from micromag import devices
+    from micromag.apps import devices
 
     dev = devices.SOTCell(
         size=(100e-9, 40e-9), thickness=1.5e-9, material=mm.CoFeB(), heavy_metal=mm.BetaW(thickness=5e-9),

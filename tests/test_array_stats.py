@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from micromag import array_stats as ast
+from micromag.apps import array_stats as ast
 from micromag.apps.retention import binomial_interval
 
 

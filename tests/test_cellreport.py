@@ -7,8 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from micromag import cellreport as cr
-from micromag import retention as ret
+from micromag.apps import cellreport as cr
+from micromag.apps.cellreport import report as cr_report
+from micromag.apps import retention as ret
 from micromag.apps.sweep import SpecError
 
 TINY = """\
@@ -105,7 +106,7 @@ def test_measured_table_in_the_spec(tmp_path):
     for t, m, k in zip(T, Ms, K_eff):
         mat = spec.material(t)
         assert mat.Ms == pytest.approx(m, rel=1e-12) and mat.Ku1 == pytest.approx(k + 0.5 * mu0 * m * m, rel=1e-12)
-    rows = {r["name"]: r for r in cr._material_set(spec)}
+    rows = {r["name"]: r for r in cr.material_set(spec)}
     assert "wafer W7" in rows["Ms"]["source"] and "wafer W7" in rows["Ku1"]["source"]
     assert "Ikeda" in rows["alpha"]["source"]  # α stays the preset's, cited
 
@@ -151,7 +152,7 @@ def test_stages_on_both_backends(tmp_path, backend):
     rec, path = cr.stage_delta(s, 300.0, backend, 7, 1e-4, 20000, False)
     assert rec["converged"]
     assert rec["barrier_J"] == pytest.approx(rec["coherent_J"], rel=1e-6)  # a converged saddle (test_barrier)
-    coh = cr._coherent(s, 300.0, backend)
+    coh = cr.coherent_energies(s, 300.0, backend)
     crit = cr.stage_critical(s, 300.0, coh, backend, False)
     # the formula is the linear-stability threshold to first order in α (α² = 7e-4); the linear fit of four
     # growth rates over 3 τ_D places the zero to a few 0.1 %: 1 %
@@ -172,15 +173,15 @@ def test_whole_report_and_resume(tmp_path, monkeypatch):
     def killed(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cr, "stage_wer", killed)
+    monkeypatch.setattr(cr_report, "stage_wer", killed)  # the stages as the report calls them
     with pytest.raises(KeyboardInterrupt):
         cr.cell_report(spec, out, backend="cpu", workers=1, progress=False)
     lines = (out / "stages" / "results.jsonl").read_text().splitlines()
     assert len(lines) == 5 and not (out / "report.md").exists()  # 3 temperatures, critical, switching
     # running again does none of that again
-    monkeypatch.setattr(cr, "stage_wer", real_wer)
+    monkeypatch.setattr(cr_report, "stage_wer", real_wer)
     for name in ("stage_delta", "stage_critical", "stage_switching"):
-        monkeypatch.setattr(cr, name, lambda *a, **k: pytest.fail("a finished stage ran again"))
+        monkeypatch.setattr(cr_report, name, lambda *a, **k: pytest.fail("a finished stage ran again"))
     cr.cell_report(spec, out, backend="cpu", workers=1, progress=False)
     assert len((out / "stages" / "results.jsonl").read_text().splitlines()) == 6
     for name in ("report.md", "figures.json", "delta_vs_T.png", "energy_path.png", "switching.png", "wer.png",

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from micromag import corners
-from micromag import retention as ret
+from micromag.apps import corners
+from micromag.apps import retention as ret
 
 
 def test_vcma_read_lowering_and_rows_by_hand():

@@ -123,7 +123,7 @@ needs_fftw = pytest.mark.skipif(demag_mod._pyfftw is None, reason="pyfftw is not
 
 
 def _have_numba():
-    from micromag import _jit
+    from micromag.engine import _jit
 
     return _jit._numba() is not None
 
@@ -320,7 +320,7 @@ def test_compiled_error_norm_keeps_nan(monkeypatch):
 
 
 def test_jit_mode_names_the_variable(monkeypatch):
-    from micromag import _jit
+    from micromag.engine import _jit
 
     monkeypatch.setenv("MICROMAG_JIT", "maybe")
     with pytest.raises(ValueError, match="MICROMAG_JIT"):
@@ -335,7 +335,7 @@ def test_jit_mode_names_the_variable(monkeypatch):
 def test_warm_up_runs_in_the_background_and_only_where_wanted(monkeypatch):
     """``_jit.warm_up`` starts numba in a background thread for grids that will use it (and not otherwise);
     kernels called meanwhile wait for it and give the NumPy reference's numbers."""
-    from micromag import _jit
+    from micromag.engine import _jit
 
     monkeypatch.setitem(_jit._STATE, "warm", None)
     monkeypatch.setenv("MICROMAG_JIT", "auto")

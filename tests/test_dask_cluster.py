@@ -17,7 +17,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 sw = importlib.import_module("micromag.apps.sweep")
-from micromag import cluster  # noqa: E402
+from micromag.apps import cluster  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "sweep"
 ROOT = Path(__file__).resolve().parent.parent

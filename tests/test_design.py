@@ -10,7 +10,7 @@ import pytest
 from scipy import integrate, optimize, special
 
 import micromag as mm
-from micromag import design as ds
+from micromag.apps import design as ds
 
 E, HBAR, KB = 1.602176634e-19, 1.054571817e-34, 1.380649e-23
 
@@ -113,7 +113,7 @@ def test_pareto_front_and_routes(tmp_path):
     I = J * D * 5e-9
     assert s["energy"] == pytest.approx(I * I * 2.6e-6 * 2 * D / (D * 5e-9) * s["pulse"], rel=1e-9)
     # the cells on the front are cell specs that micromag cell reads
-    from micromag import cellreport as cr
+    from micromag.apps import cellreport as cr
 
     files = sorted(os.listdir(tmp_path / "front"))
     assert len(files) == sum(len(r["front"]) for r in res["routes"].values())

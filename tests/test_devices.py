@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag import devices as dv
+from micromag.apps import devices as dv
 from micromag.engine.table import read_table
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test on backend cpu and emulate

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from micromag import geometry as geo
+from micromag.engine import geometry as geo
 from micromag.engine.geometry import (Box, Cylinder, Ellipse, Ellipsoid, Empty, HalfSpace, Layer, Polygon, Universe,
                                difference, intersection, rotation_matrix, union)
 from micromag.engine.grid import Grid

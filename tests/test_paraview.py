@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag import paraview
+from micromag.apps import paraview
 from micromag.engine.io.vtk import SnapshotSeries
 
 PVPYTHON = paraview.find_pvpython()

@@ -274,7 +274,7 @@ def test_cli_run_keeps_the_script_traceback(tmp_path, capsys):
 
 
 def test_cli_unexpected_error_is_one_line(tmp_path, capsys, monkeypatch):
-    from micromag import cli
+    from micromag.apps import cli
 
     def boom(args):
         raise KeyError("surprise")

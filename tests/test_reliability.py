@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag import guard
+from micromag.engine import guard
 from micromag.engine.cost import TooLong
 from micromag.engine.guard import SimulationDiverged
 from micromag.engine.integrators import Stepper, growth_factor, stability_limit, stability_polynomial
@@ -365,7 +365,7 @@ def test_huge_simulation_is_refused_at_once_with_the_estimate_in_gib():
 
 
 def test_memory_refusal_compares_with_the_free_memory_and_names_what_to_change(monkeypatch):
-    from micromag import memory
+    from micromag.engine import memory
 
     monkeypatch.setattr(memory, "host_available", lambda: 2 * 2**30)
     grid = mm.Grid(n=(1024, 1024, 32), cell=(2e-9, 2e-9, 2e-9))
@@ -395,11 +395,11 @@ def test_memory_estimate_bounds_the_peak(n, batch, demag, tmp_path, monkeypatch)
     model's constant 4 MiB, which only matters for tiny grids)."""
     import tracemalloc
 
-    from micromag import memory
+    from micromag.engine import memory
 
     monkeypatch.setenv("MICROMAG_CACHE", str(tmp_path))  # a cold Newell cache: the expensive path
     grid = mm.Grid(n=n, cell=(2e-9, 2e-9, 2e-9))
-    from micromag import _jit
+    from micromag.engine import _jit
 
     if _jit.wanted(grid.ncells):
         # numba's one-time start-up (its import, its registries, which import scipy.linalg: ~40 MB of Python
@@ -425,7 +425,7 @@ def test_table_schedule_and_sweep_ranges_are_refused_before_building_them(tmp_pa
         sim.run(1e-12, every=1e-22)
     with deadline(5), pytest.raises(ValueError, match="raise every"):
         sim.run(1e-6, every=1e-18)
-    from micromag import memory
+    from micromag.engine import memory
 
     with deadline(5), pytest.raises(memory.NotEnoughMemory, match="disk"):
         memory.check_output(1e15, 12, folder=str(tmp_path))

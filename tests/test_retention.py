@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag import retention as r
+from micromag.apps import retention as r
 from micromag.engine.constants import e, hbar, kB
 
 YEAR = r.SECONDS_PER_YEAR

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag import cost
+from micromag.engine import cost
 
 
 def _sim(backend, **kw):

@@ -18,7 +18,7 @@ import pytest
 
 import micromag as mm
 from micromag.apps.stack import Stack, StackLayer as L, layer_average
-from micromag import stack_report as sr
+from micromag.apps import stack_report as sr
 
 BACKENDS = ["cpu", "emulate"]
 MS_REF = 1.0e6
@@ -200,7 +200,7 @@ t_read = 10e-9
 
 def test_a_cell_spec_takes_a_uniform_applied_field(tmp_path):
     """[cell] B_ext (T): the cell's simulation carries it (e.g. the offset field of a reference stack)."""
-    from micromag import cellreport as cr
+    from micromag.apps import cellreport as cr
     from micromag.apps.sweep import SpecError
 
     p = tmp_path / "cell.toml"

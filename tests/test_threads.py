@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import micromag as mm
-from micromag import threads
+from micromag.engine import threads
 
 try:
     import threadpoolctl  # noqa: F401

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from micromag import write_errors as we
+from micromag.apps import write_errors as we
 
 TRUTH = dict(x_c=0.40, tau_D=0.8e-9, tau=3e-9, delta=45.0)
 
@@ -110,14 +110,14 @@ def test_precessional_fit_on_a_simulated_macrospin(tmp_path, backend):
     way) written by STT at T = 0 from the rms thermal angle: the exact macrospin switching time fitted to the
     simulated times of the report's switching stage gives back the critical bias V_c0 = Ic0 R_P of the
     macrospin formula 2eαK_eff V/(ħε) (to first order in α: α² = 7e-4) and τ_D = (1 + α²)/(αγB_K)."""
-    from micromag import cellreport as cr
-    from micromag import retention as ret
+    from micromag.apps import cellreport as cr
+    from micromag.apps import retention as ret
     from micromag.engine.constants import gamma_mumax
     from tests.test_cellreport import TINY, _spec
 
     s = cr.load_cell_spec(_spec(tmp_path, TINY.replace("diameter = 12e-9", "diameter = 3e-9")
                                 .replace("thickness = 1.3e-9", "thickness = 1.0e-9").replace("TMR = 1.5", "TMR = 0.0"))).data
-    coh = cr._coherent(s, 300.0, backend)
+    coh = cr.coherent_energies(s, 300.0, backend)
     mat = cr.load_cell_spec(_spec(tmp_path, TINY.replace("thickness = 1.3e-9", "thickness = 1.0e-9"), "m.toml")).material(300.0)
     K_eff = coh["E_hard_inplane_J"] / coh["volume_m3"]
     Ic_ms = ret.stt_critical_current(K_eff, coh["volume_m3"], mat.alpha, P=0.6, state="P")
