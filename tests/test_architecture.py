@@ -382,7 +382,6 @@ LONG_MODULES = {  # path: why it is one concern
     "micromag/engine/backends/cuda.py": "split pending",
     "micromag/engine/geometry.py": "split pending",
     "micromag/engine/io/vtk.py": "split pending",
-    "micromag/engine/mesh.py": "split pending",
     "micromag/engine/terms/demag.py": "split pending",
 }
 
