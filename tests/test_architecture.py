@@ -380,7 +380,6 @@ LONG_MODULES = {  # path: why it is one concern
     "micromag/apps/ubermag/_model.py": "split pending: being edited on another branch (only moved here)",
     "micromag/apps/validate/cases.py": "split pending",
     "micromag/engine/backends/cuda.py": "split pending",
-    "micromag/engine/geometry.py": "split pending",
     "micromag/engine/io/vtk.py": "split pending",
     "micromag/engine/terms/demag.py": "split pending",
 }

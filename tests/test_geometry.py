@@ -183,9 +183,9 @@ def test_bounding_box_crop_and_chunking_do_not_change_result(monkeypatch):
     uncropped = Universe() - ~s  # same set, infinite bounding box: no cropping
     assert np.all(np.isinf(uncropped.bounds()))
     np.testing.assert_array_equal(uncropped.fill_fraction(g), ref)
-    monkeypatch.setattr(geo, "_CHUNK_CELLS", 500)  # several z-slices per chunk
+    monkeypatch.setattr(geo.shape, "_CHUNK_CELLS", 500)  # several z-slices per chunk
     np.testing.assert_array_equal(s.fill_fraction(g), ref)
-    monkeypatch.setattr(geo, "_CHUNK_CELLS", 7)  # row chunks inside one slice
+    monkeypatch.setattr(geo.shape, "_CHUNK_CELLS", 7)  # row chunks inside one slice
     np.testing.assert_array_equal(s.fill_fraction(g), ref)
 
 

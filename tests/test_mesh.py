@@ -9,7 +9,8 @@ import pytest
 
 meshio = pytest.importorskip("meshio")
 
-from micromag.engine.geometry import Box, Ellipse, Shape, _Affine, rotation_matrix  # noqa: E402
+from micromag.engine.geometry import Box, Ellipse, Shape, rotation_matrix  # noqa: E402
+from micromag.engine.geometry.shape import Affine  # noqa: E402
 from micromag.engine.grid import Grid  # noqa: E402
 from micromag.engine.mesh import MeshError, MeshShape, boundary_surface, from_mesh, regions_from_mesh  # noqa: E402
 
@@ -161,7 +162,7 @@ def test_lattice_and_scattered_paths_agree():
     for path in (MTJ, MTJ_STL):
         s = from_mesh(path, scale="nm")
         fast = s.rotate(30).fill_fraction(g)            # vertices rotated: lattice path
-        wrapped = _Affine(s, R, np.zeros(3)).fill_fraction(g)  # query points rotated: bucket path
+        wrapped = Affine(s, R, np.zeros(3)).fill_fraction(g)  # query points rotated: bucket path
         np.testing.assert_array_equal(fast, wrapped)
         # the overridden fill_fraction samples exactly like Shape.fill_fraction
         np.testing.assert_array_equal(s.fill_fraction(g, (2, 3, 2)), Shape.fill_fraction(s, g, (2, 3, 2)))

@@ -1,52 +1,22 @@
-"""Shapes for placing magnets on the grid: primitives, CSG, transforms and cell fill fractions.
-
-All lengths are in metres, measured from the grid centre (the grid is centred on the origin, see
-:class:`micromag.engine.grid.Grid`). Every shape answers two questions:
-
-``inside(x, y, z)``
-    a boolean array (numpy broadcasting of the three coordinate arrays): is the point in the shape?
-    Shapes are closed sets: a point exactly on the surface counts as inside (polygon edges excepted,
-    where the crossing rule decides).
-
-``fill_fraction(grid, samples=None)``
-    an ``(nz, ny, nx)`` float array in [0, 1]: the fraction of each cell inside the shape, from
-    sub-cell sampling on a regular cell-centred sub-grid of ``sx × sy × sz`` points per cell.
-    Default sampling: 4 points along every axis that has more than one cell, 1 point along an axis
-    with a single cell (so a thin film, nz == 1, uses (4, 4, 1) and samples the mid-plane of the
-    layer). Pass ``samples=n`` or ``samples=(sx, sy, sz)`` to override.
-
-Primitives: :class:`Box`, :class:`Ellipse` (elliptic cylinder along z), :class:`Cylinder` (any axis),
-:class:`Polygon` (prism along z, even-odd rule by default), :class:`Ellipsoid`, :class:`Layer`
-(``z0 <= z <= z1``), :class:`HalfSpace`, :class:`Universe` and :class:`Empty`.
-
-CSG: ``a | b`` (union), ``a & b`` (intersection), ``a - b`` (difference), ``~a`` (complement), and
-the functions :func:`union`, :func:`intersection`, :func:`difference`.
-
-Transforms return new shapes and never change the original: ``.rotate(angle_deg, axis='z',
-about=(0, 0, 0))``, ``.translate((dx, dy, dz))``, ``.scale(s, about=(0, 0, 0))``. Rotation follows
-the right-hand rule: a positive angle turns counter-clockwise when looking down the axis from its tip
-towards the origin, so a point at (+1, 0, 0) rotated by +90° about z ends at (0, +1, 0).
-"""
+"""The :class:`Shape` contract (inside test, bounds, fill fractions on a grid by sub-cell sampling), the
+argument checks every shape shares, rotations, the trivial shapes (Universe, Empty) and the shapes made of
+shapes: transforms and CSG (union, intersection, difference, complement)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-__all__ = [
-    "Shape", "Box", "Ellipse", "Cylinder", "Polygon", "Ellipsoid", "Layer", "HalfSpace", "Universe",
-    "Empty", "union", "intersection", "difference", "complement",
-]
 
 # Longest believable length: lengths are in metres, a micromagnetic sample is far below 1 m.
-_MAX_LENGTH = 1.0
+MAX_LENGTH = 1.0
 # Cells evaluated at once in fill_fraction (per sub-sample offset); bounds the temporary memory.
 _CHUNK_CELLS = 1 << 20
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 
 
 # ---------------------------------------------------------------------------------------- validation
-def _number(name, v):
+def number_arg(name, v):
     if isinstance(v, (bool, np.bool_)):
         raise ValueError(f"{name} must be a number, got {v!r}")
     try:
@@ -55,30 +25,30 @@ def _number(name, v):
         raise ValueError(f"{name} must be a number, got {v!r}") from None
 
 
-def _length(name, v, allow_inf=False):
+def length_arg(name, v, allow_inf=False):
     """A length > 0 in metres; ``None`` or inf mean 'unbounded' where ``allow_inf``."""
     if v is None and allow_inf:
         return math.inf
-    x = _number(name, v)
-    rng = "(0, inf]" if allow_inf else f"(0, {_MAX_LENGTH}]"
+    x = number_arg(name, v)
+    rng = "(0, inf]" if allow_inf else f"(0, {MAX_LENGTH}]"
     if math.isnan(x) or x <= 0 or (math.isinf(x) and not allow_inf):
         raise ValueError(f"{name} must be a length in {rng} metres{' (None = unbounded)' if allow_inf else ''}, got {v!r}")
-    if math.isfinite(x) and x > _MAX_LENGTH:
-        raise ValueError(f"{name} = {x} m is larger than {_MAX_LENGTH} m; lengths are in metres (e.g. 100e-9)")
+    if math.isfinite(x) and x > MAX_LENGTH:
+        raise ValueError(f"{name} = {x} m is larger than {MAX_LENGTH} m; lengths are in metres (e.g. 100e-9)")
     return x
 
 
-def _lengths(name, v, n, allow_inf=False):
+def lengths_arg(name, v, n, allow_inf=False):
     try:
         vals = list(v)
     except TypeError:
         raise ValueError(f"{name} must be a sequence of {n} lengths in metres, got {v!r}") from None
     if len(vals) != n:
         raise ValueError(f"{name} must have {n} entries, got {len(vals)}")
-    return tuple(_length(f"{name}[{i}]", x, allow_inf) for i, x in enumerate(vals))
+    return tuple(length_arg(f"{name}[{i}]", x, allow_inf) for i, x in enumerate(vals))
 
 
-def _point(name, v, n=3, allow_short=False):
+def point_arg(name, v, n=3, allow_short=False):
     """A finite point; with ``allow_short`` a 2-point (x, y) gets z = 0."""
     try:
         vals = list(v)
@@ -90,14 +60,14 @@ def _point(name, v, n=3, allow_short=False):
         raise ValueError(f"{name} must have {n} entries{' (or 2: x, y)' if allow_short else ''}, got {len(vals)}")
     out = []
     for i, x in enumerate(vals):
-        f = _number(f"{name}[{i}]", x)
+        f = number_arg(f"{name}[{i}]", x)
         if not math.isfinite(f):
             raise ValueError(f"{name}[{i}] must be a finite coordinate in metres, got {x!r}")
         out.append(f)
     return tuple(out)
 
 
-def _axis(name, axis):
+def axis_arg(name, axis):
     """Unit vector from 'x', 'y', 'z' (optionally with a sign: '-z') or a non-zero 3-vector."""
     if isinstance(axis, str):
         s = axis.strip().lower()
@@ -140,7 +110,7 @@ def samples_per_cell(samples, grid_n):
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _lin(coeffs, comps, const=0.0):
+def linear_form(coeffs, comps, const=0.0):
     """sum_j coeffs[j] * comps[j] + const, skipping zero coefficients (keeps broadcast shapes small)."""
     out = None
     for c, v in zip(coeffs, comps):
@@ -168,25 +138,25 @@ def rotation_matrix(angle_deg, axis="z"):
     Positive angles turn counter-clockwise looking down the axis: ``rotation_matrix(90, 'z') @ (1, 0, 0)
     = (0, 1, 0)``.
     """
-    angle = _number("angle_deg", angle_deg)
+    angle = number_arg("angle_deg", angle_deg)
     if not math.isfinite(angle):
         raise ValueError(f"angle_deg must be a finite angle in degrees, got {angle_deg!r}")
-    u = _axis("axis", axis)
+    u = axis_arg("axis", axis)
     c, s = _cos_sin_deg(angle)
     ux = np.array([[0.0, -u[2], u[1]], [u[2], 0.0, -u[0]], [-u[1], u[0], 0.0]])
     R = c * np.eye(3) + s * ux + (1.0 - c) * np.outer(u, u)
-    R[np.abs(R) < 1e-15] = 0.0  # exact zeros let _lin skip terms
+    R[np.abs(R) < 1e-15] = 0.0  # exact zeros let linear_form skip terms
     return R
 
 
-_ALL = np.array([[-np.inf, np.inf]] * 3)
+ALL_BOUNDS = np.array([[-np.inf, np.inf]] * 3)
 
 
-def _empty_bounds():
+def empty_bounds():
     return np.array([[np.inf, -np.inf]] * 3)
 
 
-def _is_empty(b):
+def is_empty(b):
     return bool(np.any(b[:, 0] > b[:, 1]))
 
 
@@ -201,7 +171,7 @@ class Shape:
     def bounds(self):
         """Axis-aligned bounding box ``[[xmin, xmax], [ymin, ymax], [zmin, zmax]]`` (may be infinite,
         and is allowed to be larger than the shape; ``min > max`` means empty)."""
-        return _ALL.copy()
+        return ALL_BOUNDS.copy()
 
     # --- point queries -----------------------------------------------------------------------------
     def inside(self, x, y, z):
@@ -212,7 +182,7 @@ class Shape:
         return np.broadcast_to(res, shape).copy() if res.shape != shape else res
 
     def __contains__(self, point):
-        x, y, z = _point("point", point, allow_short=True)
+        x, y, z = point_arg("point", point, allow_short=True)
         return bool(self.inside(x, y, z))
 
     @property
@@ -220,7 +190,7 @@ class Shape:
         """A reference centre: the primitive's centre, carried along by transforms; for CSG shapes
         the middle of the bounding box."""
         b = self.bounds()
-        if _is_empty(b) or not np.all(np.isfinite(b)):
+        if is_empty(b) or not np.all(np.isfinite(b)):
             raise ValueError(f"{self!r} has no finite bounding box, so no centre; give the point explicitly")
         return tuple(float(v) for v in b.mean(axis=1))
 
@@ -243,7 +213,7 @@ class Shape:
 
         # restrict to cells overlapping the bounding box
         b = np.asarray(self.bounds(), dtype=float)
-        if _is_empty(b):
+        if is_empty(b):
             return counts.astype(float)
         lo_idx, hi_idx = [], []
         for a in range(3):
@@ -319,7 +289,7 @@ class Shape:
     # --- transforms ----------------------------------------------------------------------------------
     def _affine(self, A, b):
         """New shape = {A q + b : q in self}."""
-        return _Affine(self, A, b)
+        return Affine(self, A, b)
 
     def rotate(self, angle_deg, axis="z", about=(0.0, 0.0, 0.0)):
         """Rotated copy: right-hand rule about ``axis`` ('x', 'y', 'z' or a 3-vector) through the point
@@ -328,22 +298,22 @@ class Shape:
         A positive angle turns counter-clockwise looking down the axis (from its tip to the origin).
         """
         R = rotation_matrix(angle_deg, axis)
-        c = np.array(self.center if isinstance(about, str) and about == "center" else _point("about", about, allow_short=True))
+        c = np.array(self.center if isinstance(about, str) and about == "center" else point_arg("about", about, allow_short=True))
         return self._affine(R, c - R @ c)
 
     def translate(self, offset):
         """Copy moved by ``offset = (dx, dy, dz)`` metres (a 2-tuple means dz = 0)."""
-        t = np.array(_point("offset", offset, allow_short=True))
+        t = np.array(point_arg("offset", offset, allow_short=True))
         return self._affine(np.eye(3), t)
 
     def scale(self, factor, about=(0.0, 0.0, 0.0)):
         """Copy scaled by ``factor`` (> 0; a number or (sx, sy, sz)) about the point ``about``."""
         if np.ndim(factor) == 0:
-            f = _number("factor", factor)
+            f = number_arg("factor", factor)
             fs = (f, f, f)
         else:
             try:
-                fs = tuple(_number(f"factor[{i}]", v) for i, v in enumerate(factor))
+                fs = tuple(number_arg(f"factor[{i}]", v) for i, v in enumerate(factor))
             except TypeError:
                 raise ValueError(f"factor must be a number > 0 or three numbers > 0, got {factor!r}") from None
             if len(fs) != 3:
@@ -351,12 +321,12 @@ class Shape:
         for i, f in enumerate(fs):
             if not math.isfinite(f) or f <= 0:
                 raise ValueError(f"factor must be finite and > 0 (got {fs[i]!r} for axis {'xyz'[i]})")
-        c = np.array(self.center if isinstance(about, str) and about == "center" else _point("about", about, allow_short=True))
+        c = np.array(self.center if isinstance(about, str) and about == "center" else point_arg("about", about, allow_short=True))
         A = np.diag(fs)
         return self._affine(A, c - A @ c)
 
 
-# ---------------------------------------------------------------------------------------- primitives
+# ---------------------------------------------------------------------------------------- the trivial shapes
 class Universe(Shape):
     """All of space."""
 
@@ -374,277 +344,20 @@ class Empty(Shape):
         return np.False_
 
     def bounds(self):
-        return _empty_bounds()
+        return empty_bounds()
 
     def __repr__(self):
         return "Empty()"
 
 
-class Box(Shape):
-    """Axis-aligned box ``size = (Lx, Ly, Lz)`` (m, > 0; ``None``/inf = unbounded) centred at ``center``."""
-
-    def __init__(self, size, center=(0.0, 0.0, 0.0)):
-        self.size = _lengths("size", size, 3, allow_inf=True)
-        self._center = _point("center", center, allow_short=True)
-
-    @property
-    def center(self):
-        return self._center
-
-    def _inside(self, x, y, z):
-        out = None
-        for v, c, L in zip((x, y, z), self._center, self.size):
-            if math.isinf(L):
-                continue
-            m = np.abs(v - c) <= L / 2 if c != 0.0 else np.abs(v) <= L / 2
-            out = m if out is None else out & m
-        return np.True_ if out is None else out
-
-    def bounds(self):
-        return np.array([[c - L / 2, c + L / 2] for c, L in zip(self._center, self.size)])
-
-    def __repr__(self):
-        return f"Box(size={self.size}, center={self._center})"
-
-
-class Ellipse(Shape):
-    """Elliptic cylinder along z: full ``diameters = (a_x, b_y)`` (m), ``thickness`` along z (None =
-    unbounded), centred at ``center`` ((x, y) or (x, y, z))."""
-
-    def __init__(self, diameters, thickness=None, center=(0.0, 0.0, 0.0)):
-        self.diameters = _lengths("diameters", diameters, 2)
-        self.thickness = _length("thickness", thickness, allow_inf=True)
-        self._center = _point("center", center, allow_short=True)
-
-    @property
-    def center(self):
-        return self._center
-
-    def _inside(self, x, y, z):
-        cx, cy, cz = self._center
-        u = (x - cx) * (2.0 / self.diameters[0]) if cx else x * (2.0 / self.diameters[0])
-        v = (y - cy) * (2.0 / self.diameters[1]) if cy else y * (2.0 / self.diameters[1])
-        m = u * u + v * v <= 1.0
-        if math.isfinite(self.thickness):
-            m = m & (np.abs(z - cz) <= self.thickness / 2)
-        return m
-
-    def bounds(self):
-        cx, cy, cz = self._center
-        a, b = self.diameters
-        t = self.thickness
-        return np.array([[cx - a / 2, cx + a / 2], [cy - b / 2, cy + b / 2], [cz - t / 2, cz + t / 2]])
-
-    def __repr__(self):
-        return f"Ellipse(diameters={self.diameters}, thickness={self.thickness}, center={self._center})"
-
-
-class Ellipsoid(Shape):
-    """Ellipsoid with full ``diameters = (a, b, c)`` along x, y, z (m), centred at ``center``."""
-
-    def __init__(self, diameters, center=(0.0, 0.0, 0.0)):
-        self.diameters = _lengths("diameters", diameters, 3)
-        self._center = _point("center", center, allow_short=True)
-
-    @property
-    def center(self):
-        return self._center
-
-    def _inside(self, x, y, z):
-        s = None
-        for v, c, D in zip((x, y, z), self._center, self.diameters):
-            w = (v - c) * (2.0 / D) if c else v * (2.0 / D)
-            s = w * w if s is None else s + w * w
-        return s <= 1.0
-
-    def bounds(self):
-        return np.array([[c - D / 2, c + D / 2] for c, D in zip(self._center, self.diameters)])
-
-    def __repr__(self):
-        return f"Ellipsoid(diameters={self.diameters}, center={self._center})"
-
-
-class Cylinder(Shape):
-    """Circular cylinder of ``diameter`` (m) and ``height`` (None = unbounded) along ``axis`` ('x', 'y',
-    'z' or a 3-vector), centred at ``center``."""
-
-    def __init__(self, diameter, height=None, center=(0.0, 0.0, 0.0), axis="z"):
-        self.diameter = _length("diameter", diameter)
-        self.height = _length("height", height, allow_inf=True)
-        self._center = _point("center", center, allow_short=True)
-        self.axis = tuple(float(v) for v in _axis("axis", axis))
-        base = Ellipse((self.diameter, self.diameter), self.height)
-        u = np.array(self.axis)
-        if u[2] < 1.0:  # turn z onto u
-            perp = np.cross((0.0, 0.0, 1.0), u)
-            if np.linalg.norm(perp) < 1e-15:  # u = -z
-                R = np.diag([1.0, -1.0, -1.0])
-            elif u[0] == 0 and u[1] == 1:
-                R = rotation_matrix(-90, "x")
-            elif u[0] == 1 and u[1] == 0:
-                R = rotation_matrix(90, "y")
-            else:
-                R = rotation_matrix(math.degrees(math.acos(np.clip(u[2], -1, 1))), perp)
-        else:
-            R = np.eye(3)
-        self._impl = _Affine(base, R, np.array(self._center))
-
-    @property
-    def center(self):
-        return self._center
-
-    def _inside(self, x, y, z):
-        return self._impl._inside(x, y, z)
-
-    def bounds(self):
-        return self._impl.bounds()
-
-    def __repr__(self):
-        return f"Cylinder(diameter={self.diameter}, height={self.height}, center={self._center}, axis={self.axis})"
-
-
-class Polygon(Shape):
-    """Prism along z over a polygon in the xy plane.
-
-    ``vertices``: [(x, y), ...] in metres (at least 3; the closing vertex may be repeated), in either
-    orientation, convex or not. ``thickness`` along z (None = unbounded), centred at ``z_center``.
-    ``rule``: ``'evenodd'`` (default; a point is inside when a ray from it crosses the outline an odd
-    number of times) or ``'nonzero'`` (non-zero winding number). The two agree for simple polygons and
-    differ only for self-intersecting outlines.
-    """
-
-    def __init__(self, vertices, thickness=None, z_center=0.0, rule="evenodd"):
-        try:
-            v = np.asarray(vertices, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"vertices must be a sequence of (x, y) pairs in metres, got {vertices!r}") from None
-        if v.ndim != 2 or v.shape[1] != 2:
-            raise ValueError(f"vertices must be a sequence of (x, y) pairs, got an array of shape {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError("vertices must be finite coordinates in metres (found NaN or inf)")
-        if len(v) >= 2 and np.array_equal(v[0], v[-1]):
-            v = v[:-1]
-        if len(v) < 3:
-            raise ValueError(f"vertices must hold at least 3 distinct points (got {len(v)})")
-        x, y = v[:, 0], v[:, 1]
-        area = 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-        span = float(np.ptp(v, axis=0).max())
-        thin = span == 0.0 or np.linalg.svd(v - v.mean(axis=0), compute_uv=False)[-1] <= 1e-9 * span
-        if thin:
-            raise ValueError("vertices enclose no area (all points on one line); need a polygon with area > 0")
-        # a zero shoelace sum without collinear points is a self-intersecting outline (a bow-tie) whose lobes
-        # cancel: its fill is still defined by ``rule``, so it is accepted
-        if span > _MAX_LENGTH:
-            raise ValueError(f"vertices span {span} m, more than {_MAX_LENGTH} m; lengths are in metres (e.g. 100e-9)")
-        if rule not in ("evenodd", "nonzero"):
-            raise ValueError(f"rule must be 'evenodd' or 'nonzero', got {rule!r}")
-        self.vertices = v
-        self.signed_area = area
-        self.thickness = _length("thickness", thickness, allow_inf=True)
-        self.z_center = _point("z_center", (z_center,), n=1)[0]
-        self.rule = rule
-
-    @property
-    def area(self):
-        """Area of the polygon (m², shoelace formula): the true area for a simple polygon; for a
-        self-intersecting outline, lobes of opposite orientation cancel (the filled area is then the fill
-        fraction of a grid times its cell area)."""
-        return abs(self.signed_area)
-
-    @property
-    def center(self):
-        b = self.bounds()
-        return (float(b[0].mean()), float(b[1].mean()), self.z_center)
-
-    def _inside(self, x, y, z):
-        v = self.vertices
-        acc = None
-        for (x1, y1), (x2, y2) in zip(v, np.roll(v, -1, axis=0)):
-            if y1 == y2:
-                continue  # horizontal edges never cross the ray
-            up = y1 <= y
-            up2 = y2 <= y
-            spans = up != up2  # half-open: counts an edge from [min(y1,y2), max(y1,y2))
-            # sign of the cross product (edge × (point - p1)): > 0 means the point lies left of the edge
-            side = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1)
-            if self.rule == "evenodd":
-                # ray to +x crosses where the point is left of the crossing point
-                hit = spans & ((side > 0) if y2 > y1 else (side < 0))
-                acc = hit if acc is None else acc ^ hit
-            else:
-                w = np.where(spans & (side > 0) & (y2 > y1), 1, 0) - np.where(spans & (side < 0) & (y2 < y1), 1, 0)
-                acc = w if acc is None else acc + w
-        m = acc if self.rule == "evenodd" else acc != 0
-        if math.isfinite(self.thickness):
-            m = m & (np.abs(z - self.z_center) <= self.thickness / 2)
-        return m
-
-    def bounds(self):
-        v = self.vertices
-        t = self.thickness
-        return np.array([[v[:, 0].min(), v[:, 0].max()], [v[:, 1].min(), v[:, 1].max()],
-                         [self.z_center - t / 2, self.z_center + t / 2]])
-
-    def __repr__(self):
-        return f"Polygon({len(self.vertices)} vertices, thickness={self.thickness}, z_center={self.z_center}, rule={self.rule!r})"
-
-
-class Layer(Shape):
-    """The slab ``z0 <= z <= z1`` (m; either may be ±inf), unbounded in x and y: a layer of a stack."""
-
-    def __init__(self, z0, z1):
-        a, b = _number("z0", z0), _number("z1", z1)
-        if math.isnan(a) or math.isnan(b):
-            raise ValueError(f"z0 and z1 must be numbers (metres), got z0={z0!r}, z1={z1!r}")
-        if not a < b:
-            raise ValueError(f"Layer needs z0 < z1, got z0={a!r}, z1={b!r}")
-        self.z0, self.z1 = a, b
-
-    def _inside(self, x, y, z):
-        return (z >= self.z0) & (z <= self.z1)
-
-    def bounds(self):
-        return np.array([[-np.inf, np.inf], [-np.inf, np.inf], [self.z0, self.z1]])
-
-    def __repr__(self):
-        return f"Layer(z0={self.z0}, z1={self.z1})"
-
-
-class HalfSpace(Shape):
-    """The half-space ``(p - point) · normal <= 0``: everything behind the plane through ``point``
-    whose outward normal is ``normal`` ('x', '-z', ... or a 3-vector)."""
-
-    def __init__(self, normal, point=(0.0, 0.0, 0.0)):
-        self.normal = tuple(float(v) for v in _axis("normal", normal))
-        self.point = _point("point", point, allow_short=True)
-
-    def _inside(self, x, y, z):
-        const = -float(np.dot(self.normal, self.point))
-        return _lin(self.normal, (x, y, z), const) <= 0.0
-
-    def bounds(self):
-        b = _ALL.copy()
-        nz = [i for i, c in enumerate(self.normal) if c != 0.0]
-        if len(nz) == 1:
-            i = nz[0]
-            if self.normal[i] > 0:
-                b[i, 1] = self.point[i]
-            else:
-                b[i, 0] = self.point[i]
-        return b
-
-    def __repr__(self):
-        return f"HalfSpace(normal={self.normal}, point={self.point})"
-
-
 # ---------------------------------------------------------------------------------------- transforms
-class _Affine(Shape):
+class Affine(Shape):
     """{A q + b : q in base}; evaluated as base.inside(A⁻¹ (p - b))."""
 
     def __init__(self, base, A, b):
         A = np.asarray(A, dtype=float)
         b = np.asarray(b, dtype=float).reshape(3)
-        if isinstance(base, _Affine):  # compose: A (A0 q + b0) + b
+        if isinstance(base, Affine):  # compose: A (A0 q + b0) + b
             A, b = A @ base.A, A @ base.b + b
             base = base.base
         self.base, self.A, self.b = base, A, b
@@ -660,13 +373,13 @@ class _Affine(Shape):
 
     def _inside(self, x, y, z):
         comps = (x, y, z)
-        q = [_lin(self.Ainv[i], comps, self._shift[i]) for i in range(3)]
+        q = [linear_form(self.Ainv[i], comps, self._shift[i]) for i in range(3)]
         return self.base._inside(*q)
 
     def bounds(self):
         bb = np.asarray(self.base.bounds(), dtype=float)
-        if _is_empty(bb):
-            return _empty_bounds()
+        if is_empty(bb):
+            return empty_bounds()
         out = np.empty((3, 2))
         for i in range(3):
             lo = hi = self.b[i]
@@ -706,9 +419,9 @@ class _Union(Shape):
 
     def bounds(self):
         bs = [np.asarray(p.bounds(), dtype=float) for p in self.parts]
-        bs = [b for b in bs if not _is_empty(b)]
+        bs = [b for b in bs if not is_empty(b)]
         if not bs:
-            return _empty_bounds()
+            return empty_bounds()
         return np.stack([np.min([b[:, 0] for b in bs], axis=0), np.max([b[:, 1] for b in bs], axis=0)], axis=1)
 
     def __repr__(self):
@@ -732,7 +445,7 @@ class _Intersection(Shape):
     def bounds(self):
         bs = [np.asarray(p.bounds(), dtype=float) for p in self.parts]
         b = np.stack([np.max([b[:, 0] for b in bs], axis=0), np.min([b[:, 1] for b in bs], axis=0)], axis=1)
-        return _empty_bounds() if _is_empty(b) else b
+        return empty_bounds() if is_empty(b) else b
 
     def __repr__(self):
         return "(" + " & ".join(repr(p) for p in self.parts) + ")"
