@@ -118,8 +118,10 @@ class Ctx:
         self.emulate, self.quick = emulate, quick
         self.dtype = np.dtype(dtype)
         from micromag.engine.backends import cuda as mcuda
+        from micromag.engine.backends.cuda_stepper import CudaStepper
 
         self.mcuda = mcuda
+        self.CudaStepper = CudaStepper
         if emulate:
             self.cp = None
             self.dev = mcuda.emulated_device()
@@ -338,7 +340,7 @@ def bench_sizes(ctx, sizes, bandwidth, quick, results, save, deadline, step_size
                     rec["ratio_to_mumax3_h100"] = rec["cell_rhs_per_s"] / MUMAX3_H100[key]
                 # (c) one RK45 step
                 if n in step_sizes and time.time() < deadline:
-                    stepper = ctx.mcuda.CudaStepper(llg, "rk45", tol=1e-5, dt=1e-14, dt_min=1e-18, dt_max=1e-11)
+                    stepper = ctx.CudaStepper(llg, "rk45", tol=1e-5, dt=1e-14, dt_min=1e-18, dt_max=1e-11)
                     ts = ctx.xp.zeros(1)
                     e0 = llg.nevals
                     stepper.step(m, ts)
@@ -398,7 +400,7 @@ def sp4_direct(ctx, relax_max_time=5e-9, duration=1e-9, every=1e-11, torque_tol=
     # relax
     t0 = time.perf_counter()
     llg.precession = False
-    st = ctx.mcuda.CudaStepper(llg, "rk23", tol=1e-4, dt=1e-13, dt_min=1e-18, dt_max=1e-10)
+    st = ctx.CudaStepper(llg, "rk23", tol=1e-4, dt=1e-13, dt_min=1e-18, dt_max=1e-10)
     t = xp.zeros(1)
     tq, mean_prev = torque()
     checks = 0
@@ -420,7 +422,7 @@ def sp4_direct(ctx, relax_max_time=5e-9, duration=1e-9, every=1e-11, torque_tol=
     llg.refresh()
     llg.nevals = 0
     t0 = time.perf_counter()
-    st = ctx.mcuda.CudaStepper(llg, "rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11)
+    st = ctx.CudaStepper(llg, "rk45", tol=1e-5, dt=1e-13, dt_min=1e-18, dt_max=1e-11)
     t = xp.zeros(1)
     rows = []
     nmarks = int(round(duration / every))
@@ -498,7 +500,7 @@ def bench_batch(ctx, members, n, quick, save, out, deadline):
                 r = ctx.timeit(lambda: llg(m, t, dm), min_time=mt, repeats=reps)
                 rec["ms_per_rhs"] = r["s_per_call"] * 1e3
                 rec["cell_rhs_per_s"] = rec["cells_total"] / r["s_per_call"]
-                st = ctx.mcuda.CudaStepper(llg, "rk45", tol=1e-5, dt=1e-14, dt_max=1e-11)
+                st = ctx.CudaStepper(llg, "rk45", tol=1e-5, dt=1e-14, dt_max=1e-11)
                 ts = ctx.xp.zeros(B)
                 st.step(m, ts)
                 e0, s0 = llg.nevals, st.nsteps

@@ -53,7 +53,7 @@ def build(n):
 
 
 def measure(llg, dev, graph, steps):
-    from micromag.engine.backends.cuda import CudaStepper
+    from micromag.engine.backends.cuda_stepper import CudaStepper
 
     st = CudaStepper(llg, "rk45", tol=1e-5, dt=1e-13, graph=graph)
     m = np.zeros(llg.shape, dtype=np.float32)

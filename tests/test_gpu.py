@@ -9,7 +9,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _kernel_systems import random_m, random_system  # noqa: E402
 
-from micromag.engine.backends.cuda import CudaLLG, CudaStepper, cupy_device, gpu_available  # noqa: E402
+from micromag.engine.backends.cuda import CudaLLG, cupy_device, gpu_available  # noqa: E402
+
+from micromag.engine.backends.cuda_stepper import CudaStepper  # noqa: E402
 from micromag.engine.integrators import Stepper  # noqa: E402
 from micromag.engine.llg import LLG  # noqa: E402
 

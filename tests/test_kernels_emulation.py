@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _kernel_systems import random_m, random_system  # noqa: E402
 
 import gpu_kernels as gk  # noqa: E402
-from micromag.engine.backends.cuda import CudaLLG, CudaStepper, emulated_device, pack_materials, region_map  # noqa: E402
+from micromag.engine.backends.cuda import CudaLLG, emulated_device, pack_materials, region_map  # noqa: E402
+from micromag.engine.backends.cuda_stepper import CudaStepper  # noqa: E402
 from micromag.engine.emulation import EmuModule, parse_kernels  # noqa: E402
 from micromag.engine.integrators import Stepper  # noqa: E402
 from micromag.engine.llg import LLG  # noqa: E402

@@ -16,7 +16,8 @@ from _kernel_systems import mram_terms, random_m, random_system  # noqa: E402
 
 import gpu_kernels as gk  # noqa: E402
 import micromag as mm  # noqa: E402
-from micromag.engine.backends.cuda import CudaLLG, CudaStepper, emulated_device  # noqa: E402
+from micromag.engine.backends.cuda import CudaLLG, emulated_device  # noqa: E402
+from micromag.engine.backends.cuda_stepper import CudaStepper  # noqa: E402
 from micromag.engine.drives import Pulse  # noqa: E402
 from micromag.engine.emulation import EmuModule  # noqa: E402
 from micromag.engine.integrators import Stepper  # noqa: E402

@@ -255,7 +255,7 @@ class Simulation(Checkpoints, ThermalNoise, TimeEvolution, Output):
                     self._stepper = Stepper(self.llg, "heun", self._shape, mask=self._mask, tol=self.tol,
                                             dt=self._dt0, dt_min=self._dt0, dt_max=self._dt0, fixed=True)
                 else:
-                    from ..backends.cuda import CudaStepper
+                    from ..backends.cuda_stepper import CudaStepper
 
                     self._stepper = CudaStepper(self.llg, "heun", tol=self.tol, dt=self._dt0, dt_min=self._dt0,
                                                 dt_max=self._dt0, fixed=True)
@@ -273,7 +273,7 @@ class Simulation(Checkpoints, ThermalNoise, TimeEvolution, Output):
         if self.backend == "cpu":
             return Stepper(self.llg, integrator, self._shape, mask=self._mask, tol=tol, dt=dt0,
                            dt_min=self.dt_min, dt_max=dt_max)
-        from ..backends.cuda import CudaStepper
+        from ..backends.cuda_stepper import CudaStepper
 
         return CudaStepper(self.llg, integrator, tol=tol, dt=dt0, dt_min=self.dt_min, dt_max=dt_max)
 
