@@ -370,7 +370,7 @@ def test_fork_during_warm_up_does_not_hang_the_child():
 
     code = """
 import os, signal, sys, time, numpy as np
-from micromag import _jit
+from micromag.engine import _jit
 os.environ["MICROMAG_JIT"] = "1"
 _jit.warm_up(10**6)
 time.sleep(0.05)  # the warm-up is under way (importing numba, holding its locks)
