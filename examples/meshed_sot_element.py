@@ -12,7 +12,7 @@ import os
 import shutil
 
 import micromag as mm
-import micromag.apps.plot
+from micromag.apps import plot
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--quick", action="store_true", help="coarser cells and a shorter pulse (CI smoke test)")
@@ -42,7 +42,7 @@ sim.table_add("J_HM", "A/m2", lambda m, t: J(t))
 duration = 0.5e-9 if args.quick else 1.0e-9
 sim.run(duration, out=out, every=10e-12, snapshot_every=50e-12)
 
-mm.plot.table(out, out=os.path.join(out, "m_t.png"))
-mm.plot.snapshot(sim, out=os.path.join(out, "m_final.png"))
+plot.table(out, out=os.path.join(out, "m_t.png"))
+plot.snapshot(sim, out=os.path.join(out, "m_final.png"))
 m = sim.m_avg
 print(f"<m>({duration * 1e9:g} ns) = ({m[0]:.3f}, {m[1]:.3f}, {m[2]:.3f}); wrote {out}/m.pvd, table.txt, m_t.png, m_final.png")
