@@ -86,6 +86,28 @@ def test_macrospin_dynamics_equation():
     tally.check("E", tab["E"], ref["E"], rtol=5e-6, note="7 digits printed; E = −μ0 Ms V H mz")
 
 
+# --------------------------------------------------------------------------------- energy computations
+def test_energy_term_computations():
+    """examples/energy-term-computations: a 10 nm cube (exchange, demag, Zeeman 0.1 T along x, uniaxial
+    K = 1e3 J/m³ along (1, 1, 1)) from m = z. The initial energy is μ0 Ms² V/6 + K (1 − 1/3) V with OOMMF's
+    zero of the easy-axis energy (K sin²θ); after MinDriver the energy and its exchange part. rtol: the
+    Newell demag of uniform cells (both codes) 1e-7; the minimum's energy is second order in the stopping
+    residual (1e-7); its exchange part first order (1e-6; measured 1e-8)."""
+    ref = REF["energy_term_computations"]
+    tally = Tally("energy-term computations", "quick = full")
+    mesh = df.Mesh(region=df.Region(p1=(0, 0, 0), p2=(10e-9, 10e-9, 10e-9)), n=(10, 10, 10))
+    system = mm.System(name="energy_computations")
+    system.energy = (mm.Exchange(A=1e-11) + mm.Demag() + mm.Zeeman(H=(0.1 / MU0, 0, 0))
+                     + mm.UniaxialAnisotropy(K=1e3, u=(1, 1, 1)))
+    system.m = df.Field(mesh, nvdim=3, value=(0, 0, 1), norm=8e5)
+    tally.check("E initial (J)", mc.compute(system.energy.energy, system, verbose=0), ref["E_initial_J"], rtol=1e-7)
+    mc.MinDriver().drive(system, verbose=0)
+    tally.check("E after MinDriver (J)", mc.compute(system.energy.energy, system, verbose=0), ref["E_relaxed_J"],
+                rtol=1e-7)
+    tally.check("E_exchange after MinDriver (J)", mc.compute(system.energy.exchange.energy, system, verbose=0),
+                ref["E_exchange_relaxed_J"], rtol=1e-6)
+
+
 # ------------------------------------------------------------------------------------ standard problem 4
 def _sp4_relaxed():
     mesh = df.Mesh(p1=(0, 0, 0), p2=(500e-9, 125e-9, 3e-9), cell=(5e-9, 5e-9, 3e-9))

@@ -21,6 +21,8 @@ Term by term (what is not listed raises NotImplementedError or ValueError naming
 - ``Zeeman(H, func, f, t0, dt, tcl_strings)``: B = μ0 H, several terms summed, time dependence from
   :mod:`._timefunc`.
 - ``UniaxialAnisotropy(K | K1, K2, u)``: Ku1 = K (K1), Ku2 = K2 (micromag's own uniaxial term, every backend).
+  Its energy is reported with OOMMF's zero: K1 sin²θ = K1 (1 − (m·u)²) for K1 > 0 (Oxs_UniaxialAnisotropy's
+  easy axis), micromag's −K1 (m·u)² plus K1 per magnetic cell; for K1 ≤ 0 both are |K1| (m·u)².
 - ``CubicAnisotropy(K, u1, u2)``: Kc1 = K (K > 0: the axes are easy, as in OOMMF and MuMax3).
 - ``DMI(D, crystalclass)``: micromag's DMI term (:class:`micromag.terms.dmi.DMI`) of that class:
   Cnv_x/y/z (and legacy Cnv) as interfacial D_ind = −D (Ubermag/OOMMF write w = D(m·∇m_n − m_n ∇·m),
@@ -137,6 +139,7 @@ class Model:
         self.params = {}
         self.extra = []  # (micromag term name, factory(sim)) of terms added after the Simulation is built
         self.parts = {}  # Ubermag term name -> micromag term names whose energies/fields make it up
+        self.energy_offset = {}  # Ubermag term name -> constant energy density (J/m³) of OOMMF's zero
         self.zeeman = []  # (Ubermag name, B0 in T, prefactor g or None, kind)
         self.has_demag = False
         self._energy_terms(system)
@@ -256,6 +259,8 @@ class Model:
                 raise ValueError("UniaxialAnisotropy.u must be non-zero where K != 0")
             p["u"] = np.where(norm > 0, u / np.where(norm > 0, norm, 1), p["u"])
             self.parts[ua.name] = ["anisotropy_uniaxial"]
+            # OOMMF's zero of the easy-axis energy (module docstring); J/m³ per cell
+            self.energy_offset[ua.name] = np.where(self.magnetic & (p["Ku1"] > 0), p["Ku1"], 0.0)
             K2 = attr(ua, "K2")
             if K2 is not None:  # micromag's Ku2: −K2 (m·u)⁴ about the same axis, on every backend
                 p["Ku2"] = self.cellvalues(K2, 1, "UniaxialAnisotropy.K2")
@@ -621,6 +626,9 @@ class Model:
         if m is None:
             m, t = self.host_state()
         e = np.zeros(self.shape)
+        for n in ([name] if name is not None else list(self.parts)):
+            if n in self.energy_offset:
+                e += self.energy_offset[n]
         for term, B in self._pieces(name, t):
             if term is not None:
                 e += term.energy_density(m, t)[0]
