@@ -37,7 +37,7 @@ Term by term (what is not listed raises NotImplementedError or ValueError naming
   dm/dt = −γα/(1+α²) m × (m × B) + (T + α m × T)/(1+α²) with OOMMF's default γ0 = 2.211e5 m/(A·s) and the
   spin-transfer torques T as with precession. A thermal field then has the temperature scaled by
   (1+α²)/α² (uniform α), so that the damping-only equation samples Boltzmann's distribution at T: Brown's
-  variance is set for the full LLG, whose precession term carries α⁻² of the noise's diffusion.
+  variance is set for the full LLG, whose precession term carries 1/(1+α²) of the noise's diffusion.
 - ``ZhangLi(u, beta)``: micromag's Zhang–Li torque with ξ = β and P = 1, the current density that gives
   the Ubermag velocity u (m/s, positive along the electron flow, the direction a domain wall moves):
   J = −u e Ms (1 + β²) / μB (MuMax3's u = μB P J / (e Ms (1 + ξ²))).
