@@ -12,6 +12,7 @@
 //   precession != 0:  dm/dt = c_p (m x B) + c_d (m (m.B) - B),  c_p = -gamma/(1+alpha^2), c_d = alpha c_p
 //                     + (T + alpha m x T) / (1 + alpha^2), T = sum of the torque terms
 //   precession == 0:  dm/dt = -gamma (m (m.B) - B)       (precession-free relax: torques off)
+//   precession == 2:  as != 0 without the c_p (m x B) term (OOMMF's do_precess 0; torques on)
 // Units: B in T, gamma in rad/(s T) (MM_P_GAMMA), alpha (MM_P_ALPHA) dimensionless, dm/dt and T in 1/s,
 // energy densities in J/m^3 (weighted by the fill fraction). A cell that is not magnetic has dm/dt = 0 and
 // B_eff = the demag field only.

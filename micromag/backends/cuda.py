@@ -33,6 +33,7 @@ from ..terms.stencil import periodic_defines
 from .device import Device, cupy_device, emulated_device, gpu_available, recording_device  # noqa: F401
 
 MAX_STAGES = 7
+_PRECESSION_CODE = {"relax": 0, "precession": 1, "no_precession": 2}  # the kernels' int precession
 NOBS_EXTRA = 5  # observe kernel outputs besides the energies: 3 (⟨m⟩) + max torque² + sum torque²
 
 
@@ -180,6 +181,7 @@ class CudaLLG:
         self.shape = (self.batch, 3) + self.grid.shape
         self.ncell = self.grid.ncells
         self.precession = True
+        self.precession_term = True  # False: no precession term, damping and torques kept (see micromag.llg)
         self.nevals = 0
         xp = self.device.xp
         from ..terms import material_parameters
@@ -448,7 +450,7 @@ class CudaLLG:
             else:
                 mod = self.module_field if bout is not None else self.module_rhs
                 seq.append(mod.prepare("llg_rhs", *self._grid(), m, *self.rhs_args(m), out, bout,
-                                       *self._dims(), 1 if kind == "precession" else 0))
+                                       *self._dims(), _PRECESSION_CODE.get(kind, 0)))
             self._launches[key] = seq
         return seq
 
@@ -466,9 +468,16 @@ class CudaLLG:
         self._check(m)
         self.nevals += 1
         self._prepare_eval(m, t)
-        for ln in self._plain("precession" if self.precession else "relax", m, out):
+        for ln in self._plain(self.rhs_kind(), m, out):
             ln()
         return out
+
+    def rhs_kind(self):
+        """Which right-hand side: "precession" (the full LLG), "no_precession" (without the precession term)
+        or "relax" (precession-free, torques off)."""
+        if not self.precession:
+            return "relax"
+        return "precession" if self.precession_term else "no_precession"
 
     def effective_field(self, m, t=None, out=None):
         """B_eff (T) of every active term, shape of m."""
@@ -658,7 +667,7 @@ class CudaStepper:
     # -------------------------------------------------------------------------------- the program
     def _program(self, m, t, has_end, need_k0):
         """The launches of one step as a list of callables (host callbacks only where drives need the host)."""
-        key = (id(m), id(t), has_end, need_k0, id(self.f.layout), self.f.precession, self.tol, self.dt_min,
+        key = (id(m), id(t), has_end, need_k0, id(self.f.layout), self.f.rhs_kind(), self.tol, self.dt_min,
                self.dt_max, self.headroom, id(self.f.params), id(self.f.drv), self.f.host_dynamic(), self.f.needs_m)
         prog = self._programs.get(key)
         if prog is not None:
@@ -697,7 +706,7 @@ class CudaStepper:
                 "rk_stage", grid, blk, m, yin, yout, self.kp, self.tabdev, i, s, eval_, 1 if tab.fsal else 0,
                 1 if adaptive else 0, self.dt, t, self.t_end, int(has_end), self.dt_used, 1 if first else 0,
                 self.err, ms, src, px, sy, 1 if (conv is not None and i + 1 < s) else 0, f.region, f.params,
-                f.drv[row], f.consts, f.ptr, *f._dims(), 1 if f.precession else 0))
+                f.drv[row], f.consts, f.ptr, *f._dims(), _PRECESSION_CODE[f.rhs_kind()]))
             first = False
         # the solution: FSAL -> the last stage's input; else written by the last stage into the other buffer
         ysol = (m if s == 1 else self.Y[(s - 1) % 2]) if tab.fsal else self.Y[s % 2]
