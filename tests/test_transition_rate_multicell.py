@@ -1,0 +1,126 @@
+r"""Langer's attempt frequency of a MULTI-cell element against closed forms and a thermal batch (issue 24, item 2).
+
+The macrospin (tests/test_barrier_lowest.py) cannot show whether the Hessian's per-cell scaling, the zero
+mode of a many-cell saddle or the determinant over non-uniform modes are right. Here:
+
+Closed form (derived for this test from Langer, Ann. Phys. 54, 258 (1969), in the form of Bessarab, Uzdin &
+Jónsson, Phys. Rev. B 85, 184409 (2012), eq. for the HTST prefactor with zero modes; Coffey, Garanin &
+McCarthy, Adv. Chem. Phys. 117, 483 (2001) for λ₊ of the LLG). N identical cubic cells (moment μ = Ms V_c)
+with uniaxial anisotropy K along ẑ, exchange A between face neighbours (free ends), a field −h B_K ẑ
+(B_K = 2K/Ms), no demag. The field's Jacobian on a uniform state is, mode by mode of the grid Laplacian
+(eigenvalues x_k = (2A/Ms) Σ_axes 2(1 − cos(π k_a/n_a))/d_a², x_0 = 0):
+
+    minimum m = ẑ:                        B_K(1 − h) + x_k           (both tangent directions)
+    saddle, m uniform at cos θ = h:      −B_K(1 − h²) + x_k (polar),   x_k (azimuthal: k = 0 is the rotation
+                                         zero mode, orbit L = 2π √N sin θ)
+
+(a saddle while x_1 > B_K(1 − h²)), and λ₊ = α γ/(1 + α²) B_K (1 − h²) (the k = 0 polar mode). Langer's
+formula then factorizes into Brown's macrospin prefactor for the WHOLE volume V = N V_c times one factor per
+non-uniform mode:
+
+    f0 = f0_Brown(V = N V_c) · Π_{k≠0} [B_K(1 − h) + x_k] / √([x_k − B_K(1 − h²)] x_k).
+
+Strong exchange (x_1 → ∞) gives Brown's f0 of the volume N V_c exactly — the decisive test of the per-cell
+scaling (Brown of ONE cell would be √N times smaller). Finite exchange gives a factor well above 1 (the
+entropy of the softer non-uniform modes at the saddle) that the thermal batch below must see.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import micromag as mm
+from micromag.barrier import clone_simulation, energy_barrier
+from micromag.constants import gamma_mumax, kB
+from micromag.hessian import TangentHessian
+from micromag.transition_rate import attempt_frequency
+
+Ms, T, DX = 1e6, 300.0, 3e-9
+
+
+def _laplacian_modes(n, d):
+    """x_k / (2A/Ms) (1/m²) of the grid Laplacian with free ends: every (kx, ky, kz), (0, 0, 0) first."""
+    per_axis = [2 * (1 - np.cos(np.pi * np.arange(na) / na)) / da**2 for na, da in zip(n, d)]
+    s = per_axis[0][:, None, None] + per_axis[1][None, :, None] + per_axis[2][None, None, :]
+    return np.sort(s.reshape(-1))
+
+
+def closed_form_f0(n, K, A, h, alpha, T=T, d=(DX, DX, DX)):
+    """f0 (Hz) and the non-uniform factor of the block of cells above (the formula of the module docstring)."""
+    N = int(np.prod(n))
+    V = N * float(np.prod(d))
+    B_K = 2 * K / Ms
+    brown = alpha * gamma_mumax / (1 + alpha**2) * B_K * (1 - h * h) * (1 - h) * math.sqrt(K * V / (kB * T) / math.pi)
+    x = 2 * A / Ms * _laplacian_modes(n, d)[1:]
+    factor = float(np.prod((B_K * (1 - h) + x) / np.sqrt((x - B_K * (1 - h * h)) * x)))
+    return brown * factor, brown, factor
+
+
+def _block(backend, n, K, A, h=0.0, alpha=0.5, batch=1):
+    g = mm.Grid(n=n, cell=(DX, DX, DX))
+    sim = mm.Simulation(g, material=mm.Material(Ms=Ms, Ku1=K, A=A, anis_u=(0, 0, 1), alpha=alpha), demag=False,
+                        backend=backend, batch=batch)
+    if h:
+        sim.B_ext = (0.0, 0.0, -h * 2 * K / Ms)
+    return sim
+
+
+def _uniform(n, h, at_saddle):
+    m = np.zeros((3,) + tuple(reversed(n)))
+    if at_saddle:
+        m[0], m[2] = math.sqrt(1 - h * h), h
+    else:
+        m[2] = 1.0
+    return m
+
+
+@pytest.mark.parametrize("backend", ["cpu", "emulate"])
+@pytest.mark.parametrize("n, A, h", [((2, 1, 1), 1e-11, 0.0),    # two coupled macrospins, x_1 = 2.4 B_K
+                                     ((4, 1, 1), 1e-11, 0.3),    # a chain in a field: factor 4.2
+                                     ((3, 2, 1), 2e-11, 0.0)])   # a 2-D block: modes along both axes
+def test_uniform_saddle_of_exchange_coupled_cells_matches_the_closed_form(backend, n, A, h):
+    """Hessians of the minimum and of the uniform saddle, λ₊ and f0 of N coupled cells = the closed form
+    (exact for this landscape: round-off and the second-order finite difference of the Hessian, 1e-6)."""
+    K, alpha = 5e5, 0.5
+    land = clone_simulation(_block(backend, n, K, A, h, alpha), 8)
+    r = attempt_frequency(TangentHessian(land, _uniform(n, h, False)), TangentHessian(land, _uniform(n, h, True)),
+                          alpha, gamma_mumax, T)
+    f0, brown, factor = closed_form_f0(n, K, A, h, alpha)
+    assert factor > 1.3  # not a macrospin: the non-uniform modes change the rate
+    assert r["lambda_plus_per_s"] == pytest.approx(alpha * gamma_mumax / (1 + alpha**2) * 2 * K / Ms * (1 - h * h),
+                                                   rel=1e-6)
+    N = int(np.prod(n))
+    assert [a for a, _ in r["symmetry_modes_saddle"]] == ["z"]
+    assert r["symmetry_modes_saddle"][0][1] == pytest.approx(2 * math.pi * math.sqrt(N * (1 - h * h)), rel=1e-9)
+    assert r["f0_Hz"] == pytest.approx(f0, rel=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "emulate"])
+def test_strong_exchange_gives_brown_of_the_whole_volume(backend):
+    """Four cells locked together by exchange (x_1 = 4e3 B_K) reverse as ONE macrospin of volume 4 V_c: f0 is
+    Brown's formula for V = 4 V_c (the non-uniform factor is 1 + 1e-3 here, and the closed form holds it to
+    1e-6), twice Brown's f0 of one cell (f0 ∝ √V)."""
+    n, K, A, h, alpha = (4, 1, 1), 5e5, 1e-8, 0.2, 0.5
+    land = clone_simulation(_block(backend, n, K, A, h, alpha), 8)
+    r = attempt_frequency(TangentHessian(land, _uniform(n, h, False)), TangentHessian(land, _uniform(n, h, True)),
+                          alpha, gamma_mumax, T)
+    f0, brown, factor = closed_form_f0(n, K, A, h, alpha)
+    assert factor - 1 < 2e-3
+    assert r["f0_Hz"] == pytest.approx(f0, rel=1e-6)
+    assert r["f0_Hz"] / brown == pytest.approx(1.0, abs=2e-3)
+    _, brown_one_cell, _ = closed_form_f0((1, 1, 1), K, A, h, alpha)
+    assert r["f0_Hz"] / brown_one_cell == pytest.approx(2.0, rel=2e-3)
+
+
+def test_path_attempt_frequency_of_a_chain():
+    """End to end: energy_barrier finds the uniform saddle of a 3-cell chain (x_1 = 2 B_K), its check passes,
+    and path.attempt_frequency is the closed form (rel. 1e-5: the saddle found to tol_torque)."""
+    n, K, alpha = (3, 1, 1), 5e5, 0.3
+    A = 2 * (2 * K / Ms) * Ms * DX**2 / (2 * 2 * (1 - math.cos(math.pi / 3)))  # x_1 = 2 B_K
+    p = energy_barrier(_block("cpu", n, K, A, alpha=alpha), (0, 0, 1), (0, 0, -1), images=9,
+                       candidates=["coherent"], progress=False)
+    assert p.converged and p.saddle_check["passed"]
+    assert p.barrier == pytest.approx(K * 3 * DX**3, rel=1e-6)
+    f0, _, factor = closed_form_f0(n, K, A, 0.0, alpha)
+    assert factor == pytest.approx(3 / math.sqrt(2) * 7 / math.sqrt(30), rel=1e-9)  # x = 2, 6 B_K
+    assert p.attempt_frequency(T=T) == pytest.approx(f0, rel=1e-5)
