@@ -94,6 +94,9 @@ def test_uniform_saddle_of_exchange_coupled_cells_matches_the_closed_form(backen
     assert [a for a, _ in r["symmetry_modes_saddle"]] == ["z"]
     assert r["symmetry_modes_saddle"][0][1] == pytest.approx(2 * math.pi * math.sqrt(N * (1 - h * h)), rel=1e-9)
     assert r["f0_Hz"] == pytest.approx(f0, rel=1e-6)
+    # the activation entropy: Brown's 2π(1 − h)√(Δ₀/π) (the zero mode and the uniform pair) times the factor
+    d0 = K * N * DX**3 / (kB * T)
+    assert r["entropy_kB"] == pytest.approx(math.log(2 * math.pi * (1 - h) * math.sqrt(d0 / math.pi) * factor), abs=1e-6)
 
 
 @pytest.mark.parametrize("backend", ["cpu", "emulate"])
@@ -126,6 +129,32 @@ def test_path_attempt_frequency_of_a_chain():
     assert factor == pytest.approx(3 / math.sqrt(2) * 7 / math.sqrt(30), rel=1e-9)  # x = 2, 6 B_K
     assert p.attempt_frequency(T=T) == pytest.approx(f0, rel=1e-5)
 
+
+
+@pytest.mark.parametrize("backend", ["cpu", "emulate"])
+def test_hessian_at_a_non_uniform_state_is_the_second_derivative_along_geodesics(backend):
+    """The closed forms above only see uniform states. At ANY state the Riemannian Hessian on the product of
+    spheres is the second derivative of the energy along the geodesic m_i(s) = cos(s|v_i|) m_i +
+    sin(s|v_i|) v_i/|v_i| (Absil, Mahony & Sepulchre 2008, §5.5): vᵀHv from the field's finite difference
+    (with its −(m·∇E) term, large away from a stationary point) against a central difference of the total
+    energy (demag on, a random non-uniform state; step 1e-3 rad, truncation ~1e-7 relative)."""
+    g = mm.Grid(n=(8, 4, 1), cell=(2e-9, 2e-9, 2e-9))
+    sim = mm.Simulation(g, material=mm.Material(Ms=8e5, A=1.3e-11, Ku1=4e5, anis_u=(0, 0, 1)), demag=True,
+                        backend=backend)
+    rng = np.random.default_rng(1)
+    m = rng.standard_normal((3, 1, 4, 8))
+    m /= np.linalg.norm(m, axis=0)
+    H = TangentHessian(clone_simulation(sim, 4), m)
+    assert H.torque > 0.1  # far from stationary: the −(m·∇E) term matters
+    s = 1e-3
+    for _ in range(3):
+        eta = rng.standard_normal(H.n)
+        eta /= np.linalg.norm(eta)
+        v = H.to_field(eta)
+        nv = np.sqrt((v * v).sum(axis=0, keepdims=True))
+        u = np.divide(v, nv, out=np.zeros_like(v), where=nv > 0)
+        E = H.energies(np.array([np.cos(t * nv) * H.m + np.sin(t * nv) * u for t in (-s, 0.0, s)]))
+        assert float(eta @ H.matvec(eta)) == pytest.approx((E[0] - 2 * E[1] + E[2]) / s**2, rel=1e-5)
 
 # ---------------------------------------------------------------------------------------------- thermal batch
 def _two_cells(backend, delta, y, alpha=1.0, batch=1):
