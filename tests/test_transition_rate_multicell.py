@@ -269,8 +269,10 @@ def test_f0_of_two_cells_against_a_thermal_batch_slow(backend):
     3/√2 = 2.12 over Brown's f0 of the pair) at Δ = 8, α = 1, 96 members over ~1 Langer time (~50 switches,
     σ ≈ 14 %). Allowed: 3σ plus the macrospin's finite-Δ error at this Δ (exact Fokker–Planck / Brown − 1 =
     13 %), the same allowance as the macrospin test. Measured (seed 3, 2026-12-07): τ_sim / τ_Langer = 1.45,
-    55 switches; at Δ = 5 1.82 (71 switches): the finite-Δ error of the pair is larger than the macrospin's and
-    shrinks with Δ (see the note in the module docstring)."""
+    55 switches. At Δ = 5 the pair's τ_sim / τ_Langer is 1.8-2.0 (x_1 = 2 B_K, dt halved: same), 1.9 (4 B_K)
+    and 1.6 (20 B_K, nearly rigid), ±12-16 %, against 1.09 ± 0.11 of τ_sim / τ_exact for one cell in the same
+    harness: the exact equilibrium factor at Δ = 5 is within 5 % of Langer's (test above), so this excess is
+    dynamical and not yet explained; it is why no quick form at Δ = 5 compares rates."""
     delta, y, alpha = 8.0, 2.0, 1.0
     tau_sim, k = _escape_time_two_cells(backend, delta, y, 96, 64000, seed=3, alpha=alpha)
     assert k >= 20, f"only {k} switches: too few to judge"
