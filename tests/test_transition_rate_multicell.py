@@ -24,6 +24,7 @@ Strong exchange (x_1 → ∞) gives Brown's f0 of the volume N V_c exactly — t
 scaling (Brown of ONE cell would be √N times smaller). Finite exchange gives a factor well above 1 (the
 entropy of the softer non-uniform modes at the saddle) that the thermal batch below must see.
 """
+import functools
 import math
 
 import numpy as np
@@ -157,6 +158,7 @@ def test_hessian_at_a_non_uniform_state_is_the_second_derivative_along_geodesics
         assert float(eta @ H.matvec(eta)) == pytest.approx((E[0] - 2 * E[1] + E[2]) / s**2, rel=1e-5)
 
 
+@functools.lru_cache(maxsize=None)  # the same integral for both backends
 def _pair_escape_density_ratio(delta, y, n=4001):
     """[p(x=0) / P(x > 0)] of two coupled cells over the same for a macrospin of the same Δ (x the average m_z,
     p its equilibrium density): the exact (anharmonic) equilibrium factor by which the pair's saddle region is
