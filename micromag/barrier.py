@@ -578,6 +578,9 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     ----------
     sim : a :class:`~micromag.simulation.Simulation` with ``batch=1`` (its state is not touched): the grid,
         geometry, materials, applied field and energy terms of the landscape; its backend runs the images.
+        Cells of a layer held fixed (``Material.frozen = 1``) keep ``sim``'s present m in both ends and in
+        every image (no force acts on them, they carry no weight in the path's metric); the saddle check's
+        Hessian still counts their directions.
     m_from, m_to : the two states (anything ``sim.m`` accepts: a 3-vector, a (3, nz, ny, nx) array, a
         function (x, y, z) -> (mx, my, mz)). Both are relaxed first (energy minimization to
         ``tol_torque``/10; ``relax_ends=False`` takes them as given) and then stay fixed.
