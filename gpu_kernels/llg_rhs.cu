@@ -94,7 +94,8 @@ extern "C" __global__ void llg_observe(const real* __restrict__ m, const int* __
             MM_FIELDS_NO_ENERGY(MM_OBSERVE_NOENERGY)
 #undef MM_OBSERVE_NOENERGY
             const vec3 tq = cross3(x.m, B);
-            const double t2 = (double)dot3(tq, tq);
+            // a layer held fixed (Material.frozen) does not move: its torque is no part of the criterion
+            const double t2 = MM_PARAM(x, MM_P_FROZEN) != (real)0 ? 0.0 : (double)dot3(tq, tq);
             if (t2 > acc[3 + MM_NENERGY] || t2 != t2) acc[3 + MM_NENERGY] = t2;
             acc[4 + MM_NENERGY] += t2;
         }

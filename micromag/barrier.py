@@ -363,7 +363,10 @@ class _Metric:
     """The moment-weighted metric: ⟨a, b⟩ = Σ_cells w a·b with w = Ms·fill normalized to Σ w = 1."""
 
     def __init__(self, system):
-        w = np.where(system.magnetic, system.Ms_eff, 0.0)
+        # cells of a layer held fixed (Material.frozen = 1) stay where the ends have them: no weight, no force
+        self.held = system.magnetic & (system.param("frozen") != 0)
+        self.mobile = system.magnetic & ~self.held
+        w = np.where(self.mobile, system.Ms_eff, 0.0)
         self.w = w / w.sum()
         self.mask = system.magnetic
 
@@ -575,6 +578,9 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     ----------
     sim : a :class:`~micromag.simulation.Simulation` with ``batch=1`` (its state is not touched): the grid,
         geometry, materials, applied field and energy terms of the landscape; its backend runs the images.
+        Cells of a layer held fixed (``Material.frozen = 1``) keep ``sim``'s present m in both ends and in
+        every image (no force acts on them, they carry no weight in the path's metric); the saddle check's
+        Hessian still counts their directions.
     m_from, m_to : the two states (anything ``sim.m`` accepts: a 3-vector, a (3, nz, ny, nx) array, a
         function (x, y, z) -> (mx, my, mz)). Both are relaxed first (energy minimization to
         ``tol_torque``/10; ``relax_ends=False`` takes them as given) and then stay fixed.
@@ -677,6 +683,8 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     mask = metric.mask
     a = _state(ends, m_from, "m_from")
     b = _state(ends, m_to, "m_to")
+    if metric.held.any():  # a layer held fixed (Material.frozen = 1) keeps sim's present state in both ends
+        a, b = (np.where(metric.held, np.asarray(sim.m, dtype=float).reshape(a.shape), x) for x in (a, b))
     if float(np.abs(a - b).max()) < 1e-6:
         raise ValueError("m_from and m_to are the same state: a barrier needs two different states")
     init = None
@@ -691,11 +699,12 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         # a small kick first, so that an end given on an unstable equilibrium (m against a field above the
         # switching field, where the torque is exactly zero) falls into its minimum
         rng = np.random.default_rng(seed + 1)
-        ends.m = _normalize(np.stack([a, b]) + _perp(1e-3 * rng.standard_normal((2,) + a.shape), np.stack([a, b])),
-                            mask)
+        ends.m = _normalize(np.stack([a, b]) + _perp(1e-3 * rng.standard_normal((2,) + a.shape), np.stack([a, b]))
+                            * metric.mobile, mask)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            tq_end = ends.minimize(tol_torque=tol_torque / 10, progress=progress)
+            tq_end = (ends.relax(tol_torque=tol_torque / 10, progress=progress) if metric.held.any() else
+                      ends.minimize(tol_torque=tol_torque / 10, progress=progress))
         if tq_end >= tol_torque:
             warnings.warn(f"energy_barrier: the ends relaxed only to a torque of {tq_end:.3g} T (> tol_torque = "
                           f"{tol_torque:g} T): the barrier is measured from a state that is not quite a minimum",
@@ -721,7 +730,7 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         starts = [("given path", init)]
     else:
         starts = _starts(sim, metric, a, b, images, via, noise, seed, candidates)
-    starts = [(name, _reparametrize(metric, m0)) for name, m0 in starts]
+    starts = [(name, _reparametrize(metric, np.where(metric.held, a, m0))) for name, m0 in starts]
     bound = _coherent_bound(sim, metric, a, b) if check_bound else None
     # ---------------------------------------------------------------- iterate: every start in ONE batch
     opt = dict(climbing=climbing, tol_torque=tol_torque, tol_energy=tol_energy, max_iter=int(max_iter),
@@ -1049,7 +1058,7 @@ def _iterate(string, strings, metric, tau, it0, it_max, opt, prog, screen):
             s.iterations += 1
             m = s.m
             mi = m[inner]
-            d = _perp(B_all[k][inner], mi) * mask  # −(metric gradient) per cell, T
+            d = _perp(B_all[k][inner], mi) * metric.mobile  # −(metric gradient) per cell, T; frozen cells: 0
             if check:
                 s.E = E_all[k]
             t_hat = _tangents(metric, m, s.E)  # upwind by the energies of the last check
@@ -1223,7 +1232,7 @@ def _coherent_bound(sim, metric, a, b, n_theta=49):
 
     def states(theta, phi):
         d = np.cos(theta)[:, None] * u + np.sin(theta)[:, None] * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2)
-        return d[:, :, None, None, None] * metric.mask
+        return d[:, :, None, None, None] * metric.mobile + a * metric.held
 
     TH, PH = np.meshgrid(th, phis)  # (8, n_theta)
     ms = np.concatenate([a[None], states(TH.ravel(), PH.ravel())])

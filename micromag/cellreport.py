@@ -203,9 +203,19 @@ class CellSpec:
         where = SpecLocation(path, lines or {})
         self.path = path
         self.quick = bool(quick)
+        doc = dict(doc)
+        stack_doc = doc.pop("stack", None)  # the whole MTJ: micromag.stack.Stack.from_dict checks it
+        self.stack = None
+        if stack_doc is not None:
+            from .stack import Stack
+
+            try:
+                self.stack = Stack.from_dict(stack_doc)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise SpecError(f"{path}: [stack]: {exc}") from None
         for t, body in doc.items():
             if t not in KEYS:
-                raise where.error(t, None, f"unknown table [{t}] (known: {sorted(KEYS)})")
+                raise where.error(t, None, f"unknown table [{t}] (known: {sorted(KEYS)} and stack)")
             if not isinstance(body, dict):
                 raise where.error(t, None, f"[{t}] must be a table")
             for k in body:
@@ -253,6 +263,8 @@ class CellSpec:
                 if k in q:
                     data["write"][k] = q[k]
         data["quick"] = {}
+        if stack_doc is not None:
+            data["stack"] = stack_doc
         self.where = where
         self.data = data
         self._check_measured_and_array(where, data)
@@ -587,6 +599,20 @@ def _growth_rates(spec, drives, T, backend, duration, samples=120):
     return np.array(rates), ts, perp
 
 
+def stage_stack(stack, T, mtj, backend):
+    """The ``[stack]`` of a cell spec at T (K): :func:`micromag.stack_report.stack_summary` (offset field,
+    free-layer macrospin, Δ_P and Δ_AP, closed-form Ic0 both ways, SAF spin-flop fields) with the spec's P and
+    Λ, and Ic0 both ways from the free layer's dynamics in the offset field map
+    (:func:`micromag.stack_report.critical_currents_simulated`) where the stack has a reference layer."""
+    from . import stack_report
+
+    out = stack_report.stack_summary(stack, T=T, backend=backend, P=mtj["P"], Lambda=mtj["Lambda"])
+    if "Ic0_A" in out:
+        sim = stack_report.critical_currents_simulated(stack, P=mtj["P"], Lambda=mtj["Lambda"], backend=backend)
+        out["Ic0_simulated_A"] = {k: sim[k] for k in ("P->AP", "AP->P")}
+    return out
+
+
 def stage_critical(spec, T, coh, backend, progress):
     """Ic0 / Jc0 (STT), the switching threshold (SOT) or the anisotropy-cancelling voltage (VCMA), with the
     macrospin formulas beside. The formulas take the energetic K_eff V of the uniform states; for a single
@@ -888,6 +914,13 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
         # the write current of the figure of merit: STT Ic0; SOT the simulated line current (else macrospin);
         # a VCMA write is voltage-driven and has none
         I_write = {"stt": Ic0, "sot": crit.get("Ic_A") or crit.get("Ic_macrospin_A"), "vcma": None}[d["cell"]["write"]]
+        # ------------------------------------------------ the whole MTJ ([stack]): offset field, Δ_P/Δ_AP, Ic0 both ways
+        stack_rec = None
+        if spec.stack is not None:
+            stack_rec = stages.get("stack", {"T": T_op})
+            if stack_rec is None:
+                _say(progress, "stack: offset field, Δ_P and Δ_AP, Ic0 both ways (closed form and simulated)")
+                stack_rec = stages.put("stack", {"T": T_op}, stage_stack(spec.stack, T_op, d["mtj"], backend))
         fom = ret.figure_of_merit(delta_op, I_write) if I_write else None
         # ------------------------------------------------ switching time and energy (T = 0)
         rec = stages.get("switching", {"T": T_op})
@@ -924,7 +957,7 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
         "energy_path": {"T_K": T_op, "s_rad": deltas[T_op]["s_rad"], "energies_J": deltas[T_op]["energies_J"]},
         "retention": verdict.to_dict(),
         "retention_computed_f0": verdict_f0.to_dict() if verdict_f0 else None,
-        "critical": crit, "figure_of_merit_per_uA": fom, "delta_at_T_op": delta_op,
+        "critical": crit, "figure_of_merit_per_uA": fom, "delta_at_T_op": delta_op, "stack": stack_rec,
         "switching": switching, "wer": wer, "read": read, "corners": corners, "write_tails": tails,
         "material_set": _material_set(spec),
         "wall_s_this_run": time.perf_counter() - t0,
@@ -1107,6 +1140,22 @@ def _write_markdown(out, f, d, pngs, spec):
                  + (" (I_c: the write current in the line)" if c["write"] == "sot" else ""))
     if "critical" in pngs:
         L += ["", f"![critical]({pngs['critical']})"]
+    st = f.get("stack")
+    if st:
+        off = st.get("offset_field_T", {}).get("mean")
+        L += ["", "## The whole MTJ ([stack])", "",
+              f"- offset field on the free layer (mean): {_fmt(None if off is None else off[2] * 1e3, 'mT')} along z"]
+        if "delta" in st:
+            L.append(f"- Δ_P = {_fmt(st['delta']['macrospin']['P'])}, Δ_AP = {_fmt(st['delta']['macrospin']['AP'])} at "
+                     f"{_fmt(st['delta']['T_K'])} K (macrospin in the offset field, h = {_fmt(st['delta']['h'], digits=3)})")
+        if "Ic0_A" in st:
+            sim = st.get("Ic0_simulated_A", {})
+            L.append("- Ic0 P→AP = " + _fmt(st["Ic0_A"]["P->AP"] * 1e6, "µA") + " closed form, "
+                     + _fmt(sim.get("P->AP", float("nan")) * 1e6, "µA") + " simulated; AP→P = "
+                     + _fmt(st["Ic0_A"]["AP->P"] * 1e6, "µA") + " closed form, "
+                     + _fmt(sim.get("AP->P", float("nan")) * 1e6, "µA") + " simulated")
+        for pair, B in st.get("spin_flop_field_T", {}).items():
+            L.append(f"- SAF {pair} spin-flop field: {_fmt(B, 'T') if isinstance(B, float) else B}")
     sw = f["switching"]
     unit = "A/m²" if c["write"] == "sot" else "V"
     L += ["", "## Switching time and write energy (T = 0)", "", f"![switching]({pngs['switching']})", "",
