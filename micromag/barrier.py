@@ -904,6 +904,7 @@ def _mode_starts(metric, path, modes, angle):
     bump[0] = bump[-1] = 0.0
     out = []
     for k, (w, v) in enumerate(modes):
+        v = v * metric.mobile  # a layer held fixed stays where it is
         v = v / max(float(np.sqrt((v * v).sum(axis=0)).max()), 1e-300)
         for sign in (1, -1):
             new = m + sign * angle * bump.reshape(-1, 1, 1, 1, 1) * _perp(v[None], m)
