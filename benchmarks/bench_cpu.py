@@ -394,7 +394,7 @@ def oommf_version(tcl):
     """OOMMF's own version line (``tclsh oommf.tcl +version``)."""
     try:
         p = subprocess.run(_oommf_cmd(["tclsh", tcl, "+version"]), capture_output=True, text=True, timeout=60)
-        return (p.stdout + p.stderr).strip().splitlines()[0]
+        return (p.stdout + p.stderr).strip().splitlines()[-1]  # the first line is boxsi-style "<pid> ... info:"
     except (OSError, subprocess.SubprocessError, IndexError) as exc:
         return f"unknown ({exc})"
 
