@@ -474,12 +474,17 @@ def _col(table, suffix):
     raise KeyError(suffix)
 
 
-def oommf_boxsi(tcl, d, mif_name, timeout=3600):
+def oommf_boxsi(tcl, d, mif_name, timeout=3600, cpu=None):
+    """Wall seconds of one ``boxsi`` process; its CPU seconds (all threads; not those of OOMMF's
+    mmArchive and host servers, which it starts in the background) are added to ``cpu["s"]``."""
     threads = os.environ.get("OOMMF_THREADS", "2")
     cmd = _oommf_cmd(["tclsh", tcl, "boxsi", "-threads", threads, mif_name])
+    c0 = _cpu_children()
     t0 = time.perf_counter()
     p = subprocess.run(cmd, cwd=d, capture_output=True, text=True, timeout=timeout)
     wall = time.perf_counter() - t0
+    if cpu is not None:
+        cpu["s"] = cpu.get("s", 0.0) + _cpu_children() - c0
     if p.returncode != 0 or "Error" in p.stderr:
         raise RuntimeError(f"OOMMF boxsi {mif_name} failed: {(p.stderr or p.stdout).strip()[-800:]}")
     return wall
@@ -500,10 +505,11 @@ def run_oommf(tcl, name, quick, overhead=True):
             os.chmod(p, 0o666)
 
         r["relax_s"], r["relax_evals"] = 0.0, 0
+        cpu = {}
         start = m0
         if relax:
             write("relax.mif", mif_relax(n, cell, m0))
-            r["relax_s"] = oommf_boxsi(tcl, d, "relax.mif")
+            r["relax_s"] = oommf_boxsi(tcl, d, "relax.mif", cpu=cpu)
             tab = read_odt(os.path.join(d, "relax.odt"))
             r["relax_evals"] = int(_col(tab, "Energy calc count")[-1])
             r["m_relaxed"] = [float(_col(tab, f"Oxs_MinDriver::m{c}")[-1]) for c in "xyz"]
@@ -512,7 +518,7 @@ def run_oommf(tcl, name, quick, overhead=True):
             omf = sorted(f for f in os.listdir(d) if f.startswith("relax-") and f.endswith(".omf"))
             start = omf[-1]
         write("run.mif", mif_run(n, cell, start, dur, every))
-        r["run_s"] = oommf_boxsi(tcl, d, "run.mif")
+        r["run_s"] = oommf_boxsi(tcl, d, "run.mif", cpu=cpu)
         tab = read_odt(os.path.join(d, "run.odt"))
         r["run_evals"] = int(_col(tab, "Energy calc count")[-1])
         r["run_steps"] = int(_col(tab, "Oxs_TimeDriver::Iteration")[-1])
@@ -524,6 +530,7 @@ def run_oommf(tcl, name, quick, overhead=True):
             r["ms_per_eval"] = max(r["run_s"] - r["overhead_s"], 0.0) / max(r["run_evals"], 1) * 1e3
             r["cell_rhs_per_s"] = int(np.prod(n)) / (r["ms_per_eval"] * 1e-3) if r["ms_per_eval"] > 0 else None
         r["process_s"] = r["relax_s"] + r["run_s"]
+        r["cpu_s"] = cpu["s"]
         r["evals"] = r["relax_evals"] + r["run_evals"]
         r["load_after"] = load()
     finally:
@@ -770,10 +777,12 @@ def _summarize(name, runs):
         ob = og[0]
         dmax, dend = trajectory_diff(mid, ob)
         out["oommf"] = {"process_s": spread([r["process_s"] for r in og]), "evals": ob["evals"],
-                        "m_end": ob["m"][-1]}
+                        "cpu_s": spread([r.get("cpu_s") for r in og]), "m_end": ob["m"][-1]}
         # > 1: we are faster
         out["vs_oommf"] = {"ratio_process_wall": spread(_pairs(runs["oommf"], runs["native"], "process_s")),
                            "per_repeat": _pairs(runs["oommf"], runs["native"], "process_s"),
+                           # CPU seconds OOMMF / ours: the work each did, whatever share of the cores it got
+                           "ratio_cpu": spread(_pairs(runs["oommf"], runs["native"], "cpu_s")),
                            "m_diff_max": dmax, "m_diff_end": dend}
         if "E_relaxed" in ob and "E_relaxed" in mid:  # the relaxed state: same minimum, same energy
             out["vs_oommf"]["relaxed_m_diff"] = float(np.abs(np.asarray(mid["m_relaxed"]) -
@@ -805,6 +814,7 @@ def _print_summary(name, cond, c):
         print(f"  {name} [{cond}] OOMMF / native per repeat: {_fmt_spread(v['ratio_process_wall'])} "
               f"[{', '.join(f'{x:.2f}' for x in v['per_repeat'])}]; |Δ<m>| max "
               f"{v['m_diff_max']:.1e}, at end {v['m_diff_end']:.1e}"
+              + (f"; CPU seconds OOMMF / native {_fmt_spread(v['ratio_cpu'])}" if v.get("ratio_cpu") else "")
               + (f"; relaxed: |Δ<m>| {v['relaxed_m_diff']:.1e}, ΔE/E {v['relaxed_E_rel_diff']:.1e}"
                  if "relaxed_E_rel_diff" in v else "")
               + (f"; OOMMF / ubermag {_fmt_spread(v['ratio_process_wall_ubermag'])}"
