@@ -80,13 +80,14 @@ __device__ __forceinline__ GridInfo make_grid(int nx, int ny, int nz, real dx, r
 
 // The six face neighbours of a cell, in the order -x, +x, -y, +y, -z, +z.
 // r[n] is the neighbour's region, or -1 when it is outside the grid or not magnetic (region map -1);
-// m[n] is its magnetization (zero when r[n] < 0). Along a periodic axis (define MM_PERIODIC_X/Y/Z, from
+// m[n] is its magnetization (zero when r[n] < 0), c[n] its cell index (valid when r[n] >= 0). Along a periodic axis (define MM_PERIODIC_X/Y/Z, from
 // micromag.engine.terms.stencil.periodic_defines) the index wraps: the cell past the last is the first, so every
 // neighbour term couples across the periodic edge (twin of micromag/engine/terms/stencil.py). A periodic axis of
 // one cell has the cell itself as both neighbours.
 struct Neighbours {
     vec3 m[6];
     int r[6];
+    long long c[6];
 };
 
 #ifdef MM_PERIODIC_X
@@ -130,6 +131,7 @@ __device__ __forceinline__ void load_neighbours(Neighbours& nb, const real* __re
             r = region[c];
         }
         nb.r[n] = r;
+        nb.c[n] = c;
         nb.m[n] = (r >= 0) ? load3(m, b, c, ncell) : mk3(0, 0, 0);
     }
 }

@@ -9,6 +9,7 @@
 // ghost-cell boundary condition 2A d_a m = m x W_a folded with its exchange part:
 //   B += (|W_a|^2 m - (m.W_a) W_a) / (2 A_i Ms_i)   per free face   (no edge term where A_i = 0).
 // Periodic axes wrap in load_neighbours (common.cuh); an axis of one cell contributes nothing.
+// MM_DMI_FILL (partly filled cells, fill pattern f): each face times min(f_i, f_j) / f_i (stencil.fill_weights).
 #pragma once
 
 __device__ __forceinline__ vec3 dmi_vector(const Cell& x, int reg, int a) {
@@ -38,7 +39,11 @@ __device__ __forceinline__ vec3 dmi_field(const Cell& x) {
                 continue;
             }
             const vec3 Wf = scale3((real)0.5, add3(W0, dmi_vector(x, r, a)));
-            const real c = (real)2 * ih[a] / Ms;  // 1/(Ms d_a)
+            real c = (real)2 * ih[a] / Ms;  // 1/(Ms d_a)
+#ifdef MM_DMI_FILL
+            const real f0 = MM_PAT_S(x, MM_PTR_DMI_FILL);
+            c *= fmin(f0, MM_PAT(x, MM_PTR_DMI_FILL)[x.nbr.c[n]]) / f0;
+#endif
             const real sg = side ? (real)1 : (real)-1;
             B = sub3(B, scale3(sg * c, cross3(x.nbr.m[n], Wf)));
         }

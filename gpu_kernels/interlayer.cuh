@@ -6,6 +6,8 @@
 //
 // Pattern "coupling" (6, nz, ny, nx): rows 0-2 J1/dz, J2/dz (J/m^3) and the plane offset n of the partner
 // below (cell c - n nx ny), rows 3-5 the same for the partner above; n = 0: no partner on that side.
+// With partly filled cells J1/dz, J2/dz carry min(f1, f2)/f_own (stencil.fill_weights): field and energy
+// (times the fill) stay one gradient pair.
 // The partner's m is read from the state being evaluated (Cell.M).
 #pragma once
 

@@ -12,6 +12,7 @@
 //   precession != 0:  dm/dt = c_p (m x B) + c_d (m (m.B) - B),  c_p = -gamma/(1+alpha^2), c_d = alpha c_p
 //                     + (T + alpha m x T) / (1 + alpha^2), T = sum of the torque terms
 //   precession == 0:  dm/dt = -gamma (m (m.B) - B)       (precession-free relax: torques off)
+//   precession == 2:  as != 0 without the c_p (m x B) term (OOMMF's do_precess 0; torques on)
 // Units: B in T, gamma in rad/(s T) (MM_P_GAMMA), alpha (MM_P_ALPHA) dimensionless, dm/dt and T in 1/s,
 // energy densities in J/m^3 (weighted by the fill fraction). A cell that is not magnetic has dm/dt = 0 and
 // B_eff = the demag field only.
@@ -93,7 +94,8 @@ extern "C" __global__ void llg_observe(const real* __restrict__ m, const int* __
             MM_FIELDS_NO_ENERGY(MM_OBSERVE_NOENERGY)
 #undef MM_OBSERVE_NOENERGY
             const vec3 tq = cross3(x.m, B);
-            const double t2 = (double)dot3(tq, tq);
+            // a layer held fixed (Material.frozen) does not move: its torque is no part of the criterion
+            const double t2 = MM_PARAM(x, MM_P_FROZEN) != (real)0 ? 0.0 : (double)dot3(tq, tq);
             if (t2 > acc[3 + MM_NENERGY] || t2 != t2) acc[3 + MM_NENERGY] = t2;
             acc[4 + MM_NENERGY] += t2;
         }

@@ -69,7 +69,8 @@ __device__ __forceinline__ vec3 cell_dmdt(const Cell& x, vec3 B, int precession)
     if (!precession) return scale3(-gamma, damp);
     const real alpha = MM_PARAM(x, MM_P_ALPHA);
     const real cp = -gamma / ((real)1 + alpha * alpha);
-    vec3 out = add3(scale3(cp, cross3(m0, B)), scale3(cp * alpha, damp));
+    // precession == 2: no precession term (OOMMF's do_precess 0), damping and torques as in the full LLG
+    vec3 out = precession == 2 ? scale3(cp * alpha, damp) : add3(scale3(cp, cross3(m0, B)), scale3(cp * alpha, damp));
 #ifdef MM_HAS_TORQUES
     vec3 T = mk3(0, 0, 0);
 #define MM_ADD_TORQUE(name) T = add3(T, name##_torque(x));

@@ -363,7 +363,10 @@ class _Metric:
     """The moment-weighted metric: ⟨a, b⟩ = Σ_cells w a·b with w = Ms·fill normalized to Σ w = 1."""
 
     def __init__(self, system):
-        w = np.where(system.magnetic, system.Ms_eff, 0.0)
+        # cells of a layer held fixed (Material.frozen = 1) stay where the ends have them: no weight, no force
+        self.held = system.magnetic & (system.param("frozen") != 0)
+        self.mobile = system.magnetic & ~self.held
+        w = np.where(self.mobile, system.Ms_eff, 0.0)
         self.w = w / w.sum()
         self.mask = system.magnetic
 
@@ -568,13 +571,16 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
                    tol_energy=None,
                    check_every=50, climb_start=100.0, settle_checks=40, settle_rtol=5e-3, progress=True,
                    candidates="auto", screen_iter=600, screen_margin=0.02, keep=2, check_saddle=True,
-                   check_bound=True, refine=False):
+                   check_bound=True, refine=False, follow_modes=2, follow_angle=0.5):
     """The minimum-energy path from ``m_from`` to ``m_to`` on the energy landscape of ``sim`` and its barrier.
 
     Parameters
     ----------
     sim : a :class:`~micromag.engine.simulation.Simulation` with ``batch=1`` (its state is not touched): the grid,
         geometry, materials, applied field and energy terms of the landscape; its backend runs the images.
+        Cells of a layer held fixed (``Material.frozen = 1``) keep ``sim``'s present m in both ends and in
+        every image (no force acts on them, they carry no weight in the path's metric); the saddle check's
+        Hessian still counts their directions.
     m_from, m_to : the two states (anything ``sim.m`` accepts: a 3-vector, a (3, nz, ny, nx) array, a
         function (x, y, z) -> (mx, my, mz)). Both are relaxed first (energy minimization to
         ``tol_torque``/10; ``relax_ends=False`` takes them as given) and then stay fixed.
@@ -627,6 +633,11 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         taken out) and at both ends (all > 0), :func:`micromag.apps.transition_rate.check_stationary`;
         ``path.saddle_check``. A top that fails is reported with a RuntimeWarning and the path is not
         converged (status "failed saddle check").
+    follow_modes, follow_angle : a top with more than one negative eigenvalue is a point a lower path goes
+        round (by symmetry a uniform or centred string never leaves it): for up to ``follow_modes`` rounds
+        the string is pushed off its top along each extra unstable mode, both ways, by up to
+        ``follow_angle`` rad (a bump that vanishes at the ends), and relaxed again as one batch; the lowest
+        path is kept (``path.followed_modes`` records the rounds, the new starts join ``path.candidates``).
     refine : also compute the barrier with 2·images − 1 images and on cells of half the size (the same
         staircase, each cell split), started from the path found: ``path.discretization`` = {"images":
         {n: J}, "cell_m": {dx: J}, "richardson_J"} — the discretization error the user should see.
@@ -648,6 +659,10 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
     if not (0 < float(max_angle) <= 1.0):
         raise ValueError(f"max_angle must lie in (0, 1] rad, got {max_angle!r}")
+    if isinstance(follow_modes, bool) or int(follow_modes) != follow_modes or follow_modes < 0:
+        raise ValueError(f"follow_modes must be an integer >= 0 (rounds), got {follow_modes!r}")
+    if not (0 < float(follow_angle) <= 1.5):
+        raise ValueError(f"follow_angle must lie in (0, 1.5] rad, got {follow_angle!r}")
     noise = float(noise)
     if step is not None and not (math.isfinite(float(step)) and float(step) > 0):
         raise ValueError(f"step must be a number > 0 (1/T), got {step!r}")
@@ -668,6 +683,8 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
     mask = metric.mask
     a = _state(ends, m_from, "m_from")
     b = _state(ends, m_to, "m_to")
+    if metric.held.any():  # a layer held fixed (Material.frozen = 1) keeps sim's present state in both ends
+        a, b = (np.where(metric.held, np.asarray(sim.m, dtype=float).reshape(a.shape), x) for x in (a, b))
     if float(np.abs(a - b).max()) < 1e-6:
         raise ValueError("m_from and m_to are the same state: a barrier needs two different states")
     init = None
@@ -682,11 +699,12 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         # a small kick first, so that an end given on an unstable equilibrium (m against a field above the
         # switching field, where the torque is exactly zero) falls into its minimum
         rng = np.random.default_rng(seed + 1)
-        ends.m = _normalize(np.stack([a, b]) + _perp(1e-3 * rng.standard_normal((2,) + a.shape), np.stack([a, b])),
-                            mask)
+        ends.m = _normalize(np.stack([a, b]) + _perp(1e-3 * rng.standard_normal((2,) + a.shape), np.stack([a, b]))
+                            * metric.mobile, mask)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            tq_end = ends.minimize(tol_torque=tol_torque / 10, progress=progress)
+            tq_end = (ends.relax(tol_torque=tol_torque / 10, progress=progress) if metric.held.any() else
+                      ends.minimize(tol_torque=tol_torque / 10, progress=progress))
         if tq_end >= tol_torque:
             warnings.warn(f"energy_barrier: the ends relaxed only to a torque of {tq_end:.3g} T (> tol_torque = "
                           f"{tol_torque:g} T): the barrier is measured from a state that is not quite a minimum",
@@ -712,26 +730,80 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         starts = [("given path", init)]
     else:
         starts = _starts(sim, metric, a, b, images, via, noise, seed, candidates)
-    starts = [(name, _reparametrize(metric, m0)) for name, m0 in starts]
+    starts = [(name, _reparametrize(metric, np.where(metric.held, a, m0))) for name, m0 in starts]
     bound = _coherent_bound(sim, metric, a, b) if check_bound else None
     # ---------------------------------------------------------------- iterate: every start in ONE batch
     opt = dict(climbing=climbing, tol_torque=tol_torque, tol_energy=tol_energy, max_iter=int(max_iter),
                check_every=check_every, climb_start=climb_start, settle_checks=settle_checks,
-               settle_rtol=settle_rtol, max_angle=max_angle)
-    strings = [_String(name, m0) for name, m0 in starts]
-    string = clone_simulation(sim, images * len(strings))
+               settle_rtol=settle_rtol, max_angle=max_angle, screen_iter=int(screen_iter),
+               screen_margin=screen_margin, keep=keep)
     if step is None:
-        lam = _stiffness(string, np.concatenate([s.m for s in strings]), metric)
+        lam = _stiffness(clone_simulation(sim, images * len(starts)), np.concatenate([m0 for _, m0 in starts]),
+                         metric)
         tau = 1.6 / lam  # below the explicit-Euler stability limit 2/λ_max (λ has a 20 % margin already)
     else:
         tau = float(step)
     prog = Progress("energy_barrier", 1.0, enabled=progress)
-    it = 0
+    strings, survivors, it = _relax_starts(sim, metric, starts, images, tau, opt, prog, 0, int(max_iter))
+    chosen = min(survivors, key=lambda s: s.barrier)
+    notes = []
+    path = _make_path(sim, metric, chosen, strings, survivors, bound, a, b, opt, t_wall, notes)
+    # ---------------------------------------------------------------- is the top a saddle?
+    path.saddle_check = None
+    path.followed_modes = []
+    if check_saddle:
+        hess = clone_simulation(sim, 16)
+        check, modes = _saddle_check(hess, a, path.saddle, b)
+        # a top with more than one unstable direction: a lower path goes round it. Push the string off the
+        # top along each extra unstable mode (both ways; a bump that is 1 at the top and 0 at the ends) and
+        # relax again; keep the lowest result (never above one seen), until a top passes or follow_modes
+        # rounds are spent
+        for _ in range(int(follow_modes)):
+            if check["passed"] or not modes:
+                break
+            new_starts = _mode_starts(metric, path, modes, follow_angle)
+            path.followed_modes.append({"eigenvalues_T": [w for w, _ in modes], "starts": len(new_starts)})
+            more, surv2, it2 = _relax_starts(sim, metric, new_starts, images, tau, opt, prog, it, it + int(max_iter))
+            it = it2
+            strings = strings + more
+            best = min(surv2, key=lambda s: s.barrier)
+            notes2 = []
+            cand = _make_path(sim, metric, best, strings, surv2, bound, a, b, opt, t_wall, notes2)
+            check2, modes2 = _saddle_check(hess, a, cand.saddle, b)
+            lower = cand.barrier < path.barrier * (1 - 1e-9)
+            if lower or (check2["passed"] and cand.barrier <= path.barrier * (1 + 1e-6)):
+                cand.followed_modes = path.followed_modes
+                path, check, modes, notes = cand, check2, modes2, notes2
+            else:
+                path.candidates = cand.candidates  # every start tried, this round's included
+                break  # the way round leads higher: the lowest found stays, its status says what it is
+        path.saddle_check = check
+        if not check["passed"]:
+            notes.append(f"energy_barrier: the top of the path failed the saddle check: "
+                         f"{check['message']}; the barrier is not that of a proven saddle")
+            if path.converged:
+                path.converged = False
+                path.status = "failed saddle check"
+    path.landscape = clone_simulation(sim, 1)
+    prog.done(f"{it} iterations, {len(path.candidates)} start(s), saddle torque {path.max_torque:.3g} T")
+    path.discretization = None
+    if refine:
+        path.discretization = _discretization(sim, path, images, tol_torque, max_iter)
+    for msg in notes:
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    path.wall_s = time.perf_counter() - t_wall
+    return path
+
+
+def _relax_starts(sim, metric, starts, images, tau, opt, prog, it, it_max):
+    """Relax the starting strings [(name, m)] as ONE batch from iteration ``it`` to at most ``it_max``: with
+    several, a screening without climbing first (those within ``screen_margin`` of the lowest, at most
+    ``keep``, no symmetric twins, go on to climb). Returns (every string, the survivors with .E, .terms and
+    .barrier set, the iteration count)."""
+    strings = [_String(name, m0) for name, m0 in starts]
+    string = clone_simulation(sim, images * len(strings))
     if len(strings) > 1:
-        # screening: every start relaxes (no climbing) until its energies barely change, then only those
-        # within screen_margin of the lowest barrier (at most `keep`, distinct) go on
-        it = _iterate(string, strings, metric, tau, 0, min(int(max_iter), int(screen_iter)), opt, prog,
-                      screen=True)
+        it = _iterate(string, strings, metric, tau, it, min(it_max, it + opt["screen_iter"]), opt, prog, screen=True)
         E_all = np.asarray(string.energy(), dtype=float).reshape(len(strings), images)
         for s, E in zip(strings, E_all):
             s.E = E
@@ -741,7 +813,7 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         keep_idx = []
         for i in order:
             s = strings[i]
-            if s.screen_barrier > best + screen_margin * abs(best) or len(keep_idx) >= keep:
+            if s.screen_barrier > best + opt["screen_margin"] * abs(best) or len(keep_idx) >= opt["keep"]:
                 break
             # a start of the same family (coherent, wall) with the same energy profile (to 2e-3 of its range):
             # a symmetric copy of a string already kept; a seeded start is never a copy (it breaks symmetries)
@@ -757,8 +829,7 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         string = clone_simulation(sim, images * len(survivors))
     else:
         survivors = strings
-    it = _iterate(string, survivors, metric, tau, it, int(max_iter), opt, prog, screen=False)
-    # ---------------------------------------------------------------- the results
+    it = _iterate(string, survivors, metric, tau, it, it_max, opt, prog, screen=False)
     string.m = np.concatenate([s.m for s in survivors])
     terms_all = {k: np.asarray(v, dtype=float).reshape(len(survivors), images)
                  for k, v in string.energies().items()}
@@ -766,10 +837,15 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
         s.terms = {name: v[k] for name, v in terms_all.items()}
         s.E = sum(s.terms.values())
         s.barrier = float(s.E.max() - s.E[0])
-    chosen = min(survivors, key=lambda s: s.barrier)
+    return strings, survivors, it
+
+
+def _make_path(sim, metric, chosen, strings, survivors, bound, a, b, opt, t_wall, notes):
+    """The EnergyPath of the string ``chosen``: status, candidates, spread and uncertainty, and the coherent
+    bound applied (a result above it is replaced by the uniform-rotation path). Warnings go to ``notes``."""
+    climbing, tol_torque = opt["climbing"], opt["tol_torque"]
     crit = chosen.tq if climbing else 0.0
     wall = time.perf_counter() - t_wall
-    prog.done(f"{it} iterations, {len(strings)} start(s), saddle torque {crit:.3g} T")
     top = chosen.climb if chosen.climb is not None else int(np.argmax(chosen.E))
     converged = chosen.done == "converged"
     path = EnergyPath(chosen.m, chosen.E, chosen.terms, _arclength(metric, chosen.m), sim.grid, top, converged,
@@ -782,24 +858,24 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
                         "iterations": s.iterations} for s in strings]
     path.coherent_bound_J = None if bound is None else bound["barrier_J"]
     # the spread of the starts that ended on (nearly) the lowest barrier: how well the method resolves it
-    close = [s.barrier for s in survivors if s.barrier <= chosen.barrier * (1 + screen_margin) + 1e-300]
+    margin = opt["screen_margin"]
+    close = [s.barrier for s in survivors if s.barrier <= chosen.barrier * (1 + margin) + 1e-300]
     path.candidate_spread_J = float(max(close) - min(close)) if len(close) > 1 else 0.0
     sp = path.barrier_spread if math.isfinite(path.barrier_spread) else 0.0
     path.barrier_uncertainty_J = max(0.5 * sp, path.candidate_spread_J)
-    notes = []
     if chosen.done == "settled":
         notes.append(f"energy_barrier: the barrier settled (it varied by {chosen.spread:.3g} J, "
                      f"{chosen.spread / max(abs(chosen.history[-1]), 1e-300):.2%}, over the last "
-                     f"{settle_checks * check_every} iterations) but the torque at the climbing image stayed at "
-                     f"{crit:.3g} T (tol_torque = {tol_torque:g} T): the top of the path is rugged (a wall pinned "
-                     "between rows of cells: smaller cells smooth it) and the barrier is uncertain by about that "
-                     "variation")
+                     f"{opt['settle_checks'] * opt['check_every']} iterations) but the torque at the climbing image "
+                     f"stayed at {crit:.3g} T (tol_torque = {tol_torque:g} T): the top of the path is rugged (a wall "
+                     "pinned between rows of cells: smaller cells smooth it) and the barrier is uncertain by about "
+                     "that variation")
     elif not converged:
-        notes.append(f"energy_barrier: not converged after {it} iterations: the torque at the climbing image is "
-                     f"{crit:.3g} T (tol_torque = {tol_torque:g} T) and the path energies changed by up to "
-                     f"{chosen.dE:.3g} J over the last {check_every} iterations; the barrier is approximate (raise "
-                     "max_iter, or loosen tol_torque / tol_energy)")
-    # ---------------------------------------------------------------- never above the coherent bound
+        notes.append(f"energy_barrier: not converged after {chosen.iterations} iterations: the torque at the "
+                     f"climbing image is {crit:.3g} T (tol_torque = {tol_torque:g} T) and the path energies changed "
+                     f"by up to {chosen.dE:.3g} J over the last {opt['check_every']} iterations; the barrier is "
+                     "approximate (raise max_iter, or loosen tol_torque / tol_energy)")
+    # never above the coherent bound
     if bound is not None and path.barrier > bound["barrier_J"] * (1 + 1e-3) + 1e-30:
         notes.append(f"energy_barrier: the relaxed paths ({path.barrier:.4g} J, start '{chosen.name}') lie above "
                      f"the uniform rotation on this grid ({bound['barrier_J']:.4g} J): returning the uniform-rotation "
@@ -815,24 +891,27 @@ def energy_barrier(sim, m_from, m_to, images=16, tol_torque=1e-4, max_iter=50000
                                               sim.backend))
         path.status = "coherent bound"
         path.start = "uniform rotation (bound)"
-    # ---------------------------------------------------------------- is the top a saddle?
-    path.landscape = clone_simulation(sim, 1)
-    path.saddle_check = None
-    if check_saddle:
-        path.saddle_check = _saddle_check(clone_simulation(sim, 16), a, path.saddle, b)
-        if not path.saddle_check["passed"]:
-            notes.append(f"energy_barrier: the top of the path failed the saddle check: "
-                         f"{path.saddle_check['message']}; the barrier is not that of a proven saddle")
-            if path.converged:
-                path.converged = False
-                path.status = "failed saddle check"
-    path.discretization = None
-    if refine:
-        path.discretization = _discretization(sim, path, images, tol_torque, max_iter)
-    for msg in notes:
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
-    path.wall_s = time.perf_counter() - t_wall
     return path
+
+
+def _mode_starts(metric, path, modes, angle):
+    """New starting strings from ``path``: each image turned along each unstable mode field v (per-cell
+    amplitude ≤ 1) by ±angle × bump(s), bump 1 at the top and 0 at both ends (sin² in the arc length)."""
+    m, s, top = path.m, path.s, path.saddle_index
+    L = s[-1]
+    bump = np.where(s <= s[top], np.sin(0.5 * math.pi * s / max(s[top], 1e-300)) ** 2,
+                    np.sin(0.5 * math.pi * (L - s) / max(L - s[top], 1e-300)) ** 2)
+    bump[0] = bump[-1] = 0.0
+    out = []
+    for k, (w, v) in enumerate(modes):
+        v = v * metric.mobile  # a layer held fixed stays where it is
+        v = v / max(float(np.sqrt((v * v).sum(axis=0)).max()), 1e-300)
+        for sign in (1, -1):
+            new = m + sign * angle * bump.reshape(-1, 1, 1, 1, 1) * _perp(v[None], m)
+            new = _normalize(new, metric.mask)
+            new[0], new[-1] = m[0], m[-1]
+            out.append((f"mode {k + 1} ({w:.3g} T) {'+' if sign > 0 else '-'}", _reparametrize(metric, new)))
+    return out
 
 
 def _refined_simulation(sim):
@@ -909,11 +988,13 @@ def _replace_path(old, new):
     return new
 
 
-def _saddle_check(landscape, a, saddle, b):
-    """{"passed", "saddle", "from", "to", "message"}: the Hessian's lowest eigenvalues at the top (one < 0, the
-    next > 0) and at both ends (all > 0); see :func:`micromag.apps.transition_rate.check_stationary`."""
+def _saddle_check(landscape, a, saddle, b, n_modes=4):
+    """({"passed", "saddle", "from", "to", "message"}, modes): the Hessian's lowest eigenvalues at the top (one
+    < 0, the next > 0) and at both ends (all > 0), see :func:`micromag.apps.transition_rate.check_stationary`; and
+    the top's unstable modes beyond the first, [(eigenvalue T, tangent field (3, nz, ny, nx))], when it has
+    more than one (a lower path goes round it)."""
     from ..engine.hessian import TangentHessian
-    from .transition_rate import check_stationary
+    from .transition_rate import check_stationary, symmetry_modes
 
     Hs = TangentHessian(landscape, saddle)
     res = {"saddle": check_stationary(Hs, "saddle"),
@@ -921,7 +1002,15 @@ def _saddle_check(landscape, a, saddle, b):
            "to": check_stationary(TangentHessian(landscape, b), "minimum")}
     res["passed"] = all(r["passed"] for r in res.values())
     res["message"] = "; ".join(f"{k}: {r['message']}" for k, r in res.items() if k != "passed")
-    return res
+    modes = []
+    top = res["saddle"]
+    n_neg = sum(w < -top["zero_tol_T"] for w in top["eigenvalues_T"])
+    if n_neg > 1:
+        sym = symmetry_modes(Hs, top["zero_tol_T"])
+        G = np.array([m["g"] for m in sym]) if sym else None
+        w, V = Hs.lowest(min(n_neg + 1, n_modes + 1, Hs.n), shift_directions=G)
+        modes = [(float(w[k]), Hs.to_field(V[k])) for k in range(1, len(w)) if w[k] < -top["zero_tol_T"]][:n_modes]
+    return res, modes
 
 
 class _String:
@@ -970,7 +1059,7 @@ def _iterate(string, strings, metric, tau, it0, it_max, opt, prog, screen):
             s.iterations += 1
             m = s.m
             mi = m[inner]
-            d = _perp(B_all[k][inner], mi) * mask  # −(metric gradient) per cell, T
+            d = _perp(B_all[k][inner], mi) * metric.mobile  # −(metric gradient) per cell, T; frozen cells: 0
             if check:
                 s.E = E_all[k]
             t_hat = _tangents(metric, m, s.E)  # upwind by the energies of the last check
@@ -1144,7 +1233,7 @@ def _coherent_bound(sim, metric, a, b, n_theta=49):
 
     def states(theta, phi):
         d = np.cos(theta)[:, None] * u + np.sin(theta)[:, None] * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2)
-        return d[:, :, None, None, None] * metric.mask
+        return d[:, :, None, None, None] * metric.mobile + a * metric.held
 
     TH, PH = np.meshgrid(th, phis)  # (8, n_theta)
     ms = np.concatenate([a[None], states(TH.ravel(), PH.ravel())])
@@ -1162,6 +1251,9 @@ def _coherent_bound(sim, metric, a, b, n_theta=49):
     c2.m = states(th_star, phis)
     Emax = np.maximum(E.max(axis=1), np.asarray(c2.energy(), dtype=float))
     best = int(np.argmin(Emax))
+    # the path through the top itself (θ* and the grid's highest θ among its images), so that its barrier
+    # is the bound
+    ths = np.unique(np.concatenate([np.linspace(0, math.pi, 14), [th_star[best], th[j[best]]]]))
     return {"barrier_J": float(Emax[best] - Ea), "phi": float(phis[best]),
-            "m": states(np.linspace(0, math.pi, 16), np.full(16, phis[best])),
+            "m": states(ths, np.full(len(ths), phis[best])),
             "profile_J": (E[best] - Ea).tolist()}

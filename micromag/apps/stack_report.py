@@ -16,7 +16,9 @@ All on the public API of :class:`~micromag.apps.stack.Stack` and :class:`~microm
     h = B_off·u_ref / B_K; and, with ``simulate=True``, from :func:`micromag.energy_barrier` on the free layer
     with the offset field map applied (the rest of the stack held rigid).
 ``critical_currents(stack)``
-    Ic0 for P → AP and AP → P (:func:`micromag.apps.retention.stt_critical_current` with K_eff ± Ms B_par/2).
+    Ic0 for P → AP and AP → P (:func:`micromag.apps.retention.stt_critical_current` with K_eff ± Ms B_par/2);
+    ``critical_currents_simulated(stack)``: the same from the free layer's dynamics (zero of the growth rate
+    of a small tilt against the current, batched).
 ``saf_spin_flop_field(stack, a, b)`` / ``saf_spin_flop_simulated(...)``
     the field at which the antiparallel state of two coupled layers becomes unstable (closed form of two
     macrospins; and by relaxing the stack at fields bracketing it).
@@ -239,6 +241,65 @@ def critical_currents(stack, P=0.6, Lambda=1.0):
         if K <= 0:
             raise ValueError(f"{key}: the offset field {B_par:.3g} T exceeds B_K = {ms.B_K:.3g} T (no stable state)")
         out[key] = stt_critical_current(K, ms.V, ms.alpha, P=P, Lambda=Lambda, state=state)
+    return out
+
+
+def critical_currents_simulated(stack, P=0.6, Lambda=1.0, backend="auto", tilt_deg=2.0,
+                                fractions=(0.6, 0.85, 1.1, 1.35), samples=60):
+    """Ic0 (A) for P → AP and AP → P from the free layer's own dynamics in the stack's offset field map (T = 0):
+    the free layer (:func:`free_layer_simulation`, the rest of the stack rigid) with Slonczewski STT
+    (polarizer u_ref, ``P``, ``Lambda``), started ``tilt_deg`` off the state, one batch member per current
+    ``fractions`` × the closed-form Ic0 of :func:`critical_currents`; the growth rate of the tilt (slope of
+    ln|m⊥| over 3 τ_D, τ_D = (1 + α²)/(α γ B_K)) is linear in the current and its zero is Ic0 (the linear
+    stability of the state). Current I = J × footprint (V / t). Returns {"P->AP": A, "AP->P": A,
+    "closed_form": critical_currents(...), "growth_rates_per_s": {...}, "currents_A": {...}}."""
+    from ..engine.terms.stt import SlonczewskiSTT
+
+    if not 0 < float(tilt_deg) < 30:
+        raise ValueError(f"tilt_deg = {tilt_deg!r} must lie in (0, 30) degrees (a small tilt)")
+    fr = np.asarray(fractions, dtype=float)
+    if fr.ndim != 1 or fr.size < 2 or not np.all(fr > 0):
+        raise ValueError(f"fractions must be at least two positive numbers (multiples of the closed-form Ic0), "
+                         f"got {fractions!r}")
+    u = reference_direction(stack)
+    ms = free_layer_macrospin(stack)
+    cf = critical_currents(stack, P=P, Lambda=Lambda)
+    area = ms.V / ms.t
+    off = offset_field(stack)
+    p = np.cross(u, [1.0, 0.0, 0.0])
+    if np.linalg.norm(p) < 1e-6:
+        p = np.cross(u, [0.0, 1.0, 0.0])
+    p = p / np.linalg.norm(p)
+    a = math.radians(float(tilt_deg))
+    out = {"closed_form": cf, "growth_rates_per_s": {}, "currents_A": {}}
+    for key, s in (("P->AP", 1.0), ("AP->P", -1.0)):
+        I = -s * fr * cf[key]  # P -> AP needs J < 0 (electrons from the free layer), AP -> P J > 0
+        sim = free_layer_simulation(stack, B_map=off.map, backend=backend, batch=fr.size, tol=1e-7)
+        sim.add(SlonczewskiSTT(sim.system, J=I / area, p=tuple(u), P=P, Lambda=Lambda, t_F=ms.t))
+        sim.m = tuple(s * math.cos(a) * u + math.sin(a) * p)
+        K = ms.K_eff + s * ms.Ms * cf["B_par"] / 2
+        gamma = float(np.max(sim.system.param("gamma")))
+        tau_D = (1 + ms.alpha**2) / (ms.alpha * gamma * 2 * K / ms.Ms)
+        ts, perp = [], []
+        for k in range(samples + 1):
+            if k:
+                sim.run(3 * tau_D / samples, progress=False)
+            m = np.asarray(sim.m_avg).reshape(-1, 3)
+            ts.append(float(np.atleast_1d(sim.t)[0]))
+            perp.append(np.sqrt(np.maximum(1.0 - (m @ u) ** 2, 1e-30)))
+        ts, perp = np.array(ts), np.array(perp)
+        rates = []
+        for b in range(fr.size):
+            ok = perp[:, b] < 0.3
+            n = max(int(np.argmin(ok)) if not ok.all() else len(ok), 3)
+            rates.append(float(np.polyfit(ts[:n], np.log(perp[:n, b]), 1)[0]))
+        slope, icpt = np.polyfit(np.abs(I), rates, 1)
+        if not slope > 0:
+            raise RuntimeError(f"{key}: the tilt's growth rate does not rise with the current (rates {rates} 1/s): "
+                               "no spin-transfer instability in the range; widen fractions")
+        out[key] = -icpt / slope
+        out["growth_rates_per_s"][key] = rates
+        out["currents_A"][key] = np.abs(I).tolist()
     return out
 
 

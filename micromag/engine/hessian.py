@@ -193,10 +193,11 @@ class TangentHessian:
         Where every magnetic cell has the same moment (no partly filled edge cells) the discrete field is the
         gradient of the discrete energy, H is symmetric and Lanczos (scipy ``eigsh``, which='SA') runs on the
         matrix-free :meth:`operator`; the eigenvalues are returned as H's divided by μ (T). With partly filled
-        cells the field is not exactly the gradient of the fill-weighted energy (the exchange field is not
-        fill-weighted, as in MuMax3): the linearization that decides stability (of the relaxation and of the
-        LLG) is then the field's Jacobian A = H/μ, slightly non-symmetric, whose eigenvalues are taken (dense
-        up to ``dense_max`` coordinates, else ARPACK ``eigs``, which='SR'). ``shift_directions`` (orthonormal
+        cells (unequal moments) the eigenvalues are those of the field's Jacobian A = μ⁻¹H (T), the
+        linearization that decides stability of the relaxation and of the LLG; the field is the gradient of the
+        energy there too (:func:`micromag.terms.stencil.fill_weights`), so A is similar to the symmetric
+        μ^(−1/2) H μ^(−1/2) and its eigenvalues are real with the signs of H's (taken dense up to ``dense_max``
+        coordinates, else ARPACK ``eigs``, which='SR'). ``shift_directions`` (orthonormal
         rows) are moved to a positive eigenvalue (1 T) so that the rest are those of their complement."""
         from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs, eigsh
 

@@ -5,7 +5,11 @@
 with m the unit magnetization, B_eff the effective field in T (the sum of the terms' fields), γ the
 gyromagnetic ratio in rad/(s·T) and α the Gilbert damping, both per cell. With |m| = 1,
 m × (m × B) = m (m·B) − B, which is how it is evaluated (fewer operations). The precession-free form used
-by ``relax()`` drops the first term and sets the prefactor to −γ.
+by ``relax()`` drops the first term and sets the prefactor to −γ (``precession = False``; torques off).
+
+``precession_term = False`` drops only the precession term −γ/(1+α²) m × B_eff and keeps everything else
+(the damping term with its 1/(1+α²), the torques): OOMMF's ``do_precess 0``, which Ubermag asks for by a
+system without a Precession term.
 
 Torques that are not fields (spin-transfer, spin-orbit) enter the Gilbert form as
 dm/dt = −γ m × B + α m × dm/dt + T; solved for dm/dt with |m| = 1 this adds (T + α m × T)/(1 + α²).
@@ -41,7 +45,18 @@ class LLG:
         self._tmp = np.zeros((batch,) + system.grid.shape)
         self._T = None
         self.precession = True
+        self._precession_term = True
         self.nevals = 0
+        self.prepare()
+
+    @property
+    def precession_term(self):
+        """False: the LLG without its precession term (OOMMF's do_precess 0; module docstring)."""
+        return self._precession_term
+
+    @precession_term.setter
+    def precession_term(self, on):
+        self._precession_term = bool(on)
         self.prepare()
 
     def prepare(self):
@@ -50,8 +65,9 @@ class LLG:
         gamma = system.param("gamma")
         alpha = system.param("alpha")
         mag = system.magnetic & (system.param("frozen") == 0)  # frozen cells: every prefactor 0, dm/dt = 0
-        self.c_prec = np.where(mag, -gamma / (1 + alpha**2), 0.0)[None]  # (1, nz, ny, nx)
-        self.c_damp = self.c_prec * alpha
+        c_prec = np.where(mag, -gamma / (1 + alpha**2), 0.0)[None]  # (1, nz, ny, nx)
+        self.c_damp = c_prec * alpha
+        self.c_prec = c_prec if self._precession_term else np.zeros_like(c_prec)
         self.c_relax = np.where(mag, -gamma, 0.0)[None]
         self.c_torque = np.where(mag, 1 / (1 + alpha**2), 0.0)[None]
         self.alpha = alpha[None]

@@ -81,10 +81,10 @@ The package, one module per concern: ``spec`` (the TOML reader), ``cell`` (the d
 ``stages`` (the physics of each stage), ``report`` (:func:`cell_report` and ``micromag cell``), ``plots``
 and ``markdown`` (what the report writes).
 """
-from .cell import build_cell, material_set, wer_build  # noqa: F401
+from .cell import build_cell, material_at, material_set, wer_build  # noqa: F401
 from .report import add_cell_parser, cell_report, cmd_cell  # noqa: F401
 from .spec import CellSpec, load_cell_spec  # noqa: F401
-from .stages import (coherent_energies, stage_critical, stage_delta, stage_read, stage_switching,  # noqa: F401
+from .stages import (coherent_energies, stage_critical, stage_delta, stage_read, stage_stack, stage_switching,  # noqa: F401
                      stage_wer)
 
 __all__ = ["CellSpec", "load_cell_spec", "cell_report", "build_cell", "wer_build", "add_cell_parser"]

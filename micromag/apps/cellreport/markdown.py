@@ -88,6 +88,22 @@ def write_markdown(out, f, d, pngs, spec):
                  + (" (I_c: the write current in the line)" if c["write"] == "sot" else ""))
     if "critical" in pngs:
         L += ["", f"![critical]({pngs['critical']})"]
+    st = f.get("stack")
+    if st:
+        off = st.get("offset_field_T", {}).get("mean")
+        L += ["", "## The whole MTJ ([stack])", "",
+              f"- offset field on the free layer (mean): {_fmt(None if off is None else off[2] * 1e3, 'mT')} along z"]
+        if "delta" in st:
+            L.append(f"- Δ_P = {_fmt(st['delta']['macrospin']['P'])}, Δ_AP = {_fmt(st['delta']['macrospin']['AP'])} at "
+                     f"{_fmt(st['delta']['T_K'])} K (macrospin in the offset field, h = {_fmt(st['delta']['h'], digits=3)})")
+        if "Ic0_A" in st:
+            sim = st.get("Ic0_simulated_A", {})
+            L.append("- Ic0 P→AP = " + _fmt(st["Ic0_A"]["P->AP"] * 1e6, "µA") + " closed form, "
+                     + _fmt(sim.get("P->AP", float("nan")) * 1e6, "µA") + " simulated; AP→P = "
+                     + _fmt(st["Ic0_A"]["AP->P"] * 1e6, "µA") + " closed form, "
+                     + _fmt(sim.get("AP->P", float("nan")) * 1e6, "µA") + " simulated")
+        for pair, B in st.get("spin_flop_field_T", {}).items():
+            L.append(f"- SAF {pair} spin-flop field: {_fmt(B, 'T') if isinstance(B, float) else B}")
     sw = f["switching"]
     unit = "A/m²" if c["write"] == "sot" else "V"
     L += ["", "## Switching time and write energy (T = 0)", "", f"![switching]({pngs['switching']})", "",

@@ -17,7 +17,7 @@ from .markdown import write_markdown
 from .plots import write_plots
 from .spec import CellSpec, load_cell_spec
 from .stages import (Stages, coherent_energies, jsonable, say, stage_critical, stage_delta, stage_read,
-                     stage_switching,
+                     stage_stack, stage_switching,
                      stage_wer)
 
 
@@ -79,6 +79,13 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
         # the write current of the figure of merit: STT Ic0; SOT the simulated line current (else macrospin);
         # a VCMA write is voltage-driven and has none
         I_write = {"stt": Ic0, "sot": crit.get("Ic_A") or crit.get("Ic_macrospin_A"), "vcma": None}[d["cell"]["write"]]
+        # ------------------------------------------------ the whole MTJ ([stack]): offset field, Δ_P/Δ_AP, Ic0 both ways
+        stack_rec = None
+        if spec.stack is not None:
+            stack_rec = stages.get("stack", {"T": T_op})
+            if stack_rec is None:
+                say(progress, "stack: offset field, Δ_P and Δ_AP, Ic0 both ways (closed form and simulated)")
+                stack_rec = stages.put("stack", {"T": T_op}, stage_stack(spec.stack, T_op, d["mtj"], backend))
         fom = ret.figure_of_merit(delta_op, I_write) if I_write else None
         # ------------------------------------------------ switching time and energy (T = 0)
         rec = stages.get("switching", {"T": T_op})
@@ -115,7 +122,7 @@ def cell_report(spec, out, quick=False, backend="auto", workers=None, progress=T
         "energy_path": {"T_K": T_op, "s_rad": deltas[T_op]["s_rad"], "energies_J": deltas[T_op]["energies_J"]},
         "retention": verdict.to_dict(),
         "retention_computed_f0": verdict_f0.to_dict() if verdict_f0 else None,
-        "critical": crit, "figure_of_merit_per_uA": fom, "delta_at_T_op": delta_op,
+        "critical": crit, "figure_of_merit_per_uA": fom, "delta_at_T_op": delta_op, "stack": stack_rec,
         "switching": switching, "wer": wer, "read": read, "corners": corners, "write_tails": tails,
         "material_set": material_set(spec),
         "wall_s_this_run": time.perf_counter() - t0,

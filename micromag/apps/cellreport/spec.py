@@ -120,9 +120,19 @@ class CellSpec:
         where = SpecLocation(path, lines or {})
         self.path = path
         self.quick = bool(quick)
+        doc = dict(doc)
+        stack_doc = doc.pop("stack", None)  # the whole MTJ: micromag.apps.stack.Stack.from_dict checks it
+        self.stack = None
+        if stack_doc is not None:
+            from ..stack import Stack
+
+            try:
+                self.stack = Stack.from_dict(stack_doc)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise SpecError(f"{path}: [stack]: {exc}") from None
         for t, body in doc.items():
             if t not in KEYS:
-                raise where.error(t, None, f"unknown table [{t}] (known: {sorted(KEYS)})")
+                raise where.error(t, None, f"unknown table [{t}] (known: {sorted(KEYS)} and stack)")
             if not isinstance(body, dict):
                 raise where.error(t, None, f"[{t}] must be a table")
             for k in body:
@@ -170,6 +180,8 @@ class CellSpec:
                 if k in q:
                     data["write"][k] = q[k]
         data["quick"] = {}
+        if stack_doc is not None:
+            data["stack"] = stack_doc
         self.where = where
         self.data = data
         self._check_measured_and_array(where, data)

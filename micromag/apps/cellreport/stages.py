@@ -157,6 +157,20 @@ def _growth_rates(spec, drives, T, backend, duration, samples=120):
     return np.array(rates), ts, perp
 
 
+def stage_stack(stack, T, mtj, backend):
+    """The ``[stack]`` of a cell spec at T (K): :func:`micromag.apps.stack_report.stack_summary` (offset field,
+    free-layer macrospin, Δ_P and Δ_AP, closed-form Ic0 both ways, SAF spin-flop fields) with the spec's P and
+    Λ, and Ic0 both ways from the free layer's dynamics in the offset field map
+    (:func:`micromag.apps.stack_report.critical_currents_simulated`) where the stack has a reference layer."""
+    from .. import stack_report
+
+    out = stack_report.stack_summary(stack, T=T, backend=backend, P=mtj["P"], Lambda=mtj["Lambda"])
+    if "Ic0_A" in out:
+        sim = stack_report.critical_currents_simulated(stack, P=mtj["P"], Lambda=mtj["Lambda"], backend=backend)
+        out["Ic0_simulated_A"] = {k: sim[k] for k in ("P->AP", "AP->P")}
+    return out
+
+
 def stage_critical(spec, T, coh, backend, progress):
     """Ic0 / Jc0 (STT), the switching threshold (SOT) or the anisotropy-cancelling voltage (VCMA), with the
     macrospin formulas beside. The formulas take the energetic K_eff V of the uniform states; for a single

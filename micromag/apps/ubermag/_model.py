@@ -21,6 +21,8 @@ Term by term (what is not listed raises NotImplementedError or ValueError naming
 - ``Zeeman(H, func, f, t0, dt, tcl_strings)``: B = μ0 H, several terms summed, time dependence from
   :mod:`._timefunc`.
 - ``UniaxialAnisotropy(K | K1, K2, u)``: Ku1 = K (K1), Ku2 = K2 (micromag's own uniaxial term, every backend).
+  Its energy is reported with OOMMF's zero: K1 sin²θ = K1 (1 − (m·u)²) for K1 > 0 (Oxs_UniaxialAnisotropy's
+  easy axis), micromag's −K1 (m·u)² plus K1 per magnetic cell; for K1 ≤ 0 both are |K1| (m·u)².
 - ``CubicAnisotropy(K, u1, u2)``: Kc1 = K (K > 0: the axes are easy, as in OOMMF and MuMax3).
 - ``DMI(D, crystalclass)``: micromag's DMI term (:class:`micromag.engine.terms.dmi.DMI`) of that class:
   Cnv_x/y/z (and legacy Cnv) as interfacial D_ind = −D (Ubermag/OOMMF write w = D(m·∇m_n − m_n ∇·m),
@@ -31,16 +33,16 @@ Term by term (what is not listed raises NotImplementedError or ValueError naming
   MuMax3, whose relax needs the exchange for the boundary condition).
 - ``RKKY(sigma, sigma2, subregions)``: :class:`_terms.TwoSurfaceExchange` between the facing surfaces.
 - ``Precession(gamma0)``, ``Damping(alpha)``: γ = γ0/μ0 and α per cell. Without Precession the LLG runs
-  precession-free as OOMMF's ``do_precess 0``: dm/dt = −γα/(1+α²) m × (m × B) with OOMMF's default γ0 =
-  2.211e5 m/(A·s), run as micromag's LLG with α' = 1e8 and γ' = γα(1+α'²)/((1+α²)α'), which has exactly
-  that damping rate and a precession 1e-8 times slower. γ0 = 0 or α = 0 without precession: m does not
-  move.
+  without its precession term as OOMMF's ``do_precess 0`` (``llg.precession_term = False``, every backend):
+  dm/dt = −γα/(1+α²) m × (m × B) + (T + α m × T)/(1+α²) with OOMMF's default γ0 = 2.211e5 m/(A·s) and the
+  spin-transfer torques T as with precession. A thermal field then has the temperature scaled by
+  (1+α²)/α² (uniform α), so that the damping-only equation samples Boltzmann's distribution at T: Brown's
+  variance is set for the full LLG, whose precession term carries 1/(1+α²) of the noise's diffusion.
 - ``ZhangLi(u, beta)``: micromag's Zhang–Li torque with ξ = β and P = 1, the current density that gives
   the Ubermag velocity u (m/s, positive along the electron flow, the direction a domain wall moves):
   J = −u e Ms (1 + β²) / μB (MuMax3's u = μB P J / (e Ms (1 + ξ²))).
 - ``Slonczewski(J, mp, P, Lambda, eps_prime)``: micromag's Slonczewski torque (the same formula, with
   β = ħ J / (μ0 e t Ms) and t the sample thickness along z); cells grouped by (P, Λ, ε′, sign J).
-  Spin-transfer torques need the Precession term (micromag integrates them with the full LLG).
 - ``system.T``: Brown's thermal field with micromag's fixed-step stochastic Heun.
 - fixed subregions: their cells keep m (γ → 1e-30 rad/(s·T) and α = 0 there in time drives, frozen in the
   minimizer).
@@ -66,7 +68,6 @@ MU0 = mm.consts.mu0
 GAMMA0_DEFAULT = 2.211e5  # m/(A s): OOMMF's default gamma_G (used when there is no Precession term)
 FROZEN_GAMMA = 1e-30  # rad/(s T): |dm/dt| <= 1e-30 |B| for fixed spins, below any float64 resolution of m
 PBC_IMAGES = 10
-NO_PRECESSION_ALPHA = 1e8  # α' of the precession-free dynamics (see Model._gamma_alpha)
 _E, _HBAR, _MUB = 1.602176634e-19, 1.054571817e-34, 9.2740100783e-24  # C, J s, J/T (CODATA 2018)
 
 
@@ -139,6 +140,7 @@ class Model:
         self.params = {}
         self.extra = []  # (micromag term name, factory(sim)) of terms added after the Simulation is built
         self.parts = {}  # Ubermag term name -> micromag term names whose energies/fields make it up
+        self.energy_offset = {}  # Ubermag term name -> constant energy density (J/m³) of OOMMF's zero
         self.zeeman = []  # (Ubermag name, B0 in T, prefactor g or None, kind)
         self.has_demag = False
         self._energy_terms(system)
@@ -258,6 +260,8 @@ class Model:
                 raise ValueError("UniaxialAnisotropy.u must be non-zero where K != 0")
             p["u"] = np.where(norm > 0, u / np.where(norm > 0, norm, 1), p["u"])
             self.parts[ua.name] = ["anisotropy_uniaxial"]
+            # OOMMF's zero of the easy-axis energy (module docstring); J/m³ per cell
+            self.energy_offset[ua.name] = np.where(self.magnetic & (p["Ku1"] > 0), p["Ku1"], 0.0)
             K2 = attr(ua, "K2")
             if K2 is not None:  # micromag's Ku2: −K2 (m·u)⁴ about the same axis, on every backend
                 p["Ku2"] = self.cellvalues(K2, 1, "UniaxialAnisotropy.K2")
@@ -417,13 +421,6 @@ class Model:
         alpha = np.zeros(shape) if alpha is None else alpha
         if np.any(gamma < 0) or np.any(alpha < 0):
             raise ValueError("Precession.gamma0 and Damping.alpha must be >= 0")
-        if not self.precession:
-            # OOMMF's do_precess 0: dm/dt = −c m × (m × B) with c = γα/(1+α²). micromag's LLG with (γ', α')
-            # has the damping rate γ'α'/(1+α'²) and the precession rate γ'/(1+α'²): α' = 1e8 and
-            # γ' = c (1+α'²)/α' give the damping rate c exactly and a precession 1e-8 times slower.
-            c = gamma * alpha / (1 + alpha**2)
-            alpha = np.where(c > 0, NO_PRECESSION_ALPHA, 0.0)
-            gamma = c * (1 + alpha**2) / np.where(c > 0, alpha, 1.0)
         gamma = np.where(gamma > 0, gamma, FROZEN_GAMMA)
         gamma = np.where(self.frozen, FROZEN_GAMMA, gamma)
         alpha = np.where(self.frozen, 0.0, alpha)
@@ -442,15 +439,19 @@ class Model:
         alpha = self.cellvalues(damp[0].alpha, 1, "Damping.alpha") if damp else None
         self._gamma_alpha(gamma0, alpha)
         zl, sl = dyn.get(type=mm.ZhangLi), dyn.get(type=mm.Slonczewski)
-        if (zl or sl) and not self.precession:
-            raise NotImplementedError("spin-transfer torque without Precession (OOMMF's do_precess 0): micromag "
-                                      "integrates spin-transfer torques with the full LLG only; add mm.Precession")
         if zl:
             self._zhangli(zl[0])
         if sl:
             self._slonczewski(sl[0])
+        self.temperature_factor = 1.0
         if system.T and not self.precession:
-            raise NotImplementedError("temperature without Precession: micromag's thermal field needs the full LLG")
+            a = self.params["alpha"][self.magnetic & ~self.frozen]
+            if a.size and np.ptp(a) > 0:
+                raise NotImplementedError("temperature without Precession with a non-uniform Damping.alpha: the "
+                                          "thermal field's temperature factor (1+α²)/α² must be one number")
+            a0 = float(a[0]) if a.size else 0.0
+            # no damping: no noise either (Brown's variance ∝ α), as with precession
+            self.temperature_factor = (1 + a0**2) / a0**2 if a0 > 0 else 1.0
 
     def _zhangli(self, z):
         beta = float(z.beta)
@@ -568,7 +569,9 @@ class Model:
         sim.m = unit
         self._set_field(sim)
         if self.dynamics and self.system.T:
-            sim.temperature = float(self.system.T)
+            sim.temperature = float(self.system.T) * self.temperature_factor
+        if self.dynamics and not self.precession:
+            sim.llg.precession_term = False
         return sim
 
     # ------------------------------------------------------------------ applied field
@@ -624,6 +627,9 @@ class Model:
         if m is None:
             m, t = self.host_state()
         e = np.zeros(self.shape)
+        for n in ([name] if name is not None else list(self.parts)):
+            if n in self.energy_offset:
+                e += self.energy_offset[n]
         for term, B in self._pieces(name, t):
             if term is not None:
                 e += term.energy_density(m, t)[0]

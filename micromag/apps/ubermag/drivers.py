@@ -136,6 +136,9 @@ class Driver(mm.ExternalDriver):
             cols += [(f"B{c}_{name}", "mT") for c in "xyz"]  # OOMMF's Zeeman columns are in mT
         cols += [("max_mxHxm", "A/m")]
         cols += [(name, unit) for name, unit, _ in getattr(mod, "drive_columns", ())]
+        self._t_column = all(c != "t" for c, _ in first)
+        if self._t_column:  # MuMax3's tables always have t (micromagneticdata reads this layout with x = "t")
+            cols += [("t", "s")]
         return cols
 
     def _open_table(self, first):
@@ -156,7 +159,8 @@ class Driver(mm.ExternalDriver):
         tq = np.sqrt((np.cross(m[0], mod.term_field(None), axis=0) ** 2).sum(0))
         tq = float(tq[free].max()) / MU0 if free.any() else 0.0
         drives = [f(float(t[0])) for _, _, f in getattr(mod, "drive_columns", ())]
-        self._output(self._table.write, list(first_values) + list(mavg) + [sum(es)] + es + bs + [tq] + drives)
+        tcol = [float(t[0])] if self._t_column else []
+        self._output(self._table.write, list(first_values) + list(mavg) + [sum(es)] + es + bs + [tq] + drives + tcol)
 
     def _snapshot(self, system):
         mod = self._model

@@ -33,6 +33,7 @@ from ..terms.stencil import periodic_defines
 from .device import Device, cupy_device, emulated_device, gpu_available, recording_device  # noqa: F401
 
 MAX_STAGES = 7
+PRECESSION_CODE = {"relax": 0, "precession": 1, "no_precession": 2}  # the kernels' int precession
 NOBS_EXTRA = 5  # observe kernel outputs besides the energies: 3 (⟨m⟩) + max torque² + sum torque²
 
 
@@ -180,6 +181,7 @@ class CudaLLG:
         self.shape = (self.batch, 3) + self.grid.shape
         self.ncell = self.grid.ncells
         self.precession = True
+        self.precession_term = True  # False: no precession term, damping and torques kept (see micromag.llg)
         self.nevals = 0
         xp = self.device.xp
         from ..terms import material_parameters
@@ -458,7 +460,7 @@ class CudaLLG:
             else:
                 mod = self.module_field if bout is not None else self.module_rhs
                 seq.append(mod.prepare("llg_rhs", *self.cell_launch(), m, *self.rhs_args(m), out, bout,
-                                       *self.grid_dims(), 1 if kind == "precession" else 0))
+                                       *self.grid_dims(), PRECESSION_CODE.get(kind, 0)))
             self._launches[key] = seq
         return seq
 
@@ -476,9 +478,16 @@ class CudaLLG:
         self._check(m)
         self.nevals += 1
         self._prepare_eval(m, t)
-        for ln in self._plain("precession" if self.precession else "relax", m, out):
+        for ln in self._plain(self.rhs_kind(), m, out):
             ln()
         return out
+
+    def rhs_kind(self):
+        """Which right-hand side: "precession" (the full LLG), "no_precession" (without the precession term)
+        or "relax" (precession-free, torques off)."""
+        if not self.precession:
+            return "relax"
+        return "precession" if self.precession_term else "no_precession"
 
     def effective_field(self, m, t=None, out=None):
         """B_eff (T) of every active term, shape of m."""

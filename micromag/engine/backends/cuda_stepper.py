@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..integrators import get_tableau
-from .cuda import MAX_STAGES, device_pointer
+from .cuda import MAX_STAGES, PRECESSION_CODE, device_pointer
 
 _SEEN_NEVER, _SEEN_ONCE = object(), object()
 
@@ -96,7 +96,7 @@ class CudaStepper:
     # -------------------------------------------------------------------------------- the program
     def _program(self, m, t, has_end, need_k0):
         """The launches of one step as a list of callables (host callbacks only where drives need the host)."""
-        key = (id(m), id(t), has_end, need_k0, id(self.f.layout), self.f.precession, self.tol, self.dt_min,
+        key = (id(m), id(t), has_end, need_k0, id(self.f.layout), self.f.rhs_kind(), self.tol, self.dt_min,
                self.dt_max, self.headroom, id(self.f.params), id(self.f.drv), self.f.host_dynamic(), self.f.needs_m)
         prog = self._programs.get(key)
         if prog is not None:
@@ -135,7 +135,7 @@ class CudaStepper:
                 "rk_stage", grid, blk, m, yin, yout, self.kp, self.tabdev, i, s, eval_, 1 if tab.fsal else 0,
                 1 if adaptive else 0, self.dt, t, self.t_end, int(has_end), self.dt_used, 1 if first else 0,
                 self.err, ms, src, px, sy, 1 if (conv is not None and i + 1 < s) else 0, f.region, f.params,
-                f.drv[row], f.consts, f.ptr, *f.grid_dims(), 1 if f.precession else 0))
+                f.drv[row], f.consts, f.ptr, *f.grid_dims(), PRECESSION_CODE[f.rhs_kind()]))
             first = False
         # the solution: FSAL -> the last stage's input; else written by the last stage into the other buffer
         ysol = (m if s == 1 else self.Y[(s - 1) % 2]) if tab.fsal else self.Y[s % 2]

@@ -532,12 +532,14 @@ class Simulation(Checkpoints, ThermalNoise, TimeEvolution, Output):
         if self.backend == "cpu":
             B = self.llg.effective_field(self._m, self._t)
             tq = np.cross(self._m, B, axis=1)
+            tq *= (self.system.param("frozen") == 0)  # a layer held fixed (Material.frozen) does not count
             n2 = (tq * tq).sum(axis=1).reshape(self.batch, -1)
             return np.sqrt(n2.max(axis=1)), float(n2[:, self.system.magnetic.reshape(-1)].mean())
         o = self.llg.observe(self._m, self._t)
         return o["max_torque"], float(np.mean(o["rms_torque"] ** 2))
 
     def max_torque(self):
-        """Largest |m × B_eff| over the magnet, in T, per member."""
+        """Largest |m × B_eff| over the magnet (the cells that may move: layers with Material.frozen = 1 are left
+        out), in T, per member."""
         n = self._torque_stats()[0]
         return float(n[0]) if self.batch == 1 else n

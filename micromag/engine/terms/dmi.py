@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import CONSTANT, MATERIAL, Param, Term
-from .stencil import AXES, Scratch, compress, faces, neighbour_exists
+from .stencil import AXES, Scratch, bond_weights, compress, faces, fill_weights, neighbour_exists
 
 # Ubermag's crystal class names -> (micromag material parameter, axis index or None, sign of Ubermag's D in
 # that parameter). "Cnv" and "D2d" are Ubermag's legacy names for Cnv_z and D2d_z.
@@ -86,8 +86,9 @@ class DMI(Term):
 
     **Energy.** The field is linear in m and symmetric in the Ms·V inner product, so e_i = −½ Ms_eff,i
     m_i·B_i is the exact discrete energy whose gradient is the field; per free face of an edge cell it
-    carries −V (|W|² |m|² − (m·W)²)/(4A), an O(d) energy per unit edge length (fill 1; with partial
-    fill the field is not fill-weighted).
+    carries −V (|W|² |m|² − (m·W)²)/(4A), an O(d) energy per unit edge length. Partly filled cells: each
+    face times min(f_i, f_j) and the face part of the field of cell i over f_i, as for exchange
+    (:func:`micromag.terms.stencil.fill_weights`), so that the field stays the gradient of the energy.
 
     Parameters
     ----------
@@ -101,12 +102,15 @@ class DMI(Term):
     kernel = "dmi.cuh"
     energy_rule = "quadratic"
     needs_neighbours = True
+    options = ("FILL",)
     parameters = (
         Param("D_ind", "J/m²", MATERIAL, "interfacial DMI constant (MuMax3's Dind)"),
         Param("D_bulk", "J/m²", MATERIAL, "bulk DMI constant, classes T and O (MuMax3's Dbulk)"),
         Param("D_d2d", "J/m²", MATERIAL, "DMI constant of class D2d"),
         Param("n_ind", "", CONSTANT, "symmetry axis n̂ of the interfacial class (unit vector)", size=3),
         Param("s_d2d", "", CONSTANT, "signs s_a of the D2d DMI vectors W_a = D_d2d s_a e_a", size=3),
+        Param("fill", "", "pattern", "fill fraction f of every cell (nz, ny, nx), with partly filled cells: "
+              "face weight min(f_i, f_j), field over f_i"),
     )
     MATERIAL_NAMES = ("D_ind", "D_bulk", "D_d2d")
 
@@ -126,6 +130,12 @@ class DMI(Term):
         self.prepare()
 
     # ------------------------------------------------------------------ coefficients
+    def device_options(self):
+        return ("FILL",) if self.active and self._fill is not None else ()
+
+    def device_patterns(self):
+        return {"fill": self._fill} if self.active and self._fill is not None else {}
+
     def device_constants(self):
         axis = crystal_class(self.classes["D_ind"])[1]
         return {"n_ind": tuple(float(v) for v in np.eye(3)[axis]),
@@ -151,12 +161,14 @@ class DMI(Term):
         self._faces = []
         self._edge = None
         self._Ms_eff = system.Ms_eff
+        self._fill = fill_weights(system)
         if not self.active:
             return
         A = np.where(mag, system.param("A"), 0.0)
         Ms = system.param("Ms")
-        inv_Ms = np.zeros(g.shape)
-        np.divide(1.0, Ms, out=inv_Ms, where=mag)
+        fill = self._fill
+        inv_Ms = np.zeros(g.shape)  # 1/(Ms f) for the faces (stencil.fill_weights)
+        np.divide(1.0, Ms if fill is None else Ms * fill, out=inv_Ms, where=mag)
         # edge coefficient per free face: 1/(2 A Ms), 0 where A = 0 (no boundary condition to impose)
         c_edge = np.zeros(g.shape)
         np.divide(1.0, 2.0 * A * np.where(mag, Ms, 1.0), out=c_edge, where=mag & (A > 0))
@@ -171,6 +183,8 @@ class DMI(Term):
                 lo3, hi3 = lo[2:], hi[2:]
                 both = mag[lo3] & mag[hi3]
                 Wf = np.where(both, 0.5 * (Wa[(slice(None),) + lo3] + Wa[(slice(None),) + hi3]), 0.0) / d
+                if fill is not None:
+                    Wf = Wf * bond_weights(fill, lo3, hi3)
                 if not np.any(Wf):
                     continue
                 cL = [compress(Wf[c] * inv_Ms[lo3]) for c in range(3)]

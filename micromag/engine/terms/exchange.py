@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import MATERIAL, Param, Term
-from .stencil import AXES, Scratch, compress, face_slices, faces
+from .stencil import AXES, Scratch, bond_weights, compress, face_slices, faces, fill_weights
 
 
 
@@ -25,10 +25,18 @@ class Exchange(Term):
     the last and first cells are face neighbours like any other pair (:mod:`micromag.engine.terms.stencil`). An
     axis with a single cell contributes nothing (periodic or not: the cell is its own neighbour).
 
-    Energy density (discrete)  e_i = −½ Ms_eff,i m_i·B_i, Ms_eff = Ms·fill. For fill = 1 the total
-    E = V Σ_i e_i = V Σ_faces A_ij |m_i − m_j|² / d_ij², whose gradient is exactly −Ms V B (the field is
-    linear in m and the stencil symmetric). With partial fill the field is not fill-weighted (as in
-    MuMax3), so E is then only the fill-weighted sum of the per-cell energies.
+    Partly filled cells (fill f < 1, a smoothed edge): each face carries the weight w_ij = min(f_i, f_j)
+    and the field of cell i is divided by f_i,
+
+        B_i = (2 / (Ms_i f_i)) Σ_j w_ij A_ij (m_j − m_i) / d_ij²,
+
+    (:func:`micromag.terms.stencil.fill_weights`), so that the field stays the exact gradient of the energy
+    below (MuMax3 leaves the field unweighted, which no energy has as its gradient: a minimum-energy path,
+    a saddle's Hessian and a Langer rate need one). With every cell full this is the formula above.
+
+    Energy density (discrete)  e_i = −½ Ms_eff,i m_i·B_i, Ms_eff = Ms·fill. The total
+    E = V Σ_i e_i = V Σ_faces w_ij A_ij |m_i − m_j|² / d_ij², whose gradient is exactly −Ms_eff V B (the
+    field is linear in m and the stencil symmetric).
 
     Parameters
     ----------
@@ -44,10 +52,12 @@ class Exchange(Term):
     kernel = "exchange.cuh"
     energy_rule = "quadratic"
     needs_neighbours = True
-    options = ("SCALE",)
+    options = ("SCALE", "FILL")
     parameters = (
         Param("A", "J/m", MATERIAL, "exchange stiffness", default=0.0, lo=0.0),
         Param("scale", "", "pattern", "per-region-pair coupling factors (nregions, nregions), with region_scale"),
+        Param("fill", "", "pattern", "fill fraction f of every cell (nz, ny, nx), with partly filled cells: "
+              "face weight min(f_i, f_j), field over f_i"),
     )
 
     @classmethod
@@ -76,12 +86,13 @@ class Exchange(Term):
         mag = system.magnetic
         A = np.where(mag, system.param("A"), 0.0)
         Ms = system.param("Ms")
+        fill = self._fill = fill_weights(system)
         two_over_Ms = np.zeros(g.shape)
-        np.divide(2.0, Ms, out=two_over_Ms, where=mag)
+        np.divide(2.0, Ms if fill is None else Ms * fill, out=two_over_Ms, where=mag)
         region = system.region
         Ms_u = system.uniform("Ms")
-        # with one Ms everywhere fold 2/Ms into the face coefficient and add straight into B
-        self._direct = Ms_u is not None
+        # with one Ms everywhere (and every cell full) fold 2/Ms into the face coefficient and add into B
+        self._direct = Ms_u is not None and fill is None
         self._two_over_Ms = two_over_Ms
         self._faces = []  # (lo, hi, coefficient (float or face array), scratch key, flat x layout?, row wrap)
         for axis5, gaxis in AXES:
@@ -96,6 +107,8 @@ class Exchange(Term):
                     for (r1, r2), f in scale.items():
                         sel = ((ri == r1) & (rj == r2)) | ((ri == r2) & (rj == r1))
                         Aij[sel] *= f
+                if fill is not None:
+                    Aij = Aij * bond_weights(fill, lo3, hi3)
                 if not np.any(Aij):
                     continue
                 k = Aij / g.cell[gaxis] ** 2
@@ -133,17 +146,18 @@ class Exchange(Term):
 
     # ------------------------------------------------------------------ device inputs
     def device_options(self):
-        return ("SCALE",) if self.region_scale else ()
+        return tuple(o for o, on in (("SCALE", self.region_scale), ("FILL", self._fill is not None)) if on)
 
     def device_patterns(self):
-        if not self.region_scale:
-            return {}
-        n = len(self.system.materials)
-        t = np.ones((n, n))
-        for (r1, r2), s in self.region_scale.items():
-            if max(r1, r2) < n:
-                t[r1, r2] = t[r2, r1] = s
-        return {"scale": t}
+        out = {} if self._fill is None else {"fill": self._fill}
+        if self.region_scale:
+            n = len(self.system.materials)
+            t = np.ones((n, n))
+            for (r1, r2), s in self.region_scale.items():
+                if max(r1, r2) < n:
+                    t[r1, r2] = t[r2, r1] = s
+            out["scale"] = t
+        return out
 
     # ------------------------------------------------------------------ field
     def add_field(self, m, t, B):

@@ -24,9 +24,10 @@ class InterlayerExchange(Term):
 
         B1 = (J1 + 2 J2 m1·m2) / (Ms1 dz) · m2          (and B2 likewise with 1 ↔ 2)
 
-    Energy density stored half in each of the two cells: e = (−J1 c − J2 c²) / (2 dz) J/m³ (c = m1·m2),
-    weighted by the cell's fill fraction like every energy density; with fill 1 the total is exactly the
-    area energy above times the interface area, and its gradient is −Ms V B. Only columns where both cells
+    Energy density stored half in each of the two cells: e = (−J1 c − J2 c²) / (2 dz) J/m³ (c = m1·m2);
+    with fill 1 the total is exactly the area energy above times the interface area, and its gradient is
+    −Ms V B. Partly filled cells: the pair carries the weight min(f1, f2) and each cell's field is taken
+    over its own fill (:func:`micromag.terms.stencil.fill_weights`), so the gradient stays exact. Only columns where both cells
     are magnetic couple; the cells between the two planes must not be magnetic (a spacer).
 
     Parameters
@@ -93,6 +94,7 @@ class InterlayerExchange(Term):
         mag = system.magnetic
         Ms = system.param("Ms")
         dz = g.cell[2]
+        fill = np.where(mag, system.fill, 0.0)
         self._pairs = []
         tab = np.zeros((6,) + g.shape)
         for i, (k1, k2, J1, J2) in enumerate(self.couplings):
@@ -102,18 +104,20 @@ class InterlayerExchange(Term):
             if k2 > k1 + 1 and (mag[k1 + 1:k2] & both[None]).any():
                 raise ValueError(f"coupling {i} (planes {k1} and {k2}): magnetic cells lie between the planes; "
                                  "interlayer exchange couples two layers across a non-magnetic spacer")
-            w = both.astype(float)
-            inv1 = np.divide(w, Ms[k1] * dz, out=np.zeros_like(w), where=both)
-            inv2 = np.divide(w, Ms[k2] * dz, out=np.zeros_like(w), where=both)
+            # the pair's weight min(f1, f2) (stencil.fill_weights); each cell's field takes it over its own fill
+            w = np.where(both, np.minimum(fill[k1], fill[k2]), 0.0)
+            r1 = np.divide(w, fill[k1], out=np.zeros_like(w), where=both)
+            r2 = np.divide(w, fill[k2], out=np.zeros_like(w), where=both)
+            inv1 = np.divide(r1, Ms[k1] * dz, out=np.zeros_like(w), where=both)
+            inv2 = np.divide(r2, Ms[k2] * dz, out=np.zeros_like(w), where=both)
             self._pairs.append((k1, k2, J1, J2, inv1, inv2, w / (2 * dz)))
-            tab[3, k1] = np.where(both, J1 / dz, 0.0)
-            tab[4, k1] = np.where(both, J2 / dz, 0.0)
+            tab[3, k1] = J1 / dz * r1
+            tab[4, k1] = J2 / dz * r1
             tab[5, k1] = np.where(both, k2 - k1, 0.0)
-            tab[0, k2] = np.where(both, J1 / dz, 0.0)
-            tab[1, k2] = np.where(both, J2 / dz, 0.0)
+            tab[0, k2] = J1 / dz * r2
+            tab[1, k2] = J2 / dz * r2
             tab[2, k2] = np.where(both, k2 - k1, 0.0)
         self._table = tab
-        self._fill = system.fill
 
     def add_field(self, m, t, B):
         for k1, k2, J1, J2, inv1, inv2, _ in self._pairs:
@@ -126,9 +130,9 @@ class InterlayerExchange(Term):
         e = np.zeros((m.shape[0],) + m.shape[2:], dtype=m.dtype)
         for k1, k2, J1, J2, _, _, half in self._pairs:
             c = np.einsum("bcij,bcij->bij", m[:, :, k1], m[:, :, k2])
-            ea = (-J1 * c - J2 * c * c) * half
-            e[:, k1] += ea * self._fill[k1]
-            e[:, k2] += ea * self._fill[k2]
+            ea = (-J1 * c - J2 * c * c) * half  # half holds the pair's weight min(f1, f2)
+            e[:, k1] += ea
+            e[:, k2] += ea
         return e
 
     def device_patterns(self):

@@ -96,6 +96,30 @@ def neighbour_exists(present, grid, ax3, side):
     return p[tuple(sl)]
 
 
+def fill_weights(system):
+    """The fill fractions of the cells as neighbour terms weight their bonds, or None when every magnetic
+    cell is full (then every bond has weight 1 and nothing changes).
+
+    A bond (face) between magnetic cells i and j carries the weight w_ij = min(f_i, f_j) (f the fill
+    fraction): the energy of a neighbour term is V Σ_faces w_ij ε_ij(m_i, m_j), and the field of cell i,
+    −(1/(Ms_i f_i V)) ∂E/∂m_i, takes each of its bonds with the factor w_ij / f_i ≤ 1. The field is then
+    exactly the gradient of the energy (what a minimum-energy path and the energy Hessian need), the
+    torque of i on j is the reaction of that of j on i, and no cell is stiffer than with full weights (a
+    sliver of a cell beside a full cell pulls on it in proportion to its volume, not as a full cell does).
+    Returns (nz, ny, nx) floats (fill, 0 outside the magnet)."""
+    mag = system.magnetic
+    f = np.where(mag, system.fill, 0.0)
+    if np.all(f[mag] == 1.0):
+        return None
+    return f
+
+
+def bond_weights(fill, lo3, hi3):
+    """w_ij = min(f_i, f_j) on the faces between the cells ``lo3`` and ``hi3`` (slices of a (nz, ny, nx)
+    array; see :func:`fill_weights`)."""
+    return np.minimum(fill[lo3], fill[hi3])
+
+
 def periodic_defines(grid):
     """The kernel defines of the periodic axes: {"MM_PERIODIC_X": 1, ...} for each periodic axis."""
     return {f"MM_PERIODIC_{'XYZ'[a]}": 1 for a in range(3) if is_periodic(grid, a)}
