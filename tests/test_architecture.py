@@ -380,8 +380,6 @@ LONG_MODULES = {  # path: why it is one concern (or why it is not split yet)
     "micromag/engine/io/vtk.py": "one file format: VTK image data (.vti) and series (.pvd), written and read",
     "micromag/apps/devices.py": "the MRAM cell builders (SOT, STT, VCMA on one base) and their MTJ spec",
     "micromag/apps/ubermag/_model.py": "one translation (an Ubermag system into a Simulation); edited on another branch",
-    "micromag/apps/barrier.py": "NOT one concern (path method, closed forms, refinement): split after the branch "
-                                "editing it now is merged",
 }
 
 

@@ -149,7 +149,7 @@ def _disc(n, centre, backend="cpu", Ku=7.13e5):
 
 def _uniform_rotation_max(sim, phis=8, thetas=181):
     """Largest energy of uniform rotation ẑ -> −ẑ through the best in-plane direction, minus E(relaxed ẑ):
-    written here from scratch (not barrier._coherent_bound) as the test's own bound."""
+    written here from scratch (not micromag.apps.barrier.starts.coherent_bound) as the test's own bound."""
     c = clone_simulation(sim, 1)
     c.m = (0, 0, 1)
     c.minimize(tol_torque=1e-6, progress=False)
