@@ -315,10 +315,12 @@ def test_simulated_critical_currents_match_the_macrospin(backend):
 def test_a_cell_spec_takes_a_whole_mtj_stack(tmp_path):
     """``micromag cell`` with a [stack] table: the stack is built when the spec is read (a bad one is refused
     before any work, naming [stack]) and its stage gives the offset field, Δ_P/Δ_AP and Ic0 both ways,
-    closed form and simulated. On this 12 nm disc (2 nm cells) the simulated Ic0 differs from the closed form
-    by −3.2 % (P→AP) and +0.4 % (AP→P): the offset field of the reference falls off towards the disc's edge and
-    the partly filled edge cells weigh less in the energy than in the dynamics; 5 % bounds it (the square
-    free layer of the test above agrees to 0.5 %)."""
+    closed form and simulated. The closed form is the threshold of the uniform mode in the mean offset field;
+    the simulation finds that of the lowest mode of the free layer in the offset field map (which falls off
+    towards the disc's edge), so it lies below (the uniform mode is one trial function of the variational
+    problem) — measured −5.6 % (P→AP) and −6.5 % (AP→P) on 2 nm cells, −5.4 % and −7.0 % on 1 nm cells: a
+    difference of models, not of resolution (the square free layer of the test above, in a uniform field,
+    agrees to 0.5 %)."""
     from micromag.apps import cellreport as cr
     from micromag.apps.sweep import SpecError
 
@@ -334,7 +336,7 @@ def test_a_cell_spec_takes_a_whole_mtj_stack(tmp_path):
     assert rec["offset_field_T"]["mean"][2] > 0.02
     assert rec["delta"]["macrospin"]["P"] > rec["delta"]["macrospin"]["AP"]
     for k in ("P->AP", "AP->P"):
-        assert rec["Ic0_simulated_A"][k] == pytest.approx(rec["Ic0_A"][k], rel=5e-2)
+        assert 0.85 < rec["Ic0_simulated_A"][k] / rec["Ic0_A"][k] < 1.0
     p.write_text(CELL_SPEC + "\n" + stack.replace('role = "barrier"', 'role = "tunnel"'))
     with pytest.raises(SpecError, match=r"\[stack\]: layer 'MgO': role"):
         cr.load_cell_spec(p)
