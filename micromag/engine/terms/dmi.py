@@ -160,7 +160,6 @@ class DMI(Term):
         self.active = bool(np.any(W))
         self._faces = []
         self._edge = None
-        self._Ms_eff = system.Ms_eff
         self._fill = fill_weights(system)
         if not self.active:
             return
@@ -230,18 +229,6 @@ class DMI(Term):
             (k, j, i), M = self._edge
             mc = m[:, :, k, j, i]  # (B, 3, n)
             B[:, :, k, j, i] += np.einsum("abn,xbn->xan", M, mc)
-
-    def energy_density(self, m, t):
-        """−½ Ms_eff m·B_DMI in J/m³, shape (B, nz, ny, nx) (exact discrete energy, see the class doc)."""
-        e = np.zeros((m.shape[0],) + m.shape[2:], dtype=m.dtype)
-        if not self.active:
-            return e
-        F = self._scratch.get("F", m.shape, m.dtype)
-        F.fill(0.0)
-        self.add_field(m, t, F)
-        np.einsum("bc...,bc...->b...", m, F, out=e)
-        e *= -0.5 * self._Ms_eff
-        return e
 
 
 InterfacialDMI = DMI  # the former name (interfacial only); D_ind keeps its meaning

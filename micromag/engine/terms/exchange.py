@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import MATERIAL, Param, Term
-from .stencil import AXES, Scratch, bond_weights, compress, face_slices, faces, fill_weights
+from .stencil import AXES, Scratch, bond_weights, compress, faces, fill_weights
 
 
 
@@ -129,7 +129,6 @@ class Exchange(Term):
                     self._faces.append((flat + (slice(None, -1),), flat + (slice(1, None),), k, "dx", True, wrap))
                 else:
                     self._faces.append((lo, hi, k, f"d{axis5}{'w' if wrap_face else ''}", False, None))
-        self._Ms_eff = system.Ms_eff
         # one coefficient per axis (uniform material, full box): the compiled stencil of micromag.engine._jit
         from .. import _jit
 
@@ -197,15 +196,3 @@ class Exchange(Term):
             if not self._direct:
                 np.multiply(H, self._two_over_Ms, out=H)
             B += H
-
-    def energy_density(self, m, t):
-        """−½ Ms_eff m·B_exchange in J/m³, shape (B, nz, ny, nx)."""
-        e = np.zeros((m.shape[0],) + m.shape[2:], dtype=m.dtype)
-        if not self._faces:
-            return e
-        F = self._scratch.get("F", m.shape, m.dtype)
-        F.fill(0.0)
-        self.add_field(m, t, F)
-        np.einsum("bc...,bc...->b...", m, F, out=e)
-        e *= -0.5 * self._Ms_eff
-        return e
