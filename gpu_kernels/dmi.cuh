@@ -6,8 +6,9 @@
 // Bulk (per face to the magnetic neighbour j on side s = +-1 along a, W_f = (W_a(r_i) + W_a(r_j)) / 2):
 //   B -= s (m_j x W_f) / (Ms_i d_a)
 // Edge (a missing neighbour along an axis with >= 2 cells: open grid edge or non-magnetic cell), the
-// ghost-cell boundary condition 2A d_a m = m x W_a folded with its exchange part:
-//   B += (|W_a|^2 m - (m.W_a) W_a) / (2 A_i Ms_i)   per free face   (no edge term where A_i = 0).
+// ghost-cell boundary condition 2A d_a m = m x W_a folded with its exchange part, less its part along m
+// (no torque; MuMax3 keeps it, |W|^2/(2A Ms) can be 5e8 T and bury the torque in round-off):
+//   B -= (m.W_a) W_a / (2 A_i Ms_i)   per free face   (no edge term where A_i = 0).
 // Periodic axes wrap in load_neighbours (common.cuh); an axis of one cell contributes nothing.
 // MM_DMI_FILL (partly filled cells, fill pattern f): each face times min(f_i, f_j) / f_i (stencil.fill_weights).
 #pragma once
@@ -49,7 +50,7 @@ __device__ __forceinline__ vec3 dmi_field(const Cell& x) {
         }
         if (A0 > 0 && nfree > 0) {
             const real k = (real)nfree / ((real)2 * A0 * Ms);
-            B = add3(B, scale3(k, sub3(scale3(dot3(W0, W0), x.m), scale3(dot3(x.m, W0), W0))));
+            B = sub3(B, scale3(k * dot3(x.m, W0), W0));
         }
     }
     return B;

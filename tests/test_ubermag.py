@@ -19,12 +19,6 @@ MUMAX3_CLASS_REFUSAL = ("expects MuMax3's behaviour from any calculator that has
                         "TestDMI.test_crystalclass (which drives them all) passes")
 SCRIPT_FILES = ("checks for the input script of OOMMF (<name>.mif) or MuMax3 (<name>.mx3); micromag runs in "
                 "Python and writes info.json, m0.omf, the table and the OVF snapshots, but no such script")
-DMI_TINY_A = ("DMI with exchange A = 1e-21 J/m (added for calculators that need exchange with DMI): micromag's "
-              "DMI boundary condition (MuMax3's ghost cells) adds (|W|² m − (m·W) W)/(2A Ms), D²/(2A Ms) = 5e8 T, "
-              "on the edge cells: stiff only out of the plane normal to W (in-plane soft), 1e8 times the bulk "
-              "curvature, and the one-step-size descent stalls (<m> ~ 6e-4 Ms, the test wants 1e-6); a scalar "
-              "per-cell step weight (tried) slows the soft in-plane mode as much — it needs a 3×3 block "
-              "preconditioner from that edge term")
 
 
 def _skipped(reason):
@@ -49,8 +43,6 @@ def _in_tmp(tmp_path, monkeypatch):
 
 class TestDMI(_TestDMI):
     test_crystalclass_init = _skipped(MUMAX3_CLASS_REFUSAL)
-    test_scalar = _skipped(DMI_TINY_A)
-    test_dict = _skipped(DMI_TINY_A)
 
 
 class TestMinDriver(_TestMinDriver):

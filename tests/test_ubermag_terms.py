@@ -131,8 +131,8 @@ def test_zeeman_units_and_effective_field():
 def test_dmi_sign_is_ubermags():
     """Ubermag's Cnv_z energy density is w = D (m·∇m_z − m_z ∇·m); for the cycloid
     m = (cos kx, 0, sin kx) it is D k in the continuum. Discretised with central differences each of the
-    n − 1 faces of a chain carries V (D/dx) sin(k dx) (micromag's D_ind = −D); a huge A makes the edge
-    boundary terms (−V D²/(4A) per free face, 2e-30 J here) negligible: E = (n − 1) V D sin(k dx)/dx."""
+    n − 1 faces of a chain carries V (D/dx) sin(k dx) (micromag's D_ind = −D); the edge boundary terms
+    V (m·W)²/(4A) per free face vanish (m ⟂ W = D ŷ on the x faces): E = (n − 1) V D sin(k dx)/dx."""
     n, dx, D, k = 40, 1e-9, 3e-3, 2 * math.pi / 16e-9
     mesh = _mesh(n=(n, 1, 1), cell=(dx, dx, dx))
     s = mm.System(name="dmi")

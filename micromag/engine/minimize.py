@@ -26,12 +26,15 @@ def _dot(a, b):
     return (a.reshape(n, -1) * b.reshape(n, -1)).sum(axis=1)
 
 
-def bb_estimate(m, m_old, d, d_old, it, xp=np):
+def bb_estimate(m, m_old, d, d_old, it, xp=np, implicit=None):
     """Barzilai–Borwein step per member (1/T) from the last step s = Δm and the change of the descent
     direction y = −Δd: τ1 = (s·s)/(s·y) on even iterations, τ2 = (s·y)/(y·y) on odd ones. Returns the (B,)
-    estimates and where they are usable (finite and > 0; s·y < 0 means negative curvature along the step)."""
+    estimates and where they are usable (finite and > 0; s·y < 0 means negative curvature along the step).
+    ``implicit(m, s)``: the curvature Q s of a part the step treats implicitly, taken out of y."""
     s = m - m_old
     y = d_old - d
+    if implicit is not None:
+        y = y - implicit(m, s)
     sy = _dot(s, y)
     if it % 2 == 0:
         new = _dot(s, s) / xp.where(sy != 0, sy, xp.inf)

@@ -23,6 +23,11 @@ point of the precession-free LLG, dm/dt = −γ m × (m × B_eff). It gets there
    the BB steps converge superlinearly. Every batch member has its own τ and stops on its own: a member
    whose largest torque is below ``tol_torque`` is not moved again.
 
+   Cells where a term declares a stiff self-coupling (``Term.local_stiffness``: the DMI boundary condition,
+   D²/(2A Ms) = 5e8 T with A = 1e-21 J/m) take the semi-implicit step τ (I + τ|Q|)⁻¹ d instead of τ d, Q
+   their local 2×2 Hessian on the tangent plane (:mod:`micromag.engine.stiff_cells`), and the BB formulas
+   see y less Q s: the stiff directions converge by Newton steps, the step length is set by the rest.
+
 2. **Precession-free polishing** (only for members phase 1 left unconverged: its iteration budget spent
    or no progress in ``patience`` iterations, which happens on very flat or rugged landscapes): the
    precession-free LLG integrated with adaptive RK23 on a relaxation clock of its own, the way MuMax3's
@@ -44,6 +49,7 @@ import numpy as np
 
 from .minimize import bb_estimate
 from .progress import Progress
+from .stiff_cells import LocalStiffness
 from .validation import check_positive
 
 
@@ -93,13 +99,15 @@ def _torque_sq(llg, m, t, free):
 
 
 def descend(llg, m, t, free, tol_torque, max_iter=20000, patience=2000, tau0=1e-4, max_angle=0.2, xp=np,
-            prog=None, active=None, on_iteration=None):
+            prog=None, active=None, on_iteration=None, stiff=None):
     """Phase 1 (see the module docstring): move ``m`` (arrays of ``xp``, changed in place) down the
     precession-free LLG direction with capped Barzilai–Borwein steps until every member's largest
     |m × B_eff| over the ``free`` cells (a (nz, ny, nx) 0/1 array) is below ``tol_torque`` (T).
 
     ``active`` (bool (B,), host) limits the members that move; converged members stop moving.
     ``on_iteration(it, torque)`` is called after every field evaluation (torque: host (B,) in T).
+    ``stiff`` (:class:`~micromag.engine.stiff_cells.LocalStiffness`): cells whose stiff self-coupling the
+    step treats implicitly.
     Returns (largest torque per member in T as a host array (B,), iterations, converged (B,) bool).
     """
     nb = m.shape[0]
@@ -138,18 +146,25 @@ def descend(llg, m, t, free, tol_torque, max_iter=20000, patience=2000, tau0=1e-
         if not active.any():
             break
         if d_old is not None:
-            new, ok = bb_estimate(m, m_old, d, d_old, it, xp)
+            new, ok = bb_estimate(m, m_old, d, d_old, it, xp, implicit=None if stiff is None else stiff.hessian_times)
             # negative curvature along the step (s·y < 0: the energy is concave there, far from a minimum):
             # no BB estimate; take the largest step the cap allows, which still goes downhill
-            tau = xp.where(ok, new, xp.inf).astype(m.dtype)
-        # cap the rotation: τ |d| <= max_angle in every cell of the member
-        tau = xp.minimum(tau, max_angle / xp.maximum(tmax_dev, 1e-300)).astype(m.dtype)
+            tau = xp.where(ok, new, xp.inf if stiff is None else 10 * tau).astype(m.dtype)
         go = xp.asarray(active)
-        step = xp.where(go, tau, 0).reshape((nb,) + (1,) * (m.ndim - 1))
+        if stiff is None:
+            # cap the rotation: τ |d| <= max_angle in every cell of the member
+            tau = xp.minimum(tau, max_angle / xp.maximum(tmax_dev, 1e-300)).astype(m.dtype)
+            u = xp.where(go, tau, 0).reshape((nb,) + (1,) * (m.ndim - 1)) * d
+        else:
+            u = stiff.step(m, d, tau)
+            umax = xp.sqrt((u * u).sum(axis=1).reshape(nb, -1).max(axis=1))
+            scale = xp.minimum(1.0, max_angle / xp.maximum(umax, 1e-300))  # the same cap on the step taken
+            tau = (tau * scale).astype(m.dtype)
+            u *= xp.where(go, scale, 0).reshape((nb,) + (1,) * (m.ndim - 1))
         m_old = m.copy()
         d_old = d
-        tt = step**2 * tsq[:, None]
-        new_m = (4 - tt) * m + 4 * step * d
+        tt = (u * u).sum(axis=1, keepdims=True)
+        new_m = (4 - tt) * m + 4 * u
         new_m /= (4 + tt)
         # the update keeps |m| = 1 only up to round-off, which would build up
         new_m /= xp.maximum(xp.sqrt((new_m * new_m).sum(axis=1, keepdims=True)), 1e-30)
@@ -210,9 +225,10 @@ def relax(sim, tol_torque=1e-5, max_time=50e-9, progress=True, frozen=None, max_
         th.enabled = False
     t_held = xp.asarray(state.t).copy()
     m = state.m
+    stiff = LocalStiffness.of_terms(sim.terms.values(), sim.grid.shape, xp)
     try:
         tq, iters, conv = descend(engine, m, t_held, free, tol_torque, max_iter=max_iter, patience=patience,
-                                  xp=xp, prog=prog, on_iteration=on_iteration)
+                                  xp=xp, prog=prog, on_iteration=on_iteration, stiff=stiff)
         n1 = engine.nevals
         if not np.all(np.isfinite(tq)):  # no state with a finite torque: m is back at the start; say why
             from .guard import check_torque

@@ -177,6 +177,13 @@ class Term:
         None 0 (Ms_eff = Ms × fill, A/m). A "custom" term implements its own."""
         return rule_energy(self, m, t)
 
+    def local_stiffness(self):
+        """The part of this term's field that couples each cell to itself and is stiff: ``(cells, M)`` with
+        ``cells`` the (k, j, i) index arrays of n cells and ``M`` (3, 3, n) symmetric, B_i ⊇ M_i m_i (T per
+        unit m), or None (the default). The minimizer (:mod:`micromag.engine.relax`) treats it implicitly,
+        so a stiff local term (a DMI boundary condition with a tiny A) does not limit its steps."""
+        return None
+
     def field(self, m, t=None):
         """This term's effective field alone (T) at member times ``t`` (s, default 0), shaped like ``m``."""
         t = np.zeros(m.shape[0]) if t is None else np.broadcast_to(np.asarray(t, float), (m.shape[0],))

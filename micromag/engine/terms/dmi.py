@@ -74,19 +74,22 @@ class DMI(Term):
     bulk MuMax3's Dbulk ghost cell ∂_x m = (D/2A)(0, −m_z, m_y). It is imposed with a ghost cell at
     m_i ± d_a ∂_a m = m_i ± (d_a/2A)(m_i × W_a); its exchange part (2A/(Ms d²))(m_ghost − m_i) and its
     DMI part cancel in their terms linear in m_i × W, which leaves, per free face,
+    (|W_a|² m_i − (m_i·W_a) W_a)/(2 A_i Ms_i). Its part along m_i exerts no torque; this term adds the rest,
 
-        B_i += (1 / (2 A_i Ms_i)) (|W_a|² m_i − (m_i·W_a) W_a)
+        B_i += −(m_i·W_a) W_a / (2 A_i Ms_i)
 
-    (Cnv_z on an x face: (D²/(2A Ms))(m_x, 0, m_z)). This term adds that sum (exchange part included), so
-    :class:`~micromag.engine.terms.exchange.Exchange` stays a pure Neumann term and Exchange + DMI is MuMax3's
-    ghost-cell scheme. A free face is the grid edge of an open axis with at least two cells, or a face to
+    (Cnv_z on an x face: −(D²/(2A Ms)) m_y ŷ), so that Exchange + DMI exerts MuMax3's ghost-cell torque
+    while :class:`~micromag.engine.terms.exchange.Exchange` stays a pure Neumann term. (MuMax3's field has
+    |W|² m/(2A Ms) more, along m: 5e8 T for D = 1e-3 J/m², A = 1e-21 J/m, Ms = 1e6 A/m, which buries the
+    torque of a 1 T field in its round-off. That part adds only the constant −V |W|²/(4A) per free face to
+    the energy.) A free face is the grid edge of an open axis with at least two cells, or a face to
     a cell that is not magnetic. Cells with A = 0 get no edge term: the DMI energy alone, the missing
     neighbour taken as zero (OOMMF's discretization, which has no boundary condition). An axis of one
     cell has no gradient, free or periodic (there the cell is its own neighbour and m_j − m_i = 0).
 
     **Energy.** The field is linear in m and symmetric in the Ms·V inner product, so e_i = −½ Ms_eff,i
     m_i·B_i is the exact discrete energy whose gradient is the field; per free face of an edge cell it
-    carries −V (|W|² |m|² − (m·W)²)/(4A), an O(d) energy per unit edge length. Partly filled cells: each
+    carries V (m·W)²/(4A), an O(d) energy per unit edge length. Partly filled cells: each
     face times min(f_i, f_j) and the face part of the field of cell i over f_i, as for exchange
     (:func:`micromag.terms.stencil.fill_weights`), so that the field stays the gradient of the energy.
 
@@ -192,11 +195,15 @@ class DMI(Term):
             nfree = sum((~neighbour_exists(mag, g, ax3, s)).astype(float) for s in (-1, 1)) * mag
             k = c_edge * nfree
             if np.any(k):
-                w2 = (Wa * Wa).sum(axis=0)
-                M += k * (w2 * np.eye(3)[:, :, None, None, None] - Wa[:, None] * Wa[None, :])
+                M -= k * Wa[:, None] * Wa[None, :]
         idx = np.nonzero(np.any(M != 0, axis=(0, 1)))
         if idx[0].size:
             self._edge = (idx, M[(slice(None), slice(None)) + idx])  # (3, 3, n)
+
+    def local_stiffness(self):
+        """The edge term of the boundary condition, B_i += M_i m_i with M_i = −Σ_free faces W Wᵀ/(2 A Ms) (T):
+        D²/(2 A Ms) is 5e8 T for D = 1e-3 J/m², A = 1e-21 J/m, Ms = 1e6 A/m."""
+        return self._edge if self.active else None
 
     # ------------------------------------------------------------------ field
     @staticmethod
