@@ -420,6 +420,16 @@ def _expected_shape(n, pbc):
     return (m[2], m[1], m[0])
 
 
+def tensor_cache_path(n, cell, pbc=(0, 0, 0), cache_dir=None):
+    """The cache file :func:`cached_newell_tensor` reads and writes for this grid (None: ``cache_dir=False``);
+    it need not exist. Files derived from the tensor (the kernel spectra) are named after it."""
+    if cache_dir is False:
+        return None
+    n = tuple(int(v) for v in n)
+    _, digest = _cache_key(n, cell, tuple(int(v) for v in pbc))
+    return cache_directory(cache_dir) / f"newell_{n[0]}x{n[1]}x{n[2]}_{digest}.npz"
+
+
 def cached_newell_tensor(n, cell, pbc=(0, 0, 0), cache_dir=None):
     """:func:`newell_tensor` through an on-disk npz cache; returns (tensor, path or None, loaded_from_disk).
 
@@ -430,9 +440,9 @@ def cached_newell_tensor(n, cell, pbc=(0, 0, 0), cache_dir=None):
     pbc = tuple(int(v) for v in pbc)
     if cache_dir is False:
         return newell_tensor(n, cell, pbc), None, False
-    key, digest = _cache_key(n, cell, pbc)
-    directory = cache_directory(cache_dir)
-    path = directory / f"newell_{n[0]}x{n[1]}x{n[2]}_{digest}.npz"
+    key, _ = _cache_key(n, cell, pbc)
+    path = tensor_cache_path(n, cell, pbc, cache_dir)
+    directory = path.parent
     shape = _expected_shape(n, pbc)
     if path.is_file():
         try:

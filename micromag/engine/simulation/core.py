@@ -121,11 +121,11 @@ class Simulation(Checkpoints, ThermalNoise, TimeEvolution, Output):
 
         if not isinstance(grid, Grid):
             raise TypeError(f"grid must be a micromag Grid (mm.Grid(n=..., cell=...)), got {grid!r}")
-        check_simulation(grid, self.batch, self._tableau.stages, bool(demag), self.backend, dtype_)
         if self.backend == "cpu":
             from .. import _jit
 
             _jit.warm_up(grid.ncells)  # numba's import and start-up in the background, while the terms are set up
+        check_simulation(grid, self.batch, self._tableau.stages, bool(demag), self.backend, dtype_)
         self.system = System(grid, material=material, geometry=geometry, regions=regions, materials=materials)
         self.grid = grid
         self._shape = (self.batch, 3) + grid.shape
