@@ -96,19 +96,20 @@ def test_frozen_cells_keep_their_magnetization(backend):
         relax(sim, frozen=np.ones((2, 2), bool), progress=False)
 
 
+@pytest.mark.parametrize("method", ["relax", "minimize"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_stiff_dmi_edge_cells_converge_to_the_quarter_turn_cycloid(backend):
+def test_stiff_dmi_edge_cells_converge_to_the_quarter_turn_cycloid(backend, method):
     """A 40-cell chain with interfacial DMI D = 1e-3 J/m² and A = 1e-21 J/m (Ubermag's calculator tests add
     such an A to a DMI-only system): the DMI boundary condition puts D²/(2A Ms) = 5e8 T on the two end cells,
     against D/(Ms d) = 1 T in the bulk (micromag.engine.stiff_cells). The minimum of the discrete energy is
     the cycloid in the xz plane turning by 90° per cell: each face's −(D/d) sin φ is least at φ = 90° (the
     exchange, 2A/(Ms d²) = 2e-9 T, moves that by 2A/(D d) = 2e-9 rad), and the end cells feel no torque from
-    the edge term there (m ⟂ W = D ŷ). From a random start relax() reaches 1e-10 T."""
+    the edge term there (m ⟂ W = D ŷ). From a random start relax() and minimize() reach 1e-10 T."""
     grid = mm.Grid(n=(40, 1, 1), cell=(1e-9,) * 3)
     sim = mm.Simulation(grid, material=mm.Material(Ms=1e6, A=1e-21, D_ind=1e-3), demag=False, backend=backend)
     rng = np.random.default_rng(3)
     sim.m = rng.normal(size=(3, 1, 1, 40))
-    tq = sim.relax(tol_torque=1e-10, progress=False)
+    tq = getattr(sim, method)(tol_torque=1e-10, progress=False)
     assert tq < 1e-10
     m = sim.m[0, :, 0, 0, :]
     assert np.abs(m[1]).max() < 1e-9

@@ -2,6 +2,9 @@
 formulas), the unit and sign conventions of the translation, Tcl and callable time dependence, and the
 drivers on both backends."""
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,6 +167,28 @@ def test_tcl_procedures():
     np.testing.assert_allclose(p(2.5e-10), [2, 0.5e-10, 5e-10], rtol=1e-12)
     with pytest.raises(ValueError, match="script_args"):
         TclProc({"script": "", "script_name": "F", "script_args": "time"}, "test")
+
+
+def test_tcl_procedure_freed_in_another_thread():
+    """A TclProc that the garbage collector frees in another thread (the Ubermag drivers' background writer,
+    say) must not take the process down: Tcl aborts ("Tcl_AsyncDelete: async handler deleted by the wrong
+    thread") when an interpreter is deleted by a thread other than the one that made it. Before each
+    thread kept one interpreter, this killed about one run in three of Ubermag's calculator suite."""
+    pytest.importorskip("tkinter")
+    code = ("import gc, threading\n"
+            "from micromag.apps.ubermag._timefunc import TclProc\n"
+            "for _ in range(3):\n"
+            "    p = TclProc({'script': 'set k 2; proc F { total_time } { global k; return [expr {$k*$total_time}] }',"
+            " 'script_name': 'F'}, 't')\n"
+            "    p.cycle = p\n"
+            "    assert p(1.5)[0] == 3.0\n"
+            "    del p\n"
+            "t = threading.Thread(target=gc.collect)\n"
+            "t.start(); t.join()\n"
+            "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-2000:]
 
 
 def _small_system(name):

@@ -43,12 +43,13 @@ def bb_estimate(m, m_old, d, d_old, it, xp=np, implicit=None):
     return new, xp.isfinite(new) & (new > 0)
 
 
-def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4, xp=np, max_angle=0.2):
+def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4, xp=np, max_angle=0.2, stiff=None):
     """Minimize m in place (arrays of the array module ``xp``). Returns the final largest |m × B| in T.
 
     The BB step is capped so that no cell turns by more than ``max_angle`` (rad) per iteration: past a
     switching field the metastable minimum is gone, the BB estimate grows by orders of magnitude and an
-    uncapped step scrambles the state. The cap only acts far from equilibrium."""
+    uncapped step scrambles the state. The cap only acts far from equilibrium. ``stiff``
+    (:class:`~micromag.engine.stiff_cells.LocalStiffness`): cells stepped semi-implicitly, as in relax()."""
     B = m.shape[0]
     tau = xp.full(B, tau0, dtype=m.dtype)
     d_old = None
@@ -76,17 +77,25 @@ def minimize_bb(llg, m, t, mask, tol_torque, max_iter, progress=True, tau0=1e-4,
         if tq < tol_torque:
             break
         if d_old is not None:
-            new, ok = bb_estimate(m, m_old, d, d_old, it, xp)
-            tau = xp.where(ok, new, tau).astype(m.dtype)
-        # cap the rotation: τ |d| <= max_angle in every cell
-        dmax = xp.sqrt(tsq.reshape(B, -1).max(axis=1))
-        tau = xp.minimum(tau, max_angle / xp.maximum(dmax, 1e-300)).astype(m.dtype)
+            new, ok = bb_estimate(m, m_old, d, d_old, it, xp, implicit=None if stiff is None else stiff.hessian_times)
+            tau = xp.where(ok, new, tau if stiff is None else 10 * tau).astype(m.dtype)
+        shape = (B,) + (1,) * (m.ndim - 1)
+        if stiff is None:
+            # cap the rotation: τ |d| <= max_angle in every cell
+            dmax = xp.sqrt(tsq.reshape(B, -1).max(axis=1))
+            tau = xp.minimum(tau, max_angle / xp.maximum(dmax, 1e-300)).astype(m.dtype)
+            u = tau.reshape(shape) * d
+        else:
+            u = stiff.step(m, d, tau)
+            umax = xp.sqrt((u * u).sum(axis=1).reshape(B, -1).max(axis=1))
+            scale = xp.minimum(1.0, max_angle / xp.maximum(umax, 1e-300))  # the same cap on the step taken
+            tau = (tau * scale).astype(m.dtype)
+            u *= scale.reshape(shape)
         m_old = m.copy()
         d_old = d
-        tau_b = tau.reshape((B,) + (1,) * (m.ndim - 1))
-        tt = tau_b**2 * tsq[:, None]
+        tt = (u * u).sum(axis=1, keepdims=True)
         m *= (4 - tt)
-        m += 4 * tau_b * d
+        m += 4 * u
         m /= (4 + tt)
         # the update keeps |m| = 1 only up to round-off, which would build up
         m /= xp.maximum(xp.sqrt((m * m).sum(axis=1, keepdims=True)), 1e-30)

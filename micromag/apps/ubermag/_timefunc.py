@@ -17,11 +17,28 @@ fields, a 3×3 matrix M(t) acting on the static vector, OOMMF's Oxs_TransformZee
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
+import threading
 
 import numpy as np
 import ubermagutil.typesystem as ts
+
+_TCL = threading.local()
+_CHILD = itertools.count()
+
+
+def _thread_tcl():
+    """This thread's Tcl interpreter, made once and kept for the thread's life. A Tcl interpreter must be
+    deleted by the thread that made it: one per TclProc, freed by the garbage collector in whichever thread
+    it ran (a background writer's, say), made Tcl abort the process (Tcl_AsyncDelete panic)."""
+    interp = getattr(_TCL, "interp", None)
+    if interp is None:
+        import tkinter
+
+        interp = _TCL.interp = tkinter.Tcl()
+    return interp
 
 
 def attr(obj, name, default=None):
@@ -35,15 +52,18 @@ class TclProc:
 
     def __init__(self, tcl_strings, what):
         try:
-            import tkinter
+            self._tcl = _thread_tcl()
         except ImportError:  # Python built without Tcl
             raise NotImplementedError(f"{what}: tcl_strings need Python's Tcl interpreter (the tkinter module), "
                                       "which this Python lacks; use func= and dt= instead") from None
         for key in ("script", "script_name"):
             if key not in tcl_strings:
                 raise ValueError(f"{what}: tcl_strings needs the key {key!r}")
-        self.interp = tkinter.Tcl()
-        self.interp.eval(tcl_strings["script"])
+        # each procedure in a child interpreter of its own (its globals and procedure names apart from the
+        # others'), inside this thread's interpreter
+        self._child = f"micromag_proc{next(_CHILD)}"
+        self._tcl.call("interp", "create", self._child)
+        self._tcl.call(self._child, "eval", tcl_strings["script"])
         self.name = tcl_strings["script_name"]
         self.args = tcl_strings.get("script_args", "total_time").split()
         bad = [a for a in self.args if a not in ("stage", "stage_time", "total_time")]
@@ -60,9 +80,9 @@ class TclProc:
         else:
             values.update(stage=0, stage_time=t)
         argv = " ".join(repr(float(values[a])) if a != "stage" else str(int(values[a])) for a in self.args)
-        out = self.interp.eval(f"{self.name} {argv}")
+        out = self._tcl.eval(f"{self._child} eval {{{self.name} {argv}}}")  # the result as a string
         try:
-            return np.array([float(x) for x in self.interp.splitlist(out)], dtype=float)
+            return np.array([float(x) for x in self._tcl.splitlist(out)], dtype=float)
         except ValueError:
             raise ValueError(f"{self.what}: the Tcl procedure {self.name} returned {out!r}, not numbers") from None
 

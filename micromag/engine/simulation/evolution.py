@@ -391,6 +391,7 @@ class TimeEvolution:
         """
         from ..guard import SimulationDiverged, check_int, describe
         from ..minimize import minimize_bb
+        from ..stiff_cells import LocalStiffness
 
         tol_torque = check_positive("tol_torque", tol_torque, unit="T")
         max_iter = check_int("max_iter", max_iter, lo=1)
@@ -403,7 +404,7 @@ class TimeEvolution:
             th.enabled = False
         try:
             tq = minimize_bb(self.llg, self._m, self._t, self._mask_dev, tol_torque, max_iter, progress,
-                             xp=self.xp)
+                             xp=self.xp, stiff=LocalStiffness.of_terms(self.terms.values(), self.grid.shape, self.xp))
         except SimulationDiverged as exc:  # m is back at the last state with a finite torque
             self.state_changed()
             members = list(exc.members) or list(range(self.batch))
