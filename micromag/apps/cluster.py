@@ -26,6 +26,7 @@ the way Dask users run Dask:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -149,8 +150,10 @@ def _wait_for_workers(client, where, wait_workers, say):
         time.sleep(0.2)
 
 
-def close(client):
-    """Close a client we made, quietly (a lost scheduler makes distributed log a traceback on close)."""
+@contextlib.contextmanager
+def quiet_connection_logs():
+    """distributed's connection loggers at CRITICAL for the block: a lost scheduler makes them log tracebacks
+    (from their background threads too), where micromag says in one message what was lost and what to do."""
     import logging
 
     loggers = [logging.getLogger(n) for n in ("distributed.client", "distributed.core", "distributed.comm",
@@ -159,12 +162,19 @@ def close(client):
     for lg in loggers:
         lg.setLevel(logging.CRITICAL)
     try:
-        client.close(timeout=2)
-    except Exception:
-        pass
+        yield
     finally:
         for lg, lv in zip(loggers, levels):
             lg.setLevel(lv)
+
+
+def close(client):
+    """Close a client we made, quietly (a lost scheduler makes distributed log a traceback on close)."""
+    with quiet_connection_logs():
+        try:
+            client.close(timeout=2)
+        except Exception:
+            pass
 
 
 def _gpu_workers(client):
@@ -192,6 +202,11 @@ def run_points(client, fn, payload, todo, retries, finished, failed, saved, tota
     records one that raised after its retries. ``saved()`` counts the points in results.jsonl (for the
     message when the scheduler is lost; ``total`` of the sweep). Raises :class:`ClusterLost`.
     """
+    with quiet_connection_logs():
+        _run_points(client, fn, payload, todo, retries, finished, failed, saved, total, key_prefix)
+
+
+def _run_points(client, fn, payload, todo, retries, finished, failed, saved, total, key_prefix):
     distributed = _distributed()
     resources = {"GPU": 1} if _gpu_workers(client) else None
     info, futs = {}, []

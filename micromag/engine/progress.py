@@ -169,23 +169,25 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
 
-    def done(self, extra=""):
+    def done(self, extra="", always=False):
         """Close: a bar is completed with the final details; in line mode, one closing line if the call
-        lasted at least one interval (short calls stay silent)."""
+        lasted at least one interval (short calls stay silent) or ``always`` (a summary the user must see
+        however quick the call was: a sweep's tally)."""
         if not self.enabled or self._closed:
             return
         self._closed = True
         wall = time.perf_counter() - self.t0
-        if self.mode == "notebook" and (self._handle is not None or wall >= self.interval):
+        long_enough = always or wall >= self.interval
+        if self.mode == "notebook" and (self._handle is not None or long_enough):
             # the last update is what a saved notebook shows, so it must say 100 % (a call shorter than
             # one redraw shows nothing, as in a terminal)
             self._show(1.0, wall, extra, final=True)
-        elif self.mode == "bar" and (self._bar is not None or wall >= self.interval):
+        elif self.mode == "bar" and (self._bar is not None or long_enough):
             bar = self._bar or self._open_bar()  # (a call shorter than one redraw shows no bar at all)
             bar.set_postfix_str(extra, refresh=False)
             bar.update(bar.total - bar.n)
             bar.close()
-        elif self.mode == "line" and wall >= self.interval:
+        elif self.mode == "line" and long_enough:
             print(f"[{self.label}] done in {_fmt_seconds(wall)}  {extra}", file=self.stream, flush=True)
 
 

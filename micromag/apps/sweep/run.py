@@ -111,13 +111,16 @@ def run_sweep(spec, out=None, resume=False, scheduler=None, workers=None, progre
         client, owned = connect(scheduler, scheduler_file,
                                 DEFAULT_WAIT_WORKERS if wait_workers is None else wait_workers,
                                 say=lambda msg: say(progress, msg))
-    try:
+    if client is None:
         return _run_sweep(spec, out, resume, client, workers, progress, plot, pts, keys)
-    finally:
-        if owned:
-            from ..cluster import close
+    from ..cluster import close, quiet_connection_logs
 
-            close(client)
+    with quiet_connection_logs():  # a lost scheduler is reported once, by us, not by distributed's threads
+        try:
+            return _run_sweep(spec, out, resume, client, workers, progress, plot, pts, keys)
+        finally:
+            if owned:
+                close(client)
 
 
 def _run_sweep(spec, out, resume, client, workers, progress, plot, pts, keys):
@@ -189,7 +192,7 @@ def _run_sweep(spec, out, resume, client, workers, progress, plot, pts, keys):
         lost = exc
     finally:
         if lost is None:
-            prog.done(f"{len(todo) - len(failures)} points run, {len(failures)} failed")
+            prog.done(f"{len(todo) - len(failures)} points run, {len(failures)} failed", always=True)
         else:  # no summary: the points in flight neither ran nor failed
             prog.abort()
         log.close()
