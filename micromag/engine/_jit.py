@@ -135,13 +135,13 @@ def kernels():
                     return call
 
                 _STATE["kernels"] = {k: locked(k, f) for k, f in _build().items()}
-                _freeze_gc()
     return _STATE["kernels"]
 
 
 def _freeze_gc():
-    """Move every object alive now (numba's type system and dispatchers: ~10⁵ objects) out of the cyclic
-    garbage collector's reach (``gc.freeze``). They live as long as the process; without this, each full
+    """At the first call of each compiled kernel (a run's first steps, after the serial demag product's first
+    call too): move every object alive now (numba's type system and dispatchers: ~10⁵ objects) out of the
+    cyclic garbage collector's reach (``gc.freeze``). They live as long as the process; without this, each full
     collection walks them, and the collections of the interpreter's shutdown took 0.35 s of every run's
     wall time (measured: 0.37 s → 0.03 s at exit). Reference counting still frees them all. Only from the
     main thread (where a script's simulation runs), never from the warm-up or a worker thread."""
@@ -312,8 +312,6 @@ def serial_kernels():
         with _BUILD:
             if "serial" not in _STATE:
                 _STATE["serial"] = _build_serial() if _numba() is not None else None
-                if _STATE["serial"] is not None:
-                    _freeze_gc()
     return _STATE["serial"]
 
 
