@@ -319,6 +319,34 @@ def test_compiled_error_norm_keeps_nan(monkeypatch):
     assert err[0] == pytest.approx(2.0) and np.isnan(err[1])
 
 
+@needs_numba
+@pytest.mark.parametrize("add_m", [True, False])
+def test_compiled_stage_sums_equal_numpy_bit_for_bit(add_m):
+    """The stepper's compiled sums (next stage's input, error norm) against the same sums in NumPy, in the
+    same order (bitwise), for every stage count, two members with their own weights and a length that is
+    no whole number of the kernels' blocks."""
+    from micromag.engine._jit import kernels
+
+    rng = np.random.default_rng(3)
+    s, B, ncell = 7, 2, 5000
+    K = rng.standard_normal((s, B, 3 * ncell))
+    m = rng.standard_normal((B, 3 * ncell))
+    w = rng.standard_normal((B, s))
+    for n in range(s + 1):
+        out = np.full((B, 3 * ncell), np.nan)
+        kernels()["combine"](K, w, n, m, out, add_m)
+        ref = m.copy() if add_m else np.zeros_like(m)
+        for j in range(n):
+            ref = ref + w[:, j, None] * K[j]
+        assert np.array_equal(out, ref), n
+    for n in range(1, s + 1):
+        acc = w[:, 0, None] * K[0]
+        for j in range(1, n):
+            acc = acc + w[:, j, None] * K[j]
+        ref = np.sqrt((acc.reshape(B, 3, ncell) ** 2).sum(axis=1).max(axis=1))
+        np.testing.assert_allclose(kernels()["err_max"](K, w, n, ncell), ref, rtol=1e-15)
+
+
 def test_jit_mode_names_the_variable(monkeypatch):
     from micromag.engine import _jit
 

@@ -224,13 +224,21 @@ class System:
         return self._tables[name]
 
     def param(self, name):
-        """Per-cell material parameter: (nz, ny, nx), or (3, nz, ny, nx) for an axis; 0 outside the magnet."""
-        t = self.table(name)
-        v = t[self.region]
-        if v.ndim == 4:  # (nz, ny, nx, 3) -> (3, nz, ny, nx)
-            v = np.moveaxis(v, -1, 0)
-            return np.where(self.fill > 0, v, 0.0)
-        return np.where(self.fill > 0, v, 0.0)
+        """Per-cell material parameter: (nz, ny, nx), or (3, nz, ny, nx) for an axis; 0 outside the magnet.
+        Read-only: the array is kept until the materials change (the set-up of a 512² grid asked for the same
+        parameters 16 times, 6 ms each)."""
+        cache = self.__dict__.get("_param_cache")
+        if cache is None or cache[0] is not self._tables:  # new tables: the materials changed
+            cache = self._param_cache = (self._tables, {})
+        v = cache[1].get(name)
+        if v is None:
+            v = self.table(name)[self.region]
+            if v.ndim == 4:  # (nz, ny, nx, 3) -> (3, nz, ny, nx)
+                v = np.moveaxis(v, -1, 0)
+            v = np.where(self.fill > 0, v, 0.0)
+            v.flags.writeable = False
+            cache[1][name] = v
+        return v
 
     def uniform(self, name):
         """The parameter's value if it is the same in every magnetic cell, else None."""
