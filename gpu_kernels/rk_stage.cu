@@ -23,6 +23,7 @@
 #define MM_MAXK 7
 #define MM_TAB_B (MM_MAXK * MM_MAXK)
 #define MM_TAB_E ((MM_MAXK + 1) * MM_MAXK)
+#define MM_GROWTH_MAX 5.0  // the largest step growth: micromag.engine.integrators.GROWTH_MAX
 
 __device__ __forceinline__ const real* kptr(const unsigned long long* kp, int j) { return (const real*)kp[j]; }
 
@@ -131,7 +132,7 @@ extern "C" __global__ void rk_stage(const real* __restrict__ m, const real* __re
 // step to be accepted; then accept when it is at most tol or the step is at dt_min (adaptive), else every
 // active member; for accepted members m = normalize(ysol) (0 outside the magnet) and, FSAL, k0 = klast.
 // Block 0 / thread 0 of each member: t += dt_used; the next dt = clip(dt clip(headroom (tol/err)^(1/(q+1)),
-// 0.2, 2), dt_min, dt_max) (not shrunk by a step that was only shortened to land on t_end); a non-finite
+// 0.2, MM_GROWTH_MAX), dt_min, dt_max) (not shrunk by a step that was only shortened to land on t_end); a non-finite
 // error gives dt/5, and at dt_min NaN: the member has diverged and takes no more steps (its m and t stay at
 // the last good values; the run loop reports it); accept[b], the member's counters of rejected steps, of
 // steps forced at dt_min and of consecutive forced steps, and (has_noise) its noise step counter. A member
@@ -156,7 +157,7 @@ extern "C" __global__ void rk_finish(real* __restrict__ m, const real* __restric
                 if (adaptive) {
                     double fac = finite ? headroom * pow(tol / (e > 1e-300 ? e : 1e-300), 1.0 / (err_order + 1)) : 0.2;
                     if (!(fac >= 0.2)) fac = 0.2;
-                    if (fac > 2.0) fac = 2.0;
+                    if (fac > MM_GROWTH_MAX) fac = MM_GROWTH_MAX;
                     double nd = h * fac;
                     if (nd < dt_min) nd = dt_min;
                     if (nd > dt_max) nd = dt_max;

@@ -115,3 +115,30 @@ def test_kittel_ringdown_single_cell_prism():
     f_an = GAMMA0 / (2 * math.pi) * math.sqrt((H + (Ny - Nx) * 8e5) * (H + (Nz - Nx) * 8e5))
     assert f_an == pytest.approx(8.170e9, rel=2e-4)
     assert f == pytest.approx(f_an, rel=2e-4)
+
+
+def test_step_grows_by_growth_max_while_the_error_is_tiny():
+    """The controller's growth bound (integrators.GROWTH_MAX, the same number in the GPU kernel rk_finish):
+    from a step a million times too short the error is ~1e-30 of tol, so each accepted step multiplies dt by
+    exactly GROWTH_MAX, on both backends; then the error, not the bound, decides (growth below GROWTH_MAX)."""
+    from micromag.engine.integrators import GROWTH_MAX
+
+    sim = macrospin(0.1, integrator="rkf54s", dt=1e-18, dt_min=1e-20)
+    st = sim.stepper
+    dts = [float(np.asarray(sim.host(st.dt))[0])]
+    for _ in range(12):
+        st.step(sim.state.m, sim.state.t)
+        dts.append(float(np.asarray(sim.host(st.dt))[0]))
+    growth = np.array(dts[1:]) / np.array(dts[:-1])
+    assert GROWTH_MAX == 5.0
+    np.testing.assert_allclose(growth[:4], GROWTH_MAX, rtol=1e-12)
+    assert growth.max() <= GROWTH_MAX * (1 + 1e-12) and growth[-1] < GROWTH_MAX  # the error took over
+
+
+def test_gpu_kernel_holds_the_same_growth_bound():
+    from pathlib import Path
+
+    from micromag.engine.integrators import GROWTH_MAX
+
+    src = (Path(__file__).resolve().parents[1] / "gpu_kernels" / "rk_stage.cu").read_text()
+    assert f"#define MM_GROWTH_MAX {GROWTH_MAX!r}" in src
