@@ -347,6 +347,29 @@ def test_compiled_stage_sums_equal_numpy_bit_for_bit(add_m):
         np.testing.assert_allclose(kernels()["err_max"](K, w, n, ncell), ref, rtol=1e-15)
 
 
+@needs_numba
+def test_numba_blas_check_deferred_not_lost():
+    """Loading the kernels does not import scipy.linalg (Numba's BLAS check, 0.2 s of every start), and a
+    user's own Numba kernel with np.dot in the same process still gets SciPy's BLAS (a fresh interpreter)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from micromag.engine import _jit\n"
+        "k = _jit.kernels(); a = np.zeros((1, 3, 1, 1, 2)); k['exchange_uniform'](a, np.zeros_like(a), 0., 0., 0.)\n"
+        "assert 'scipy.linalg' not in sys.modules\n"
+        "import numba\n"
+        "f = numba.njit(lambda x, y: np.dot(x, y))\n"
+        "assert f(np.eye(2), np.full((2, 2), 3.0)).sum() == 12.0\n"
+        "print('scipy.linalg' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "MICROMAG_JIT": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True"
+
+
 def test_jit_mode_names_the_variable(monkeypatch):
     from micromag.engine import _jit
 

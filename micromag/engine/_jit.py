@@ -34,10 +34,32 @@ def _import_numba():
         try:
             import numba  # noqa: F401
 
+            _defer_blas_check()
             _STATE["numba"] = numba
         except Exception:  # noqa: BLE001 - any import failure means "not available"
             _STATE["numba"] = False
     return _STATE["numba"] or None
+
+
+def _defer_blas_check():
+    """Numba's first compilation or cache load imports ``numba.np.arraymath``, which checks for a BLAS by
+    importing ``scipy.linalg`` (0.2 s of every large-grid run's start: the kernels here call no BLAS). The
+    check is answered without that import (SciPy is a dependency of micromag, so the answer, yes, is the
+    same), and Numba's own check is put back at once for any later caller (a kernel with np.dot still
+    imports it when compiled)."""
+    import importlib
+    import sys
+
+    if "numba.np.arraymath" in sys.modules:
+        return
+    import numba.np.linalg as linalg
+
+    check = linalg.ensure_blas
+    linalg.ensure_blas = lambda: None
+    try:
+        importlib.import_module("numba.np.arraymath")
+    finally:
+        linalg.ensure_blas = check
 
 
 def mode():
