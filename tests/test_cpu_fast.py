@@ -339,6 +339,7 @@ def test_compiled_stage_sums_equal_numpy_bit_for_bit(add_m):
         for j in range(n):
             ref = ref + w[:, j, None] * K[j]
         assert np.array_equal(out, ref), n
+    assert np.array_equal(kernels()["err_max"](K, w, 0, ncell), np.zeros(B))
     for n in range(1, s + 1):
         acc = w[:, 0, None] * K[0]
         for j in range(1, n):
@@ -360,6 +361,8 @@ def test_numba_blas_check_deferred_not_lost():
         "from micromag.engine import _jit\n"
         "k = _jit.kernels(); a = np.zeros((1, 3, 1, 1, 2)); k['exchange_uniform'](a, np.zeros_like(a), 0., 0., 0.)\n"
         "assert 'scipy.linalg' not in sys.modules\n"
+        "import numba.np.arraymath as am, numba.np.linalg as nl\n"
+        "assert am.ensure_blas is nl.ensure_blas and nl.ensure_blas.__name__ == 'ensure_blas'\n"
         "import numba\n"
         "f = numba.njit(lambda x, y: np.dot(x, y))\n"
         "assert f(np.eye(2), np.full((2, 2), 3.0)).sum() == 12.0\n"

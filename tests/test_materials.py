@@ -105,3 +105,26 @@ def test_material_fields_are_the_declarations():
         mat.Ku1 = 2.0
     assert pickle.loads(pickle.dumps(mat)) == mat and hash(pickle.loads(pickle.dumps(mat))) == hash(mat)
     assert dataclasses.replace(mat, A=2e-11) == mat.with_(A=2e-11) != mat
+
+
+def test_cell_parameters_follow_material_changes_and_stay_out_of_pickles():
+    """System.param is cached read-only until the materials change: a later set_parameter is seen at once, the
+    cached array cannot be written into, and a pickled System (a checkpoint's recipe) carries no cache."""
+    import pickle
+
+    from micromag.engine.system import System
+
+    grid = mm.Grid(n=(64, 64, 1), cell=(5e-9, 5e-9, 3e-9))
+    sysm = System(grid, mm.Material(Ms=8e5, A=1.3e-11, alpha=0.02))
+    a = sysm.param("alpha")
+    assert a is sysm.param("alpha") and np.all(a == 0.02)
+    with pytest.raises(ValueError):
+        a[0, 0, 0] = 1.0
+    size = len(pickle.dumps(sysm))
+    for name in ("Ms", "A", "alpha", "gamma", "Ku1"):
+        sysm.param(name)
+    assert len(pickle.dumps(sysm)) < size + 4096  # the region tables only, not 5 × 32 kB of cell arrays
+    sysm.set_parameter("alpha", 0.1)
+    assert np.all(sysm.param("alpha") == 0.1) and np.all(a == 0.02)
+    restored = pickle.loads(pickle.dumps(sysm))
+    assert np.all(restored.param("alpha") == 0.1)

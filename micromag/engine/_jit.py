@@ -34,7 +34,10 @@ def _import_numba():
         try:
             import numba  # noqa: F401
 
-            _defer_blas_check()
+            try:
+                _defer_blas_check()
+            except Exception:  # noqa: BLE001 - a Numba without this layout: its own check runs, nothing else changes
+                pass
             _STATE["numba"] = numba
         except Exception:  # noqa: BLE001 - any import failure means "not available"
             _STATE["numba"] = False
@@ -57,9 +60,11 @@ def _defer_blas_check():
     check = linalg.ensure_blas
     linalg.ensure_blas = lambda: None
     try:
-        importlib.import_module("numba.np.arraymath")
+        arraymath = importlib.import_module("numba.np.arraymath")
     finally:
         linalg.ensure_blas = check
+    if hasattr(arraymath, "ensure_blas"):  # its own name for it, bound during the import
+        arraymath.ensure_blas = check
 
 
 def mode():
@@ -252,7 +257,8 @@ def _build():
     def combine(K, w, n, m, out, add_m):
         """out[b] = (m[b] if add_m) + Σ_{j<n} w[b, j] K[j, b], flat (nb, N) views; w (nb, s). Streamed stage
         by stage over blocks that stay in L1 (contiguous loops the compiler vectorizes: a loop over the
-        stages inside the loop over elements ran scalar, at half the speed); the sum's order is the same."""
+        stages inside the loop over elements ran scalar, at half the speed); the sum's order is the same.
+        ``out`` may be ``m`` but no stage K[1:n] (a block of out is written before those stages are read)."""
         nbm, N = out.shape
         chunk = 2048
         nchunk = (N + chunk - 1) // chunk
@@ -288,6 +294,8 @@ def _build():
         nchunk = (ncell + chunk - 1) // chunk
         part = np.zeros((nbm, nchunk))
         for r in prange(nbm * nchunk):
+            if n == 0:  # no stage: the sum is zero
+                continue
             b = r // nchunk
             lo = (r % nchunk) * chunk
             hi = min(lo + chunk, ncell)
@@ -306,7 +314,7 @@ def _build():
             a0, a1, a2 = acc[0], acc[1], acc[2]
             mx = 0.0
             nan = False
-            for i in range(L):  # branch-free (vectorized); a NaN is remembered, not searched for
+            for i in range(L):  # no early exit: a NaN is remembered, not searched for
                 s2 = a0[i] * a0[i] + a1[i] * a1[i] + a2[i] * a2[i]
                 mx = max(mx, s2)
                 nan |= s2 != s2

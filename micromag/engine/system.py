@@ -223,6 +223,12 @@ class System:
             self._tables[name] = np.array([values.get(r, zero) for r in range(len(self.materials))], dtype=float)
         return self._tables[name]
 
+    def __getstate__(self):
+        # the per-cell parameter arrays are a cache (rebuilt on first use): not part of a checkpoint's recipe
+        state = dict(self.__dict__)
+        state.pop("_param_cache", None)
+        return state
+
     def param(self, name):
         """Per-cell material parameter: (nz, ny, nx), or (3, nz, ny, nx) for an axis; 0 outside the magnet.
         Read-only: the array is kept until the materials change (the set-up of a 512² grid asked for the same
